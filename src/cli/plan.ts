@@ -1,0 +1,50 @@
+/** `gantry plan FILE --env NAME [--ref REF] [--at TIME] [--json]` */
+import { EXIT, ExitError, UsageError } from "../errors.js";
+import { formatDiagnostic } from "../runbook/diagnostics.js";
+import { loadRunbook } from "../runbook/load.js";
+import { plan } from "../runbook/plan/plan.js";
+import { renderPlan } from "../runbook/plan/render.js";
+import type { ReleasePlan } from "../runbook/plan/types.js";
+import { err, json, out } from "./output.js";
+
+export interface PlanCommandOptions {
+  env: string;
+  ref?: string;
+  at?: string;
+  json?: boolean;
+}
+
+/** Loads and plans, printing diagnostics and exiting 1 when the runbook is invalid. Shared with `release`. */
+export function loadAndPlan(file: string, options: PlanCommandOptions): ReleasePlan {
+  const at = options.at === undefined ? new Date() : parseAt(options.at);
+  const loaded = loadRunbook(file);
+  for (const d of loaded.diagnostics) err(formatDiagnostic(d));
+  if (!loaded.runbook) {
+    err(`${file}: invalid; fix the errors above (gantry validate ${file})`);
+    throw new ExitError(EXIT.invalid);
+  }
+  const result = plan(loaded.runbook, {
+    env: options.env,
+    ...(options.ref !== undefined ? { ref: options.ref } : {}),
+    at,
+    atGiven: options.at !== undefined,
+    file,
+  });
+  if (!result.ok) throw new UsageError(`--env: ${result.message}`);
+  return result.plan;
+}
+
+export function planCommand(file: string, options: PlanCommandOptions): void {
+  const p = loadAndPlan(file, options);
+  if (options.json) json(p);
+  else out(renderPlan(p));
+  if (p.blockers.length > 0) throw new ExitError(EXIT.invalid);
+}
+
+function parseAt(text: string): Date {
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    throw new UsageError(`--at: cannot read \`${text}\`; write an ISO 8601 time such as 2025-10-07T10:00-04:00`);
+  }
+  return new Date(ms);
+}

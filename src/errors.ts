@@ -1,0 +1,38 @@
+/**
+ * The few error types Gantry throws. Commands print what a person needs to know and then
+ * throw `ExitError` with the exit code; the binary has exactly one `catch` (src/cli/main.ts).
+ */
+
+/** Exit codes shared by every verb. Documented in docs/cli.md. */
+export const EXIT = {
+  ok: 0,
+  /** The input is invalid, or the thing checked did not pass. */
+  invalid: 1,
+  /** The command line itself is wrong (unknown flag, missing argument). */
+  usage: 2,
+  /** The runbook is valid but asks for something this version of Gantry cannot execute. */
+  unsupported: 3,
+  /** A bug in Gantry. */
+  internal: 70,
+} as const;
+
+/** Ends the process with `code` after the command has printed its own message. */
+export class ExitError extends Error {
+  constructor(
+    readonly code: number,
+    message = `exit ${code}`,
+  ) {
+    super(message);
+    this.name = "ExitError";
+  }
+}
+
+/** A mistake on the command line: the message is printed, then the process exits with 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Something that should never happen; printed as a bug report, never as the user's fault. */
+export class InternalError extends Error {
+  override name = "InternalError";
+}

@@ -1,0 +1,304 @@
+/**
+ * plan(): the pure function from a runbook to the exact sequence Gantry will execute.
+ * No I/O, no clock: the caller passes the time. `gantry plan` prints it; the engine runs it.
+ */
+import { DateTime } from "luxon";
+import { unsupportedSections } from "../../capabilities.js";
+import type { Runbook } from "../schema/runbook.js";
+import { closest } from "../suggest.js";
+import { resolveRef } from "./ref.js";
+import { describeDeploy, describeProbe, describeRollbackStep } from "./describe.js";
+import type { PlanPhase, PlanStep, ReleasePlan, TimelineEntry } from "./types.js";
+import { windowStatus } from "./window.js";
+
+export interface PlanOptions {
+  env: string;
+  ref?: string;
+  /** When the deploy (T) would happen; also the time the deployment window is judged at. */
+  at: Date;
+  /** Whether `at` was given by the user (then wall-clock times are shown). */
+  atGiven?: boolean;
+  file: string;
+}
+
+export type PlanResult = { ok: true; plan: ReleasePlan } | { ok: false; message: string };
+
+export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
+  const env = runbook.environments[options.env];
+  if (!env) {
+    const names = Object.keys(runbook.environments);
+    const guess = closest(options.env, names);
+    return {
+      ok: false,
+      message: `unknown environment \`${options.env}\`${guess ? `; did you mean \`${guess}\`?` : `; environments: ${names.join(", ")}`}`,
+    };
+  }
+  const blockers: string[] = [];
+  const ref = resolveRef(runbook, options.env, env, options.ref);
+  if (!ref.ok) blockers.push(ref.problem);
+  const info = ref.ok ? ref.info : undefined;
+  const version = info?.version ?? "<version>";
+  const at = DateTime.fromJSDate(options.at, { zone: "utc" });
+
+  const phases: PlanPhase[] = [];
+  const add = (name: string, steps: PlanStep[]) => {
+    if (steps.length > 0) phases.push({ name, steps });
+  };
+
+  add("gates", gateSteps(runbook));
+  add("preflight", preflightSteps(runbook, options.env, version));
+  add("backup", backupSteps(runbook));
+  if (runbook.migrations) {
+    const m = runbook.migrations;
+    const match = [m.expand.match].flat().join(", ");
+    add("migrations", [
+      { id: "migrate:expand", kind: "migrate", title: "expand migrations", detail: `${m.dir} (${match}) via ${m.runner} runner` },
+    ]);
+  }
+  if (runbook.deploy) {
+    const deploy = runbook.deploy;
+    const steps: PlanStep[] = [
+      { id: "deploy", kind: "deploy", title: `deploy ${version}`, detail: describeDeploy(deploy) },
+    ];
+    deploy.canary.forEach((c, i) =>
+      steps.push({
+        id: `canary:${i + 1}`,
+        kind: "canary",
+        title: `canary ${Math.round(c.weight * 100)}%`,
+        ...(c.hold ? { detail: `hold ${c.hold.text}` } : {}),
+      }),
+    );
+    add("deploy", steps);
+  }
+  add(
+    "smoke",
+    runbook.smoke.map((s, i) => {
+      const name = s.name ?? ("check" in s ? s.check : `smoke-${i + 1}`);
+      const detail = "check" in s ? `check ${s.check}` : describeProbe(s);
+      return { id: `smoke:${name}`, kind: "smoke" as const, title: name, detail };
+    }),
+  );
+  add(
+    "integrity",
+    runbook.integrity.map((c) => ({
+      id: `integrity:${c.name}`,
+      kind: "integrity" as const,
+      title: c.name,
+      detail: c.tolerance !== undefined ? `within ±${pct(c.tolerance)} of baseline` : `expect ${c.expect?.text ?? "a value"}`,
+    })),
+  );
+  add("monitor", monitorSteps(runbook));
+  placeAnchored(runbook, phases);
+  if (runbook.success) {
+    add("success", [
+      {
+        id: "success",
+        kind: "success",
+        title: `declare success at T+${runbook.success.after.text}`,
+        detail: `if no ${runbook.success.without.join("/")} rule fired`,
+      },
+    ]);
+  }
+
+  const rollback = runbook.rollback
+    ? {
+        target: runbook.rollback.target.text,
+        steps: runbook.rollback.steps.map((s, i) => describeRollbackStep(s, i)),
+      }
+    : undefined;
+
+  const result: ReleasePlan = {
+    runbook: { name: runbook.metadata.name, service: runbook.metadata.service, file: options.file },
+    environment: options.env,
+    ...(info ? { ref: info } : {}),
+    ...(options.atGiven ? { at: iso(at) } : {}),
+    window: windowStatus(env, at),
+    phases,
+    timeline: timeline(runbook, options.atGiven ? at : undefined),
+    ...(runbook.monitor
+      ? {
+          monitor: {
+            interval: runbook.monitor.interval.text,
+            signals: Object.entries(runbook.monitor.signals).map(([n, p]) => `${n}: ${describeProbe(p)}`),
+            rules: runbook.monitor.rules.map((r) => {
+              const action = runbook.monitor?.tiers[r.severity]?.action ?? "note";
+              const watch = r.mode === "watch" ? " (watch only)" : "";
+              return `${r.name}: ${r.when.text} for ${r.for.text} → ${r.severity} ${action}${watch}`;
+            }),
+          },
+        }
+      : {}),
+    ...(rollback ? { rollback } : {}),
+    notifications: (runbook.notify?.on ?? []).map(
+      (s) => `${s.event}${s.every ? ` every ${s.every.text}` : ""} → ${s.template} to ${s.to.join(", ")}`,
+    ),
+    ...(runbook.success
+      ? { success: `T+${runbook.success.after.text} without ${runbook.success.without.join("/")}` }
+      : {}),
+    notExecutable: unsupportedSections(runbook),
+    blockers,
+  };
+  return { ok: true, plan: result };
+}
+
+function gateSteps(runbook: Runbook): PlanStep[] {
+  let group = 0;
+  let previousParallel = false;
+  return runbook.gates.map((g) => {
+    if (g.parallel && !previousParallel) group++;
+    previousParallel = g.parallel;
+    return {
+      id: `gate:${g.name}`,
+      kind: "gate",
+      title: g.name,
+      detail: `${g.run} (timeout ${g.timeout.text}${g.cache ? ", cached per commit" : ""})`,
+      ...(g.parallel ? { parallelGroup: group } : {}),
+    };
+  });
+}
+
+function preflightSteps(runbook: Runbook, envName: string, version: string): PlanStep[] {
+  const env = runbook.environments[envName]!;
+  const steps: PlanStep[] = [];
+  if (env.promoteFrom) {
+    steps.push({ id: "promotion", kind: "soak", title: `${version} was released to ${env.promoteFrom}` });
+  }
+  if (env.soak) {
+    steps.push({ id: "soak", kind: "soak", title: `${version} has run in ${env.soak.in} for at least ${env.soak.min.text}` });
+  }
+  if (runbook.backup?.maxAge) {
+    steps.push({ id: "backup-age", kind: "check", title: `latest backup younger than ${runbook.backup.maxAge.text}` });
+  }
+  runbook.preflight.forEach((item, i) => {
+    if (item.check !== undefined) {
+      const probe = runbook.checks[item.check];
+      const detail = probe ? describeProbe(probe) : undefined;
+      steps.push({ id: `preflight:${item.name ?? item.check}`, kind: "check", title: item.check, ...(detail ? { detail } : {}) });
+    } else if (item.confirm !== undefined) {
+      steps.push({
+        id: `preflight:${item.name ?? `confirm-${i + 1}`}`,
+        kind: "confirm",
+        title: item.confirm,
+        detail: `confirmed by ${item.by}`,
+      });
+    } else if (item.run !== undefined) {
+      steps.push({ id: `preflight:${item.name ?? `run-${i + 1}`}`, kind: "run", title: item.name ?? "run", detail: item.run });
+    }
+  });
+  return steps;
+}
+
+function backupSteps(runbook: Runbook): PlanStep[] {
+  const steps: PlanStep[] = [];
+  if (runbook.backup?.run) {
+    const required = runbook.backup.required ? "" : " (failure tolerated)";
+    steps.push({ id: "backup", kind: "backup", title: "take backup", detail: `${runbook.backup.run}${required}` });
+  }
+  for (const c of runbook.integrity) {
+    if (c.tolerance !== undefined) {
+      steps.push({ id: `baseline:${c.name}`, kind: "baseline", title: `baseline ${c.name}`, detail: oneLine(c.query) });
+    }
+  }
+  return steps;
+}
+
+function monitorSteps(runbook: Runbook): PlanStep[] {
+  const monitor = runbook.monitor;
+  if (!monitor) return [];
+  return monitor.checkpoints.map((c) => ({
+    id: `checkpoint:${c.at.text}`,
+    kind: "checkpoint" as const,
+    title: `checkpoint ${c.at.text}${c.name ? ` ${c.name}` : ""}`,
+    detail: c.checks.length ? `checks: ${c.checks.join(", ")}` : `signals every ${monitor.interval.text}`,
+  }));
+}
+
+/** Decisions, checklists and contract migrations go after the phase or checkpoint they name. */
+function placeAnchored(runbook: Runbook, phases: PlanPhase[]): void {
+  const anchored: Array<{ after: string; step: PlanStep }> = [];
+  for (const d of runbook.decisions) {
+    const who = d.approvers.map((a) => `${a.count} ${a.role}`).join(" + ");
+    anchored.push({
+      after: d.after,
+      step: {
+        id: `decision:${d.name}`,
+        kind: "decision",
+        title: `decision ${d.name}`,
+        detail: `approved by ${who}${d.timeout ? `; on no answer after ${d.timeout.text}: ${d.onTimeout}` : ""}`,
+      },
+    });
+  }
+  for (const c of runbook.checklists) {
+    const who = c.signoff.map((a) => `${a.count} ${a.role}`).join(" + ");
+    anchored.push({
+      after: c.after,
+      step: { id: `checklist:${c.name}`, kind: "checklist", title: `checklist ${c.name}`, detail: `${c.items.length} items, signed off by ${who}` },
+    });
+  }
+  const contract = runbook.migrations?.contract;
+  if (contract) {
+    anchored.push({
+      after: contract.after,
+      step: {
+        id: "migrate:contract",
+        kind: "migrate",
+        title: "contract migrations",
+        detail: `${[contract.match].flat().join(", ")} — held back unless monitoring up to ${contract.after} is healthy`,
+      },
+    });
+  }
+  for (const { after, step } of anchored) {
+    if (after.startsWith("T+")) {
+      const monitor = phases.find((p) => p.name === "monitor");
+      const index = monitor?.steps.findIndex((s) => s.id === `checkpoint:${after}`) ?? -1;
+      if (monitor && index >= 0) {
+        let at = index + 1;
+        while (at < monitor.steps.length && monitor.steps[at]!.kind !== "checkpoint") at++;
+        monitor.steps.splice(at, 0, step);
+        continue;
+      }
+    }
+    const phase = phases.find((p) => p.name === after) ?? phases.find((p) => p.name === "monitor");
+    phase?.steps.push(step);
+  }
+}
+
+function timeline(runbook: Runbook, at: DateTime | undefined): TimelineEntry[] {
+  const entries = new Map<number, TimelineEntry>();
+  const put = (offsetMs: number, label: string, what: string) => {
+    const entry = entries.get(offsetMs) ?? {
+      at: label,
+      offsetMs,
+      ...(at ? { time: iso(at.plus({ milliseconds: offsetMs })) } : {}),
+      what: [],
+    };
+    entry.what.push(what);
+    entries.set(offsetMs, entry);
+  };
+  for (const s of runbook.schedule) put(s.at.ms, s.at.text, s.name);
+  for (const c of runbook.monitor?.checkpoints ?? []) {
+    put(c.at.ms, c.at.text, `checkpoint${c.checks.length ? `: ${c.checks.join(", ")}` : ""}`);
+  }
+  for (const d of runbook.decisions) if (d.after.startsWith("T+")) put(offsetOf(runbook, d.after), d.after, `decision ${d.name}`);
+  const contract = runbook.migrations?.contract;
+  if (contract?.after.startsWith("T+")) put(offsetOf(runbook, contract.after), contract.after, "contract migrations");
+  if (runbook.success) put(runbook.success.after.ms, `T+${runbook.success.after.text}`, "declare success");
+  return [...entries.values()].sort((a, b) => a.offsetMs - b.offsetMs);
+}
+
+function offsetOf(runbook: Runbook, anchor: string): number {
+  return runbook.monitor?.checkpoints.find((c) => c.at.text === anchor)?.at.ms ?? 0;
+}
+
+function iso(t: DateTime): string {
+  return t.toISO({ suppressMilliseconds: true }) ?? "";
+}
+
+function pct(x: number): string {
+  return `${Math.round(x * 1000) / 10}%`;
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > 80 ? `${line.slice(0, 79)}…` : line;
+}

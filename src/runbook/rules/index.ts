@@ -1,0 +1,51 @@
+/** The cross-field rules, run in this order after the schema has accepted the shape. */
+import type { RunbookRule } from "./context.js";
+import { approvalsPossible, rolesHaveMembers } from "./people.js";
+import { uniqueNames } from "./names.js";
+import {
+  checkReferences,
+  connectionDefaults,
+  environmentReferences,
+  metricSourceReferences,
+  notifyReferences,
+  roleReferences,
+  signalReferences,
+} from "./references.js";
+import { noLiteralSecrets } from "./secrets.js";
+import {
+  deployComplete,
+  migrationsComplete,
+  releaseKind,
+  releasePolicy,
+  rollbackPresent,
+  stepsDoOneThing,
+} from "./steps.js";
+import { templatesValid } from "./templates.js";
+import { anchorsExist, checkpointsInOrder, rulesCanFire, windowsValid } from "./timing.js";
+
+export type { RuleContext, RunbookRule } from "./context.js";
+
+export const RULES: readonly RunbookRule[] = [
+  releaseKind,
+  releasePolicy,
+  uniqueNames,
+  checkReferences,
+  roleReferences,
+  environmentReferences,
+  metricSourceReferences,
+  connectionDefaults,
+  signalReferences,
+  notifyReferences,
+  rolesHaveMembers,
+  approvalsPossible,
+  stepsDoOneThing,
+  migrationsComplete,
+  deployComplete,
+  rollbackPresent,
+  checkpointsInOrder,
+  anchorsExist,
+  rulesCanFire,
+  windowsValid,
+  templatesValid,
+  noLiteralSecrets,
+];

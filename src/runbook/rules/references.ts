@@ -1,0 +1,144 @@
+/** Every name used somewhere must be declared somewhere: checks, roles, environments, signals, templates, channels. */
+import type { Path } from "../diagnostics.js";
+import type { Probe } from "../schema/probes.js";
+import { type RuleContext, type RunbookRule, unknownName } from "./context.js";
+
+export const checkReferences: RunbookRule = (ctx) => {
+  const { runbook: rb } = ctx;
+  const checks = Object.keys(rb.checks);
+  const ref = (path: Path, name: string | undefined) => {
+    if (name !== undefined && !checks.includes(name)) ctx.error(path, unknownName("check", name, checks, "checks"));
+  };
+  rb.preflight.forEach((item, i) => ref(["preflight", i, "check"], item.check));
+  rb.smoke.forEach((item, i) => {
+    if ("check" in item) ref(["smoke", i, "check"], item.check);
+  });
+  rb.decisions.forEach((d, i) => d.inputs.forEach((c, j) => ref(["decisions", i, "inputs", j], c)));
+  rb.monitor?.checkpoints.forEach((c, i) => c.checks.forEach((n, j) => ref(["monitor", "checkpoints", i, "checks", j], n)));
+  rb.schedule.forEach((s, i) => s.checks.forEach((n, j) => ref(["schedule", i, "checks", j], n)));
+  rb.rollback?.steps.forEach((s, i) => ref(["rollback", "steps", i, "check"], s.check));
+};
+
+export const roleReferences: RunbookRule = (ctx) => {
+  const { runbook: rb } = ctx;
+  const roles = Object.keys(rb.roles);
+  const ref = (path: Path, name: string | undefined) => {
+    if (name !== undefined && !roles.includes(name)) ctx.error(path, unknownName("role", name, roles, "roles"));
+  };
+  ref(["metadata", "owner"], rb.metadata.owner);
+  rb.preflight.forEach((item, i) => ref(["preflight", i, "by"], item.by));
+  rb.decisions.forEach((d, i) => d.approvers.forEach((a, j) => ref(["decisions", i, "approvers", j, "role"], a.role)));
+  rb.checklists.forEach((c, i) => c.signoff.forEach((a, j) => ref(["checklists", i, "signoff", j, "role"], a.role)));
+  rb.rollback?.steps.forEach((s, i) => ref(["rollback", "steps", i, "by"], s.by));
+  ref(["rollback", "approval", "role"], rb.rollback?.approval?.role);
+  ref(["migrations", "rollback", "approval"], rb.migrations?.rollback.approval);
+  rb.schedule.forEach((s, i) => ref(["schedule", i, "owner"], s.owner));
+  for (const [name, env] of Object.entries(rb.environments)) {
+    ref(["environments", name, "owner"], env.owner);
+    env.escalation.forEach((r, j) => ref(["environments", name, "escalation", j], r));
+  }
+};
+
+export const environmentReferences: RunbookRule = (ctx) => {
+  const envs = Object.keys(ctx.runbook.environments);
+  for (const [name, env] of Object.entries(ctx.runbook.environments)) {
+    for (const [key, other] of [
+      ["promoteFrom", env.promoteFrom],
+      ["soak", env.soak?.in],
+    ] as const) {
+      if (other === undefined) continue;
+      const path = key === "soak" ? ["environments", name, "soak", "in"] : ["environments", name, key];
+      if (other === name) ctx.error(path, `environment \`${name}\` cannot require itself; name the environment before it`);
+      else if (!envs.includes(other)) ctx.error(path, unknownName("environment", other, envs, "environments"));
+    }
+  }
+};
+
+/** Prometheus, Sentry and PostHog probes read from a metric source every environment must declare. */
+export const metricSourceReferences: RunbookRule = (ctx) => {
+  for (const { path, probe } of allProbes(ctx)) {
+    if (!("source" in probe)) continue;
+    const wanted = probe.type === "prometheus" ? ["prometheus", "http"] : [probe.type];
+    for (const [envName, env] of Object.entries(ctx.runbook.environments)) {
+      const source = env.metrics[probe.source];
+      if (!source) {
+        const msg = unknownName("metric source", probe.source, Object.keys(env.metrics), `environments.${envName}.metrics`);
+        ctx.error([...path, "source"], `${msg} (in environment \`${envName}\`)`);
+      } else if (!wanted.includes(source.type)) {
+        ctx.error(
+          [...path, "source"],
+          `metric source \`${probe.source}\` of environment \`${envName}\` is of type ${source.type}; a ${probe.type} probe needs one of type ${wanted.join(" or ")}`,
+        );
+      }
+    }
+  }
+};
+
+/** Postgres and Redis probes without a url use the environment's; some environment must have one. */
+export const connectionDefaults: RunbookRule = (ctx) => {
+  const envs = Object.entries(ctx.runbook.environments);
+  const probes = [...allProbes(ctx)];
+  for (const [kind, key] of [
+    ["postgres", "database"],
+    ["redis", "redis"],
+  ] as const) {
+    const users = probes.filter((p) => p.probe.type === kind && !("url" in p.probe && p.probe.url));
+    if (users.length === 0) continue;
+    const missing = envs.filter(([, env]) => !env[key]).map(([name]) => name);
+    if (missing.length === envs.length) {
+      ctx.error([...users[0]!.path, "type"], `a ${kind} check without \`url\` uses the environment's ${key}.url, but no environment declares \`${key}\``);
+    }
+  }
+  ctx.runbook.integrity.forEach((item, i) => {
+    if (!item.url && envs.every(([, env]) => !env.database)) {
+      ctx.error(["integrity", i, "query"], "integrity checks use the environment's database.url, but no environment declares `database`");
+    }
+  });
+};
+
+export const signalReferences: RunbookRule = (ctx) => {
+  const monitor = ctx.runbook.monitor;
+  if (!monitor) return;
+  const signals = Object.keys(monitor.signals);
+  monitor.rules.forEach((rule, i) => {
+    if (!signals.includes(rule.when.subject)) {
+      ctx.error(["monitor", "rules", i, "when"], unknownName("signal", rule.when.subject, signals, "monitor.signals"));
+    }
+    if (!monitor.tiers[rule.severity]) {
+      ctx.error(
+        ["monitor", "rules", i, "severity"],
+        `no action for ${rule.severity}; add monitor.tiers.${rule.severity} (rollback, pause or note)`,
+      );
+    }
+  });
+};
+
+export const notifyReferences: RunbookRule = (ctx) => {
+  const notify = ctx.runbook.notify;
+  const templates = Object.keys(notify?.templates ?? {});
+  const channels = Object.keys(notify?.channels ?? {});
+  notify?.on.forEach((sub, i) => {
+    if (!templates.includes(sub.template)) {
+      ctx.error(["notify", "on", i, "template"], unknownName("template", sub.template, templates, "notify.templates"));
+    }
+    sub.to.forEach((c, j) => {
+      if (!channels.includes(c)) ctx.error(["notify", "on", i, "to", j], unknownName("channel", c, channels, "notify.channels"));
+    });
+    if (sub.every && sub.event !== "release.progress") {
+      ctx.error(["notify", "on", i, "every"], "`every` applies only to event release.progress");
+    }
+  });
+  ctx.runbook.rollback?.steps.forEach((s, i) => {
+    if (s.notify !== undefined && !templates.includes(s.notify)) {
+      ctx.error(["rollback", "steps", i, "notify"], unknownName("template", s.notify, templates, "notify.templates"));
+    }
+  });
+};
+
+/** Every probe in the runbook with its path. */
+export function* allProbes(ctx: RuleContext): Generator<{ path: Path; probe: Probe }> {
+  const rb = ctx.runbook;
+  for (const [name, probe] of Object.entries(rb.checks)) yield { path: ["checks", name], probe };
+  for (const [i, item] of rb.smoke.entries()) if ("type" in item) yield { path: ["smoke", i], probe: item };
+  for (const [name, probe] of Object.entries(rb.monitor?.signals ?? {})) yield { path: ["monitor", "signals", name], probe };
+}

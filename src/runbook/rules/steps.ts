@@ -1,0 +1,102 @@
+/** Procedure steps say exactly one thing to do; providers and policies are complete. */
+import type { Path } from "../diagnostics.js";
+import { KINDS } from "../schema/runbook.js";
+import type { RunbookRule } from "./context.js";
+
+function oneAction(
+  ctx: Parameters<RunbookRule>[0],
+  path: Path,
+  item: Record<string, unknown>,
+  actions: readonly string[],
+): void {
+  const present = actions.filter((a) => item[a] !== undefined);
+  if (present.length === 0) {
+    ctx.error(path, `say what this step does with one of: ${actions.join(", ")}`);
+  } else if (present.length > 1) {
+    ctx.error(path, `one step does one thing; found ${present.join(" and ")} — split it into ${present.length} steps`);
+  }
+  if (item.confirm !== undefined && item.by === undefined) {
+    ctx.error([...path, "confirm"], "a confirmation needs `by: <role>`, the role whose member confirms");
+  }
+  if (item.by !== undefined && item.confirm === undefined) {
+    ctx.error([...path, "by"], "`by` names who confirms; add `confirm: <statement>` or remove `by`");
+  }
+}
+
+export const stepsDoOneThing: RunbookRule = (ctx) => {
+  ctx.runbook.preflight.forEach((item, i) => oneAction(ctx, ["preflight", i], item, ["check", "confirm", "run"]));
+  ctx.runbook.rollback?.steps.forEach((s, i) =>
+    oneAction(ctx, ["rollback", "steps", i], s, ["revert", "migrations", "run", "check", "notify", "confirm", "wait"]),
+  );
+  ctx.runbook.smoke.forEach((s, i) => {
+    if ("type" in s && s.name === undefined) {
+      ctx.error(["smoke", i], "a smoke test needs a `name` (shown in the plan, the log and reports)");
+    }
+  });
+};
+
+export const releaseKind: RunbookRule = (ctx) => {
+  const { kind } = ctx.runbook;
+  if (kind !== "release") {
+    ctx.error(
+      ["kind"],
+      `kind \`${kind}\` is an operations runbook, which this version of Gantry does not read yet; supported now: release (reserved: ${KINDS.filter((k) => k !== "release").join(", ")})`,
+    );
+    return;
+  }
+  if (!ctx.runbook.deploy) ctx.error([], "a release runbook needs a `deploy` section: how the release is deployed and rolled back");
+  if (Object.keys(ctx.runbook.environments).length === 0) {
+    ctx.error(["environments"], "declare at least one environment to release to");
+  }
+};
+
+export const releasePolicy: RunbookRule = (ctx) => {
+  const raw = (ctx.raw as { release?: Record<string, unknown> }).release;
+  if (raw && raw.tags !== undefined && raw.commit !== undefined) {
+    ctx.error(["release", "commit"], "set either `tags` (release any matching tag) or `commit` (pin one commit), not both");
+  }
+  if (raw && raw.tags === undefined && raw.commit === undefined) {
+    ctx.error(["release"], "say which refs may be released: `tags: v*` or `commit: <sha>`");
+  }
+};
+
+export const migrationsComplete: RunbookRule = (ctx) => {
+  const m = ctx.runbook.migrations;
+  if (!m) return;
+  if (m.runner === "command" && !m.command) {
+    ctx.error(["migrations", "runner"], "runner `command` needs `migrations.command.apply`, the command that applies one migration");
+  }
+  if (m.runner === "sql" && m.command) {
+    ctx.error(["migrations", "command"], "`command` is used only with `runner: command`; remove it or set the runner");
+  }
+  if (m.rollback.strategy === "restore" && !m.rollback.restore) {
+    ctx.error(["migrations", "rollback", "strategy"], "strategy `restore` needs `migrations.rollback.restore`, the restore command");
+  }
+  if (m.contract && m.assign === "analysis") {
+    ctx.error(["migrations", "contract", "match"], "with `assign: analysis` the phase comes from the SQL; remove contract.match or use assign: pattern");
+  }
+  const steps = ctx.runbook.rollback?.steps ?? [];
+  if (!steps.some((s) => s.migrations !== undefined)) {
+    ctx.warn(["migrations"], "the rollback procedure has no `migrations:` step; a rollback would leave this release's schema changes in place");
+  }
+};
+
+export const deployComplete: RunbookRule = (ctx) => {
+  const deploy = ctx.runbook.deploy;
+  if (!deploy || deploy.canary.length === 0) return;
+  let last = 0;
+  deploy.canary.forEach((step, i) => {
+    if (step.weight <= last) ctx.error(["deploy", "canary", i, "weight"], "canary weights must increase step by step");
+    last = step.weight;
+  });
+  if (last < 1) ctx.warn(["deploy", "canary"], `the last canary step sends ${last * 100}% of traffic; end with 100% to finish the rollout`);
+};
+
+export const rollbackPresent: RunbookRule = (ctx) => {
+  const rb = ctx.runbook;
+  if (rb.kind !== "release") return;
+  const rollsBack = rb.monitor?.rules.some((r) => rb.monitor?.tiers[r.severity]?.action === "rollback");
+  if (rollsBack && !rb.rollback) {
+    ctx.warn(["monitor", "rules"], "rules can roll back, but there is no `rollback` procedure; Gantry will only revert the deploy");
+  }
+};

@@ -1,0 +1,91 @@
+/** Time: checkpoints in order, positions that exist, windows and freezes that make sense. */
+import { DateTime, IANAZone } from "luxon";
+import { formatDuration } from "../duration.js";
+import type { Path } from "../diagnostics.js";
+import type { RunbookRule } from "./context.js";
+import { closest } from "../suggest.js";
+
+export const checkpointsInOrder: RunbookRule = (ctx) => {
+  const checkpoints = ctx.runbook.monitor?.checkpoints ?? [];
+  let previous = -1;
+  checkpoints.forEach((c, i) => {
+    const path: Path = ["monitor", "checkpoints", i];
+    if (c.at.ms < 0) ctx.error(path, `checkpoint ${c.at.text} is before the deploy; monitoring checkpoints are T+0 or later`);
+    else if (c.at.ms <= previous) {
+      ctx.error(path, `checkpoint ${c.at.text} is not after ${checkpoints[i - 1]!.at.text}; list checkpoints in time order, each once`);
+    }
+    previous = Math.max(previous, c.at.ms);
+  });
+};
+
+/** `after:` positions must name a phase the runbook has, or one of its checkpoints. */
+export const anchorsExist: RunbookRule = (ctx) => {
+  const rb = ctx.runbook;
+  const checkpoints = (rb.monitor?.checkpoints ?? []).map((c) => c.at);
+  const present: Record<string, boolean> = {
+    gates: rb.gates.length > 0,
+    preflight: rb.preflight.length > 0,
+    backup: rb.backup !== undefined,
+    migrations: rb.migrations !== undefined,
+    deploy: rb.deploy !== undefined,
+    smoke: rb.smoke.length > 0,
+    integrity: rb.integrity.length > 0,
+    monitor: rb.monitor !== undefined,
+  };
+  const check = (path: Path, anchor: string) => {
+    if (anchor.startsWith("T+")) {
+      if (checkpoints.length === 0) {
+        ctx.error(path, `\`${anchor}\` is a monitoring checkpoint, but there is no monitor section`);
+        return;
+      }
+      if (!checkpoints.some((c) => c.text === anchor || normalize(c.text) === normalize(anchor))) {
+        const names = checkpoints.map((c) => c.text);
+        const guess = closest(anchor, names);
+        ctx.error(path, `no checkpoint ${anchor}${guess ? `; did you mean ${guess}?` : `; checkpoints are ${names.join(", ")}`}`);
+      }
+    } else if (!present[anchor]) {
+      ctx.error(path, `after \`${anchor}\`, but this runbook has no ${anchor} section`);
+    }
+  };
+  rb.decisions.forEach((d, i) => check(["decisions", i, "after"], d.after));
+  rb.checklists.forEach((c, i) => check(["checklists", i, "after"], c.after));
+  if (rb.migrations?.contract) check(["migrations", "contract", "after"], rb.migrations.contract.after);
+};
+
+function normalize(offset: string): string {
+  return offset.replace(/^T\+0(?:ms|s|m|h|d|w)?$/, "T+0");
+}
+
+export const rulesCanFire: RunbookRule = (ctx) => {
+  const monitor = ctx.runbook.monitor;
+  if (!monitor) return;
+  const span = Math.max(...monitor.checkpoints.map((c) => c.at.ms));
+  monitor.rules.forEach((rule, i) => {
+    if (rule.for.ms > span) {
+      ctx.warn(
+        ["monitor", "rules", i, "for"],
+        `rule \`${rule.name}\` needs ${rule.for.text} to fire but monitoring ends at T+${formatDuration(span)}; it can never fire`,
+      );
+    }
+  });
+  if (monitor.interval.ms === 0) ctx.error(["monitor", "interval"], "the sampling interval must be longer than 0s");
+};
+
+export const windowsValid: RunbookRule = (ctx) => {
+  for (const [name, env] of Object.entries(ctx.runbook.environments)) {
+    env.windows.forEach((w, i) => {
+      const path: Path = ["environments", name, "windows", i];
+      if (!IANAZone.isValidZone(w.timezone)) {
+        ctx.error([...path, "timezone"], `unknown time zone \`${w.timezone}\`; use an IANA name such as America/New_York or UTC`);
+      }
+      if (w.end <= w.start) {
+        ctx.error([...path, "end"], `window ends (${w.end}) before it starts (${w.start}); for a window across midnight, write two windows`);
+      }
+    });
+    env.freezes.forEach((f, i) => {
+      const from = DateTime.fromISO(f.from);
+      const until = DateTime.fromISO(f.until);
+      if (until <= from) ctx.error(["environments", name, "freezes", i, "until"], "freeze ends before it starts");
+    });
+  }
+};

@@ -1,0 +1,215 @@
+/**
+ * Probe declarations: how a check, a smoke test or a monitored signal is measured.
+ * One block per probe type, told apart by `type:`. Each becomes a probe implementation
+ * under src/probes/ with the same name.
+ */
+import * as z from "zod";
+import { Command, Description, Duration, Expect, Name, Percent, secretField } from "./common.js";
+
+const base = {
+  name: Name.optional().meta({ description: "A name for the result; required in lists such as smoke." }),
+  description: Description.optional(),
+  timeout: Duration.prefault("10s").meta({ description: "Give up measuring after this long (phase `error`)." }),
+};
+
+const JsonPath = z
+  .string()
+  .regex(/^\$/, { error: "a JSONPath starts with `$`, e.g. $.status or $.data[0].id" })
+  .meta({ description: "A JSONPath into the response body, e.g. $.status." });
+
+const BodyAssertion = z.strictObject({
+  path: JsonPath,
+  equals: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional().meta({ description: "Exact value." }),
+  matches: z.string().optional().meta({ description: "A regular expression the value must match." }),
+  exists: z.boolean().optional().meta({ description: "The path must (true) or must not (false) exist." }),
+  oneOf: z.array(z.union([z.string(), z.number(), z.boolean()])).optional().meta({ description: "Allowed values." }),
+  expect: Expect.optional(),
+});
+
+const Budget = z
+  .strictObject({
+    p50: Duration.optional(),
+    p95: Duration.optional(),
+    p99: Duration.optional(),
+    max: Duration.optional(),
+    errorRate: Percent.optional().meta({ description: "Highest acceptable share of failed requests." }),
+  })
+  .meta({ description: "Latency and error budget over the samples taken." });
+
+const FilePart = z.strictObject({
+  file: z.string().meta({ description: "Path of the file to upload, relative to the runbook." }),
+  contentType: z.string().optional(),
+});
+
+export const HttpProbe = z
+  .strictObject({
+    type: z.literal("http"),
+    ...base,
+    url: z.string().meta({ description: "The URL, e.g. {{ env.url }}/api/health." }),
+    method: z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]).default("GET"),
+    headers: z.record(z.string(), secretField("A header value.")).default({}),
+    json: z.unknown().optional().meta({ description: "A JSON request body." }),
+    form: z.record(z.string(), z.string()).optional().meta({ description: "A url-encoded form body." }),
+    multipart: z
+      .record(z.string(), z.union([z.string(), FilePart]))
+      .optional()
+      .meta({ description: "A multipart body: text fields and files." }),
+    text: z.string().optional().meta({ description: "A raw text body." }),
+    expect: z
+      .strictObject({
+        status: z
+          .union([z.number().int(), z.array(z.number().int()).min(1)])
+          .default([200])
+          .meta({ description: "Acceptable status codes, e.g. [200, 401] for 'reachable and auth working'." }),
+        body: z.array(BodyAssertion).default([]).meta({ description: "Assertions on the JSON body." }),
+        contentType: z.string().optional(),
+        minBytes: z.number().int().min(0).optional(),
+      })
+      .default({ status: [200], body: [] }),
+    value: JsonPath.optional().meta({ description: "Read this field of the body as the measured value." }),
+    capture: z
+      .record(Name, JsonPath)
+      .default({})
+      .meta({ description: "Values to keep for later steps as {{ captures.<name> }}, e.g. token: $.token." }),
+    samples: z.number().int().min(1).max(10_000).default(1).meta({ description: "Requests to make." }),
+    budget: Budget.optional(),
+    poll: z
+      .strictObject({
+        url: z.string().optional().meta({ description: "URL to poll; defaults to the request URL." }),
+        path: JsonPath,
+        until: z.union([z.string(), z.number(), z.boolean()]).meta({ description: "Stop when the field equals this." }),
+        interval: Duration.prefault("1s"),
+        timeout: Duration.prefault("2m"),
+      })
+      .optional()
+      .meta({ description: "Follow an asynchronous job until a field has a value." }),
+    download: z
+      .strictObject({
+        url: z.string().meta({ description: "URL of the result, may use {{ captures.* }}." }),
+        contentType: z.string().optional(),
+        minBytes: z.number().int().min(0).optional(),
+      })
+      .optional()
+      .meta({ description: "Download the job's result and check its type and size." }),
+  })
+  .meta({ description: "An HTTP request with expectations on status, body and latency." });
+
+export const TlsProbe = z.strictObject({
+  type: z.literal("tls"),
+  ...base,
+  host: z.string(),
+  port: z.number().int().min(1).max(65535).default(443),
+  servername: z.string().optional().meta({ description: "SNI name; defaults to host." }),
+  minDays: z.number().int().min(0).default(14).meta({ description: "Fail when the certificate expires sooner." }),
+});
+
+export const DnsProbe = z.strictObject({
+  type: z.literal("dns"),
+  ...base,
+  name: z.string(),
+  record: z.enum(["A", "AAAA", "CNAME", "TXT", "MX", "NS"]).default("A"),
+  expect: z.array(z.string()).optional().meta({ description: "Records that must be present." }),
+  server: z.string().optional().meta({ description: "Resolver to ask, host:port; defaults to the system's." }),
+});
+
+export const TcpProbe = z.strictObject({
+  type: z.literal("tcp"),
+  ...base,
+  host: z.string(),
+  port: z.number().int().min(1).max(65535),
+});
+
+export const PostgresProbe = z.strictObject({
+  type: z.literal("postgres"),
+  ...base,
+  url: secretField("Connection URL; defaults to the environment's database.url.").optional(),
+  measure: z
+    .enum(["connect", "pool-usage", "blocking-queries", "schema-version", "query"])
+    .default("query")
+    .meta({ description: "What to measure." }),
+  query: z.string().optional().meta({ description: "SQL returning one value (measure: query, schema-version)." }),
+  blockedFor: Duration.prefault("30s").meta({ description: "For blocking-queries: count queries waiting longer." }),
+  expect: Expect.optional(),
+  baseline: z
+    .strictObject({ tolerance: Percent.meta({ description: "Allowed change from the value before the deploy." }) })
+    .optional()
+    .meta({ description: "Capture the value before the deploy and compare after it." }),
+});
+
+export const RedisProbe = z.strictObject({
+  type: z.literal("redis"),
+  ...base,
+  url: secretField("Connection URL; defaults to the environment's redis.url.").optional(),
+  measure: z.enum(["ping", "memory", "clients", "evictions", "policy", "persistence"]).default("ping"),
+  expect: Expect.optional(),
+});
+
+export const PrometheusProbe = z.strictObject({
+  type: z.literal("prometheus"),
+  ...base,
+  source: Name.meta({ description: "A metric source of the environment (environments.<env>.metrics)." }),
+  query: z.string().meta({ description: "PromQL returning one value." }),
+  range: Duration.optional().meta({ description: "Evaluate over this range instead of an instant." }),
+  expect: Expect.optional(),
+});
+
+export const CommandProbe = z.strictObject({
+  type: z.literal("command"),
+  ...base,
+  run: Command,
+  parse: z.enum(["exit", "number", "json"]).default("exit").meta({ description: "How to read stdout." }),
+  path: z.string().optional().meta({ description: "With parse: json, the JSONPath of the value." }),
+  expect: Expect.optional(),
+});
+
+export const SentryProbe = z.strictObject({
+  type: z.literal("sentry"),
+  ...base,
+  source: Name.meta({ description: "A metric source of type sentry." }),
+  measure: z.enum(["errors", "top-issues"]).default("errors"),
+  query: z.string().optional().meta({ description: "Sentry search query, e.g. level:error." }),
+  expect: Expect.optional(),
+});
+
+export const PosthogProbe = z.strictObject({
+  type: z.literal("posthog"),
+  ...base,
+  source: Name.meta({ description: "A metric source of type posthog." }),
+  event: z.string().optional().meta({ description: "Count this event." }),
+  ratio: z
+    .strictObject({ numerator: z.string(), denominator: z.union([z.string(), z.array(z.string()).min(1)]) })
+    .optional()
+    .meta({ description: "Ratio of event counts, e.g. completed over completed + failed." }),
+  window: Duration.prefault("15m").meta({ description: "Count events over this window." }),
+  expect: Expect.optional(),
+});
+
+export const PROBE_TYPES = [
+  "http",
+  "tls",
+  "dns",
+  "tcp",
+  "postgres",
+  "redis",
+  "prometheus",
+  "command",
+  "sentry",
+  "posthog",
+] as const;
+
+export const Probe = z
+  .discriminatedUnion("type", [
+    HttpProbe,
+    TlsProbe,
+    DnsProbe,
+    TcpProbe,
+    PostgresProbe,
+    RedisProbe,
+    PrometheusProbe,
+    CommandProbe,
+    SentryProbe,
+    PosthogProbe,
+  ])
+  .meta({ description: `A measurement. type: ${PROBE_TYPES.join(", ")}.` });
+
+export type Probe = z.output<typeof Probe>;

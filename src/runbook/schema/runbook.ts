@@ -1,0 +1,86 @@
+/**
+ * The runbook, format v1: the one declaration every other part of Gantry reads.
+ * `RunbookInput` is what people write (shorthands allowed); `Runbook` is the normalized
+ * result (defaults filled in, durations in ms, shorthands expanded).
+ */
+import * as z from "zod";
+import { Duration, Name, Offset, SecretRef, Severity } from "./common.js";
+import { Environment } from "./environment.js";
+import { Backup, Deploy, Gate, IntegrityCheck, Migrations, PreflightItem, ReleasePolicy, Smoke } from "./flow.js";
+import { Monitor } from "./monitor.js";
+import { Notify } from "./notify.js";
+import { Checklist, Decision, Role, Slas } from "./people.js";
+import { Probe } from "./probes.js";
+import { Rollback } from "./rollback.js";
+
+export const API_VERSION = "gantry/v1";
+export const KINDS = ["release", "secret-rotation", "drill", "incident"] as const;
+
+export const Metadata = z.strictObject({
+  name: Name.meta({ description: "The runbook's name." }),
+  service: Name.meta({ description: "The service this runbook releases." }),
+  description: z.string().optional(),
+  owner: Name.optional().meta({ description: "The role that owns this runbook." }),
+  docs: z.string().optional().meta({ description: "Link to further documentation." }),
+  labels: z.record(z.string(), z.string()).default({}),
+});
+
+export const ScheduleItem = z
+  .strictObject({
+    at: Offset,
+    name: z.string(),
+    owner: Name.optional().meta({ description: "The role responsible." }),
+    tasks: z.array(z.string()).default([]),
+    checks: z.array(Name).default([]).meta({ description: "Named checks to run at this time." }),
+  })
+  .meta({ description: "An item of the release schedule, before (T-7d) or after (T+1d) the deploy." });
+
+export const Success = z
+  .strictObject({
+    after: Duration.meta({ description: "Declare success this long after the deploy, e.g. 48h." }),
+    without: z.array(Severity).default(["P0", "P1"]).meta({ description: "…if no rule of these tiers fired." }),
+  })
+  .meta({ description: "When the release is declared successful." });
+
+export const Runbook = z
+  .strictObject({
+    $schema: z.string().optional().meta({ description: "JSON Schema for editors; ignored by Gantry." }),
+    apiVersion: z.literal(API_VERSION).meta({ description: `Format version. Always ${API_VERSION}.` }),
+    kind: z
+      .enum(KINDS)
+      .default("release")
+      .meta({ description: "release, or an operations runbook: secret-rotation, drill, incident." }),
+    metadata: Metadata,
+    secrets: z
+      .record(Name, SecretRef)
+      .default({})
+      .meta({ description: "Secrets by name, {{ secrets.<name> }} in commands and checks. References only." }),
+    environments: z.record(Name, Environment).meta({ description: "Deployment targets by name." }),
+    roles: z.record(Name, Role).default({}),
+    release: ReleasePolicy.default({ tags: "v*", versionFrom: "tag", changelog: "commits" }),
+    gates: z.array(Gate).default([]).meta({ description: "Commands that must all pass before deploying." }),
+    checks: z.record(Name, Probe).default({}).meta({ description: "Named reusable checks." }),
+    preflight: z.array(PreflightItem).default([]).meta({ description: "Checks and confirmations before the deploy." }),
+    decisions: z.array(Decision).default([]),
+    checklists: z.array(Checklist).default([]),
+    backup: Backup.optional(),
+    migrations: Migrations.optional(),
+    deploy: Deploy.optional(),
+    smoke: Smoke.default([]).meta({ description: "Tests run right after the deploy." }),
+    integrity: z.array(IntegrityCheck).default([]).meta({ description: "Data-integrity checks before vs after." }),
+    monitor: Monitor.optional(),
+    rollback: Rollback.optional(),
+    notify: Notify.optional(),
+    schedule: z.array(ScheduleItem).default([]),
+    success: Success.optional(),
+    slas: Slas.optional(),
+  })
+  .meta({ title: "Gantry runbook v1", description: "A release runbook for Gantry." });
+
+/** What people write. */
+export type RunbookInput = z.input<typeof Runbook>;
+/** What Gantry works with after loading. */
+export type Runbook = z.output<typeof Runbook>;
+export type Environment = Runbook["environments"][string];
+export type Gate = Runbook["gates"][number];
+export type Rule = NonNullable<Runbook["monitor"]>["rules"][number];

@@ -1,0 +1,180 @@
+/**
+ * Interpolation. Gantry has one syntax for values filled in at run time: Liquid's
+ * `{{ release.version }}`, with filters (`{{ release.version | upcase }}`) and, in message
+ * templates only, tags (`{% for s in smoke.failed %}…{% endfor %}`). See docs/runbook.md.
+ *
+ * This module knows which variables exist where, so a typo in a template is caught by
+ * `gantry validate` instead of rendering as an empty string in the middle of an incident.
+ */
+import { Liquid, type Template } from "liquidjs";
+import { closest } from "./suggest.js";
+
+/** Where a string is used decides what it may refer to. */
+export type TemplateScope = "command" | "probe" | "message";
+
+/** Names declared by the runbook that templates may refer to. */
+export interface TemplateNames {
+  secrets: ReadonlySet<string>;
+  captures: ReadonlySet<string>;
+  roles: ReadonlySet<string>;
+  signals: ReadonlySet<string>;
+  checks: ReadonlySet<string>;
+  vars: ReadonlySet<string>;
+}
+
+type Field = true | "any" | { [name: string]: Field };
+interface Root {
+  doc: string;
+  scopes: readonly TemplateScope[];
+  fields: Field | keyof TemplateNames;
+  /** For dynamic roots: what each member exposes. */
+  member?: Field;
+}
+
+const ALL: readonly TemplateScope[] = ["command", "probe", "message"];
+
+/** Every variable a template can use. docs/runbook.md is written from this table. */
+export const TEMPLATE_ROOTS: Record<string, Root> = {
+  service: { doc: "the service name (metadata.service)", scopes: ALL, fields: true },
+  runbook: { doc: "the runbook: name, file", scopes: ALL, fields: { name: true, file: true } },
+  release: {
+    doc: "the release: version, ref, sha, tag, rc, previousVersion, changelog",
+    scopes: ALL,
+    fields: { version: true, ref: true, sha: true, tag: true, rc: true, previousVersion: true, changelog: true },
+  },
+  env: {
+    doc: "the target environment: name, url, vars.<key>",
+    scopes: ALL,
+    fields: { name: true, url: true, vars: "any" },
+  },
+  run: {
+    doc: "the run: id, url, operator, startedAt, elapsed, phase, outcome",
+    scopes: ALL,
+    fields: { id: true, url: true, operator: true, startedAt: true, elapsed: true, phase: true, outcome: true },
+  },
+  secrets: { doc: "a declared secret (never in messages)", scopes: ["command", "probe"], fields: "secrets" },
+  captures: { doc: "a value captured by an earlier smoke test", scopes: ["probe", "command"], fields: "captures" },
+  migration: {
+    doc: "the migration being applied: file, name",
+    scopes: ["command"],
+    fields: { file: true, name: true },
+  },
+  roles: {
+    doc: "a role: members, names",
+    scopes: ["message"],
+    fields: "roles",
+    member: { members: true, names: true },
+  },
+  signals: { doc: "a monitored signal: value, phase", scopes: ["message"], fields: "signals", member: "any" },
+  checks: { doc: "a check's last result: value, phase, message", scopes: ["message"], fields: "checks", member: "any" },
+  reason: { doc: "why this message is sent (rollback reason, failed gate …)", scopes: ["message"], fields: true },
+  rule: {
+    doc: "the rule that fired: name, severity, when, value, threshold, for",
+    scopes: ["message"],
+    fields: { name: true, severity: true, when: true, value: true, threshold: true, for: true },
+  },
+  checkpoint: { doc: "the checkpoint reached: at, name, status", scopes: ["message"], fields: "any" },
+  rollback: {
+    doc: "the rollback: reason, startedAt, duration, target, version, previousVersion",
+    scopes: ["message"],
+    fields: "any",
+  },
+  incident: { doc: "the incident: id, severity", scopes: ["message"], fields: { id: true, severity: true } },
+  smoke: { doc: "smoke results: passed, failed, total", scopes: ["message"], fields: "any" },
+  deploy: { doc: "the deployment: url, id", scopes: ["message"], fields: { url: true, id: true } },
+};
+
+const engine = new Liquid({ strictFilters: true });
+
+export interface TemplateProblem {
+  message: string;
+}
+
+/** True when the string holds interpolation, i.e. it needs checking and rendering. */
+export function isTemplate(text: string): boolean {
+  return text.includes("{{") || text.includes("{%");
+}
+
+/**
+ * Checks one template string: syntax, filters, and that every variable exists in `scope`.
+ * Example: `checkTemplate("v{{ release.verison }}", "message", names)` →
+ * `[{ message: "unknown variable `release.verison`: did you mean `release.version`?" }]`.
+ */
+export function checkTemplate(text: string, scope: TemplateScope, names: TemplateNames): TemplateProblem[] {
+  if (scope !== "message" && text.includes("{%")) {
+    return [{ message: "tags (`{% … %}`) are only allowed in notification templates; use `{{ … }}` here" }];
+  }
+  let parsed: Template[];
+  try {
+    parsed = engine.parse(text);
+  } catch (error) {
+    return [{ message: `template does not parse: ${liquidMessage(error)}` }];
+  }
+  const problems: TemplateProblem[] = [];
+  for (const segments of engine.globalVariableSegmentsSync(parsed)) {
+    const path = segments.map((s) => (typeof s === "object" ? "?" : String(s)));
+    const problem = checkVariable(path, scope, names);
+    if (problem) problems.push({ message: problem });
+  }
+  return problems;
+}
+
+function checkVariable(path: string[], scope: TemplateScope, names: TemplateNames): string | undefined {
+  const [head = "", ...rest] = path;
+  const shown = path.join(".");
+  const root = TEMPLATE_ROOTS[head];
+  if (!root) {
+    const guess = closest(head, Object.keys(TEMPLATE_ROOTS));
+    return `unknown variable \`${shown}\`${guess ? `: did you mean \`${[guess, ...rest].join(".")}\`?` : `; variables start with one of ${Object.keys(TEMPLATE_ROOTS).join(", ")}`}`;
+  }
+  if (!root.scopes.includes(scope)) {
+    if (head === "secrets") return `\`${shown}\`: secrets cannot be used in notification templates; they would leave Gantry in a message`;
+    return `\`${shown}\` is not available in ${scopeName(scope)}; it is available in ${root.scopes.map(scopeName).join(", ")}`;
+  }
+  if (typeof root.fields === "string" && root.fields !== "any") {
+    const declared = names[root.fields];
+    const [member, ...deeper] = rest;
+    if (member === undefined) return `\`${shown}\` needs a name, e.g. \`${head}.${[...declared][0] ?? "name"}\``;
+    if (member !== "?" && !declared.has(member)) {
+      const guess = closest(member, [...declared]);
+      return `unknown ${head} name \`${member}\` in \`${shown}\`${guess ? `: did you mean \`${head}.${guess}\`?` : declared.size ? `; declared: ${[...declared].join(", ")}` : `; none are declared`}`;
+    }
+    return root.member ? checkFields(deeper, root.member, `${head}.${member}`) : undefined;
+  }
+  if (head === "env" && rest[0] === "vars" && rest[1] !== undefined && rest[1] !== "?" && !names.vars.has(rest[1])) {
+    const guess = closest(rest[1], [...names.vars]);
+    return `unknown variable \`${shown}\`: no environment declares vars.${rest[1]}${guess ? `; did you mean \`env.vars.${guess}\`?` : ""}`;
+  }
+  return checkFields(rest, root.fields, head);
+}
+
+function checkFields(path: string[], field: Field, prefix: string): string | undefined {
+  let current: Field = field;
+  let at = prefix;
+  for (const part of path) {
+    if (current === true) return `\`${at}\` is a value and has no field \`${part}\``;
+    if (current === "any" || part === "?") return undefined;
+    const next: Field | undefined = current[part];
+    if (next === undefined) {
+      const guess = closest(part, Object.keys(current));
+      return `unknown variable \`${at}.${part}\`${guess ? `: did you mean \`${at}.${guess}\`?` : `; \`${at}\` has ${Object.keys(current).join(", ")}`}`;
+    }
+    current = next;
+    at = `${at}.${part}`;
+  }
+  return undefined;
+}
+
+function scopeName(scope: TemplateScope): string {
+  return { command: "commands", probe: "checks and smoke tests", message: "notification templates" }[scope];
+}
+
+function liquidMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.replace(/, line:\d+, col:\d+$/, "");
+}
+
+/** Renders a template with a context. Used by steps at run time. */
+export function renderTemplate(text: string, context: Record<string, unknown>): string {
+  return engine.parseAndRenderSync(text, context);
+}
