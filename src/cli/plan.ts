@@ -1,4 +1,5 @@
 /** `gantry plan FILE --env NAME [--ref REF] [--at TIME] [--json]` */
+import { DateTime } from "luxon";
 import { EXIT, ExitError, UsageError } from "../errors.js";
 import { formatDiagnostic } from "../runbook/diagnostics.js";
 import { loadRunbook } from "../runbook/load.js";
@@ -16,7 +17,7 @@ export interface PlanCommandOptions {
 
 /** Loads and plans, printing diagnostics and exiting 1 when the runbook is invalid. Shared with `release`. */
 export function loadAndPlan(file: string, options: PlanCommandOptions): ReleasePlan {
-  const at = options.at === undefined ? new Date() : parseAt(options.at);
+  const at = options.at === undefined ? new Date().toISOString() : parseAt(options.at);
   const loaded = loadRunbook(file);
   for (const d of loaded.diagnostics) err(formatDiagnostic(d));
   if (!loaded.runbook) {
@@ -41,10 +42,10 @@ export function planCommand(file: string, options: PlanCommandOptions): void {
   if (p.blockers.length > 0) throw new ExitError(EXIT.invalid);
 }
 
-function parseAt(text: string): Date {
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(text)) {
-    throw new UsageError(`--at: cannot read \`${text}\`; write an ISO 8601 time such as 2025-10-07T10:00-04:00`);
+function parseAt(text: string): string {
+  const t = DateTime.fromISO(text, { setZone: true });
+  if (!t.isValid) {
+    throw new UsageError(`--at: cannot read \`${text}\` (${t.invalidExplanation ?? t.invalidReason}); write an ISO 8601 time such as 2025-10-07T10:00-04:00`);
   }
-  return new Date(ms);
+  return text;
 }

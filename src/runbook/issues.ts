@@ -30,6 +30,7 @@ function convert(issue: Issue, ctx: IssueContext): Diagnostic[] {
       return invalidUnion(issue, ctx);
     case "invalid_type":
       if (issue.input === undefined) return [missingKey(ctx, path)];
+      if (!issue.message.startsWith("Invalid input")) return [at(ctx, path, false, issue.message)];
       return [at(ctx, path, false, `expected ${article(issue.expected)}, got ${describe(issue.input)}`)];
     case "invalid_value":
       return [at(ctx, path, false, invalidValue(issue.values, issue.input))];

@@ -52,7 +52,7 @@ export function loadRunbookText(text: string, file: string): LoadResult {
       ],
     };
   }
-  const result = Runbook.safeParse(yaml.value);
+  const result = Runbook.safeParse(yaml.value, { reportInput: true });
   if (!result.success) {
     return { file, diagnostics: sortDiagnostics(issuesToDiagnostics(result.error.issues, { file, root: Runbook, yaml })) };
   }

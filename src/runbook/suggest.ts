@@ -7,9 +7,14 @@ import { distance } from "fastest-levenshtein";
  */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   const lower = word.toLowerCase();
+  const list = [...candidates];
+  if (lower.length >= 3) {
+    const prefixed = list.filter((c) => c.toLowerCase().startsWith(lower)).sort((a, b) => a.length - b.length);
+    if (prefixed[0] !== undefined) return prefixed[0];
+  }
   let best: string | undefined;
   let bestScore = Number.POSITIVE_INFINITY;
-  for (const candidate of candidates) {
+  for (const candidate of list) {
     const score = distance(lower, candidate.toLowerCase());
     if (score < bestScore) {
       best = candidate;
@@ -17,7 +22,6 @@ export function closest(word: string, candidates: Iterable<string>): string | un
     }
   }
   if (best === undefined) return undefined;
-  const limit = Math.max(1, Math.min(3, Math.floor(Math.max(word.length, best.length) / 3)));
-  const prefix = best.toLowerCase().startsWith(lower) && lower.length >= 3;
-  return bestScore <= limit || prefix ? best : undefined;
+  const limit = Math.max(1, Math.min(3, Math.ceil(Math.max(word.length, best.length) / 3)));
+  return bestScore <= limit ? best : undefined;
 }

@@ -14,8 +14,8 @@ import { windowStatus } from "./window.js";
 export interface PlanOptions {
   env: string;
   ref?: string;
-  /** When the deploy (T) would happen; also the time the deployment window is judged at. */
-  at: Date;
+  /** When the deploy (T) would happen, ISO 8601; also the time the deployment window is judged at. Times are shown in its offset. */
+  at: string;
   /** Whether `at` was given by the user (then wall-clock times are shown). */
   atGiven?: boolean;
   file: string;
@@ -38,7 +38,8 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
   if (!ref.ok) blockers.push(ref.problem);
   const info = ref.ok ? ref.info : undefined;
   const version = info?.version ?? "<version>";
-  const at = DateTime.fromJSDate(options.at, { zone: "utc" });
+  const at = DateTime.fromISO(options.at, { setZone: true });
+  const here = (item: { only?: string[] | undefined }) => item.only === undefined || item.only.includes(options.env);
 
   const phases: PlanPhase[] = [];
   const add = (name: string, steps: PlanStep[]) => {
@@ -72,7 +73,7 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
   }
   add(
     "smoke",
-    runbook.smoke.map((s, i) => {
+    runbook.smoke.filter((s) => !("check" in s) || here(s)).map((s, i) => {
       const name = s.name ?? ("check" in s ? s.check : `smoke-${i + 1}`);
       const detail = "check" in s ? `check ${s.check}` : describeProbe(s);
       return { id: `smoke:${name}`, kind: "smoke" as const, title: name, detail };
@@ -88,7 +89,7 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
     })),
   );
   add("monitor", monitorSteps(runbook));
-  placeAnchored(runbook, phases);
+  placeAnchored(runbook, options.env, phases);
   if (runbook.success) {
     add("success", [
       {
@@ -111,10 +112,11 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
     runbook: { name: runbook.metadata.name, service: runbook.metadata.service, file: options.file },
     environment: options.env,
     ...(info ? { ref: info } : {}),
+    ...(options.ref !== undefined ? { requestedRef: options.ref } : {}),
     ...(options.atGiven ? { at: iso(at) } : {}),
     window: windowStatus(env, at),
     phases,
-    timeline: timeline(runbook, options.atGiven ? at : undefined),
+    timeline: timeline(runbook, options.env, options.atGiven ? at : undefined),
     ...(runbook.monitor
       ? {
           monitor: {
@@ -170,6 +172,7 @@ function preflightSteps(runbook: Runbook, envName: string, version: string): Pla
     steps.push({ id: "backup-age", kind: "check", title: `latest backup younger than ${runbook.backup.maxAge.text}` });
   }
   runbook.preflight.forEach((item, i) => {
+    if (item.only !== undefined && !item.only.includes(envName)) return;
     if (item.check !== undefined) {
       const probe = runbook.checks[item.check];
       const detail = probe ? describeProbe(probe) : undefined;
@@ -214,9 +217,10 @@ function monitorSteps(runbook: Runbook): PlanStep[] {
 }
 
 /** Decisions, checklists and contract migrations go after the phase or checkpoint they name. */
-function placeAnchored(runbook: Runbook, phases: PlanPhase[]): void {
+function placeAnchored(runbook: Runbook, env: string, phases: PlanPhase[]): void {
   const anchored: Array<{ after: string; step: PlanStep }> = [];
-  for (const d of runbook.decisions) {
+  const here = (item: { only?: string[] | undefined }) => item.only === undefined || item.only.includes(env);
+  for (const d of runbook.decisions.filter(here)) {
     const who = d.approvers.map((a) => `${a.count} ${a.role}`).join(" + ");
     anchored.push({
       after: d.after,
@@ -228,7 +232,7 @@ function placeAnchored(runbook: Runbook, phases: PlanPhase[]): void {
       },
     });
   }
-  for (const c of runbook.checklists) {
+  for (const c of runbook.checklists.filter(here)) {
     const who = c.signoff.map((a) => `${a.count} ${a.role}`).join(" + ");
     anchored.push({
       after: c.after,
@@ -243,7 +247,7 @@ function placeAnchored(runbook: Runbook, phases: PlanPhase[]): void {
         id: "migrate:contract",
         kind: "migrate",
         title: "contract migrations",
-        detail: `${[contract.match].flat().join(", ")} — held back unless monitoring up to ${contract.after} is healthy`,
+        detail: `${contract.match === undefined ? "destructive migrations (by analysis)" : [contract.match].flat().join(", ")} — held back unless monitoring up to ${contract.after} is healthy`,
       },
     });
   }
@@ -263,7 +267,7 @@ function placeAnchored(runbook: Runbook, phases: PlanPhase[]): void {
   }
 }
 
-function timeline(runbook: Runbook, at: DateTime | undefined): TimelineEntry[] {
+function timeline(runbook: Runbook, env: string, at: DateTime | undefined): TimelineEntry[] {
   const entries = new Map<number, TimelineEntry>();
   const put = (offsetMs: number, label: string, what: string) => {
     const entry = entries.get(offsetMs) ?? {
@@ -279,7 +283,7 @@ function timeline(runbook: Runbook, at: DateTime | undefined): TimelineEntry[] {
   for (const c of runbook.monitor?.checkpoints ?? []) {
     put(c.at.ms, c.at.text, `checkpoint${c.checks.length ? `: ${c.checks.join(", ")}` : ""}`);
   }
-  for (const d of runbook.decisions) if (d.after.startsWith("T+")) put(offsetOf(runbook, d.after), d.after, `decision ${d.name}`);
+  for (const d of runbook.decisions) if (d.after.startsWith("T+") && (d.only === undefined || d.only.includes(env))) put(offsetOf(runbook, d.after), d.after, `decision ${d.name}`);
   const contract = runbook.migrations?.contract;
   if (contract?.after.startsWith("T+")) put(offsetOf(runbook, contract.after), contract.after, "contract migrations");
   if (runbook.success) put(runbook.success.after.ms, `T+${runbook.success.after.text}`, "declare success");

@@ -3,7 +3,11 @@ import type { ReleasePlan } from "./types.js";
 
 export function renderPlan(plan: ReleasePlan): string {
   const out: string[] = [];
-  const version = plan.ref ? `${plan.ref.version}${plan.ref.rc ? " (release candidate)" : ""}` : "<ref not given>";
+  const version = plan.ref
+    ? `${plan.ref.version}${plan.ref.rc ? " (release candidate)" : ""}`
+    : plan.requestedRef !== undefined
+      ? `${plan.requestedRef} (refused)`
+      : "<ref not given>";
   out.push(`Plan: ${plan.runbook.service} ${version} → ${plan.environment}   (${plan.runbook.file})`);
   if (plan.ref) out.push(`Ref: ${plan.ref.ref} (${plan.ref.kind})`);
   const when = plan.at ? `at ${plan.at}` : "now";

@@ -47,6 +47,8 @@ export interface ReleasePlan {
   runbook: { name: string; service: string; file: string };
   environment: string;
   ref?: { ref: string; kind: "tag" | "commit"; version: string; rc: boolean };
+  /** The ref asked for with --ref, also when the release policy refuses it. */
+  requestedRef?: string;
   /** T, the moment of the deploy, when the plan was made with `--at`. */
   at?: string;
   window: WindowStatus;

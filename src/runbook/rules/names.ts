@@ -23,13 +23,15 @@ export const uniqueNames: RunbookRule = (ctx) => {
       else ctx.error([...base, i, "name"], `duplicate ${kind} name \`${item.name}\` (first used at ${[...base].join(".")}[${first}]); names must be unique`);
     });
   }
-  const steps = new Map<string, string>();
+  // Decisions and checklists wait for people by name (gantry approve RUN NAME): one namespace.
+  const waits = new Map<string, string>();
   const claim = (name: string, where: string, path: Path) => {
-    const other = steps.get(name);
-    if (other) ctx.error(path, `\`${name}\` names both ${other} and ${where}; use different names so the plan and log stay unambiguous`);
-    else steps.set(name, where);
+    const other = waits.get(name);
+    if (other === undefined) waits.set(name, where);
+    else if (other.split("[")[0] !== where.split("[")[0]) {
+      ctx.error(path, `\`${name}\` names both ${other} and ${where}; people approve by name, so use different names`);
+    }
   };
-  rb.gates.forEach((g, i) => claim(g.name, `gates[${i}]`, ["gates", i, "name"]));
   rb.decisions.forEach((d, i) => claim(d.name, `decisions[${i}]`, ["decisions", i, "name"]));
   rb.checklists.forEach((c, i) => claim(c.name, `checklists[${i}]`, ["checklists", i, "name"]));
 };

@@ -41,6 +41,14 @@ export const roleReferences: RunbookRule = (ctx) => {
 
 export const environmentReferences: RunbookRule = (ctx) => {
   const envs = Object.keys(ctx.runbook.environments);
+  const only = (path: Path, names: string[] | undefined) =>
+    names?.forEach((n, j) => {
+      if (!envs.includes(n)) ctx.error([...path, "only", j], unknownName("environment", n, envs, "environments"));
+    });
+  ctx.runbook.preflight.forEach((item, i) => only(["preflight", i], item.only));
+  ctx.runbook.decisions.forEach((item, i) => only(["decisions", i], item.only));
+  ctx.runbook.checklists.forEach((item, i) => only(["checklists", i], item.only));
+  ctx.runbook.smoke.forEach((item, i) => only(["smoke", i], "check" in item ? item.only : undefined));
   for (const [name, env] of Object.entries(ctx.runbook.environments)) {
     for (const [key, other] of [
       ["promoteFrom", env.promoteFrom],

@@ -72,8 +72,11 @@ export const migrationsComplete: RunbookRule = (ctx) => {
   if (m.rollback.strategy === "restore" && !m.rollback.restore) {
     ctx.error(["migrations", "rollback", "strategy"], "strategy `restore` needs `migrations.rollback.restore`, the restore command");
   }
-  if (m.contract && m.assign === "analysis") {
+  if (m.contract?.match !== undefined && m.assign === "analysis") {
     ctx.error(["migrations", "contract", "match"], "with `assign: analysis` the phase comes from the SQL; remove contract.match or use assign: pattern");
+  }
+  if (m.contract && m.contract.match === undefined && m.assign === "pattern") {
+    ctx.error(["migrations", "contract"], "say which files are contract migrations with `match:`, or set `assign: analysis`");
   }
   const steps = ctx.runbook.rollback?.steps ?? [];
   if (!steps.some((s) => s.migrations !== undefined)) {

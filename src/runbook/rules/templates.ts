@@ -30,11 +30,15 @@ export const templatesValid: RunbookRule = (ctx) => {
   });
 };
 
-/** Smoke tests see only what earlier smoke tests captured; checks may use any capture. */
+/** Smoke tests see what earlier smoke tests captured (and their own, in poll/download); checks may use any. */
 function capturesBefore(ctx: RuleContext, path: Path, all: Set<string>): Set<string> {
   if (path[0] === "checks") return all;
   if (path[0] !== "smoke" || typeof path[1] !== "number") return new Set();
   const before = new Set<string>();
+  const own = ctx.runbook.smoke[path[1]];
+  if (own && "capture" in own && (path[2] === "poll" || path[2] === "download")) {
+    for (const k of Object.keys(own.capture)) before.add(k);
+  }
   for (const item of ctx.runbook.smoke.slice(0, path[1])) {
     if ("capture" in item) for (const k of Object.keys(item.capture)) before.add(k);
     if ("check" in item) {

@@ -139,3 +139,10 @@ export const Approvers = z
   .meta({ description: "Who must approve: each entry needs `count` distinct members of `role`." });
 
 export const Description = z.string().meta({ description: "Free text shown in plans, status and reports." });
+
+/** Restricts a step to some environments, e.g. a go/no-go decision only in production. */
+export const Only = z
+  .array(Name)
+  .min(1)
+  .optional()
+  .meta({ description: "Only in these environments; by default in every environment." });

@@ -1,6 +1,6 @@
 /** The release flow before monitoring: ref policy, gates, pre-flight, backup, migrations, deploy, smoke, integrity. */
 import * as z from "zod";
-import { Anchor, Command, Description, Duration, Expect, Name, Percent, secretField } from "./common.js";
+import { Anchor, Command, Description, Duration, Expect, Name, Only, Percent, secretField } from "./common.js";
 import { Probe } from "./probes.js";
 
 export const ReleasePolicy = z
@@ -47,6 +47,7 @@ const stepKeys = {
   by: Name.optional().meta({ description: "The role that confirms." }),
   run: Command.optional().meta({ description: "Run a command." }),
   timeout: Duration.optional(),
+  only: Only,
 };
 
 export const PreflightItem = z
@@ -86,7 +87,10 @@ export const Migrations = z
       .meta({ description: "Backward-compatible migrations, applied before the deploy." }),
     contract: z
       .strictObject({
-        match: z.union([z.string(), z.array(z.string())]),
+        match: z
+          .union([z.string(), z.array(z.string())])
+          .optional()
+          .meta({ description: "File pattern of contract migrations; with assign: analysis, leave it out." }),
         after: Anchor.meta({ description: "Apply only once this point is healthy, e.g. T+60m." }),
       })
       .optional()
@@ -171,6 +175,7 @@ export const Deploy = z
 export const CheckRef = z.strictObject({
   check: Name.meta({ description: "A named check (checks.<name>)." }),
   name: Name.optional(),
+  only: Only,
 });
 
 export const SmokeTest = z

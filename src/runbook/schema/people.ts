@@ -1,6 +1,6 @@
 /** People: roles and their members, decision points, handoff checklists, SLAs. */
 import * as z from "zod";
-import { Anchor, Approvers, Description, Duration, Name, Severity } from "./common.js";
+import { Anchor, Approvers, Description, Duration, Name, Only, Severity } from "./common.js";
 
 export const Role = z
   .strictObject({
@@ -19,6 +19,7 @@ export const Decision = z
     inputs: z.array(Name).default([]).meta({ description: "Checks whose results are shown to the approvers." }),
     timeout: Duration.optional().meta({ description: "How long to wait for the decision." }),
     onTimeout: z.enum(["abort", "rollback", "proceed"]).default("abort"),
+    only: Only,
   })
   .meta({ description: "A go/no-go decision point with named approvers." });
 
@@ -29,6 +30,7 @@ export const Checklist = z
     after: Anchor,
     items: z.array(z.string().min(1)).min(1),
     signoff: Approvers,
+    only: Only,
   })
   .meta({ description: "A handoff checklist that named roles sign off." });
 
