@@ -26,7 +26,9 @@ describe("valid fixtures", () => {
       assert.deepEqual(errors, [], `${name} should be valid`);
       assert.ok(result.runbook);
       const expected = expectations(readFileSync(FIXTURES + name, "utf8"));
-      const warnings = result.diagnostics.map((d) => `${d.severity} ${d.line}:${d.col} ${d.path}: ${d.message}`);
+      const warnings = result.diagnostics.map(
+        (d) => `${d.severity} ${d.line}:${d.col} ${d.path}: ${d.message}`,
+      );
       assert.deepEqual(warnings, expected);
     });
   }
@@ -41,7 +43,9 @@ describe("invalid fixtures", () => {
       assert.ok(expected.length > 0, `${name} has no '# expect:' line`);
       const result = loadRunbook(FIXTURES + name);
       assert.equal(result.runbook, undefined, `${name} should be invalid`);
-      const actual = result.diagnostics.map((d) => `${d.severity} ${d.line}:${d.col} ${d.path}: ${d.message}`);
+      const actual = result.diagnostics.map(
+        (d) => `${d.severity} ${d.line}:${d.col} ${d.path}: ${d.message}`,
+      );
       assert.deepEqual(actual, expected);
     });
   }

@@ -13,7 +13,9 @@ export interface InitOptions {
 
 export function init(file: string, options: InitOptions): void {
   if (!/^[a-z0-9][a-z0-9._-]*$/i.test(options.service)) {
-    throw new UsageError(`--service: \`${options.service}\` is not a valid name; use letters, digits, '.', '_' and '-'`);
+    throw new UsageError(
+      `--service: \`${options.service}\` is not a valid name; use letters, digits, '.', '_' and '-'`,
+    );
   }
   if (existsSync(file) && !options.force) {
     throw new UsageError(`${file} already exists; pass --force to overwrite it, or give another path`);
@@ -21,7 +23,8 @@ export function init(file: string, options: InitOptions): void {
   const schemaPath = relative(dirname(resolve(file)), SCHEMA_FILE) || SCHEMA_FILE;
   const text = starterRunbook(options.service, schemaPath);
   const check = loadRunbookText(text, file);
-  if (!check.runbook) throw new Error(`the starter runbook does not validate: ${check.diagnostics[0]?.message}`);
+  if (!check.runbook)
+    throw new Error(`the starter runbook does not validate: ${check.diagnostics[0]?.message}`);
   try {
     writeFileSync(file, text);
   } catch (error) {

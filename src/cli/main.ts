@@ -16,10 +16,14 @@ const program = new Command("gantry")
 
 program
   .command("validate")
-  .description("Check runbook files: schema, references, templates, secrets. Exit 0 valid, 1 invalid, 2 usage.")
+  .description(
+    "Check runbook files: schema, references, templates, secrets. Exit 0 valid, 1 invalid, 2 usage.",
+  )
   .argument("<file...>", "runbook files (YAML)")
   .option("--json", "print a machine-readable result")
-  .action(async (files: string[], opts: { json?: boolean }) => (await import("./validate.js")).validate(files, opts));
+  .action(async (files: string[], opts: { json?: boolean }) =>
+    (await import("./validate.js")).validate(files, opts),
+  );
 
 program
   .command("plan")
@@ -41,7 +45,9 @@ program
 
 program
   .command("release")
-  .description("Run a release. This version validates and plans, then says which sections it cannot execute yet.")
+  .description(
+    "Run a release. This version validates and plans, then says which sections it cannot execute yet.",
+  )
   .argument("<file>", "runbook file")
   .requiredOption("--env <name>", "target environment")
   .option("--ref <ref>", "tag or commit to release")
@@ -60,7 +66,11 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof ExitError) return error.code;
     if (error instanceof CommanderError) {
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") {
+      if (
+        error.code === "commander.helpDisplayed" ||
+        error.code === "commander.version" ||
+        error.code === "commander.help"
+      ) {
         return EXIT.ok;
       }
       return EXIT.usage;
@@ -70,7 +80,9 @@ async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    process.stderr.write(`gantry: internal error — this is a bug in Gantry, please report it with the output below.\n${detail}\n`);
+    process.stderr.write(
+      `gantry: internal error — this is a bug in Gantry, please report it with the output below.\n${detail}\n`,
+    );
     return EXIT.internal;
   }
 }

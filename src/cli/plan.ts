@@ -45,7 +45,9 @@ export function planCommand(file: string, options: PlanCommandOptions): void {
 function parseAt(text: string): string {
   const t = DateTime.fromISO(text, { setZone: true });
   if (!t.isValid) {
-    throw new UsageError(`--at: cannot read \`${text}\` (${t.invalidExplanation ?? t.invalidReason}); write an ISO 8601 time such as 2025-10-07T10:00-04:00`);
+    throw new UsageError(
+      `--at: cannot read \`${text}\` (${t.invalidExplanation ?? t.invalidReason}); write an ISO 8601 time such as 2025-10-07T10:00-04:00`,
+    );
   }
   return text;
 }

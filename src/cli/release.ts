@@ -17,10 +17,18 @@ export function release(file: string, options: PlanCommandOptions): void {
       ? `gantry ${VERSION} cannot execute these sections of ${file} yet: ${sections.join(", ")}. Nothing was run.`
       : `gantry ${VERSION} has no release engine yet. Nothing was run.`;
   if (options.json) {
-    json({ outcome: "not_executed", reason, notExecutable: sections, executable: [...EXECUTABLE], blockers: plan.blockers });
+    json({
+      outcome: "not_executed",
+      reason,
+      notExecutable: sections,
+      executable: [...EXECUTABLE],
+      blockers: plan.blockers,
+    });
   } else {
     err(reason);
-    err(`See what a release would do: gantry plan ${file} --env ${plan.environment}${plan.ref ? ` --ref ${plan.ref.ref}` : ""}`);
+    err(
+      `See what a release would do: gantry plan ${file} --env ${plan.environment}${plan.ref ? ` --ref ${plan.ref.ref}` : ""}`,
+    );
   }
   throw new ExitError(EXIT.unsupported);
 }

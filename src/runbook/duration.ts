@@ -28,7 +28,10 @@ export function durationHint(text: string): string {
 }
 
 function guessDuration(text: string): string | undefined {
-  const m = /^\s*(\d+)\s*(milliseconds?|msecs?|seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?)\s*$/i.exec(text);
+  const m =
+    /^\s*(\d+)\s*(milliseconds?|msecs?|seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?)\s*$/i.exec(
+      text,
+    );
   if (!m) return undefined;
   const word = m[2]!.toLowerCase();
   const unit = word.startsWith("ms") || word.startsWith("milli") ? "ms" : word[0];

@@ -35,7 +35,10 @@ function convert(issue: Issue, ctx: IssueContext): Diagnostic[] {
     case "invalid_value":
       return [at(ctx, path, false, invalidValue(issue.values, issue.input))];
     case "invalid_key":
-      return convert({ ...issue.issues[0]!, path: [...path, ...(issue.issues[0]?.path ?? [])] } as Issue, ctx);
+      return convert(
+        { ...issue.issues[0]!, path: [...path, ...(issue.issues[0]?.path ?? [])] } as Issue,
+        ctx,
+      );
     case "invalid_element":
       return issue.issues.flatMap((i) => convert({ ...i, path: [...path, ...i.path] } as Issue, ctx));
     case "too_small":
@@ -76,7 +79,8 @@ function invalidUnion(issue: Extract<Issue, { code: "invalid_union" }>, ctx: Iss
     const options = ((issue as { options?: unknown[] }).options ?? []).map(String);
     const parentPath = path.slice(0, -1);
     const parent = schemaAt(ctx.root, ctx.yaml.value, parentPath)?.value;
-    const written = parent && typeof parent === "object" ? (parent as Record<string, unknown>)[discriminator] : undefined;
+    const written =
+      parent && typeof parent === "object" ? (parent as Record<string, unknown>)[discriminator] : undefined;
     if (written === undefined) {
       return [missingWithChoices(ctx, path, discriminator, options)];
     }
@@ -84,7 +88,7 @@ function invalidUnion(issue: Extract<Issue, { code: "invalid_union" }>, ctx: Iss
   }
   const branches = issue.errors;
   const value = schemaAt(ctx.root, ctx.yaml.value, path)?.value;
-  const chosen = pickBranch(branches, value, path.length);
+  const chosen = pickBranch(branches, value);
   if (!chosen) return [at(ctx, path, false, issue.message)];
   return issuesToDiagnostics(
     chosen.map((i) => ({ ...i, path: [...path, ...i.path] }) as Issue),
@@ -96,20 +100,26 @@ function invalidUnion(issue: Extract<Issue, { code: "invalid_union" }>, ctx: Iss
  * Picks the alternative the author meant. A branch that failed on a missing discriminator
  * (`type:`) was not meant unless the value has that key; among the rest, the fewest issues win.
  */
-function pickBranch(branches: Issue[][], value: unknown, depth: number): Issue[] | undefined {
+function pickBranch(branches: Issue[][], value: unknown): Issue[] | undefined {
   const keys = value && typeof value === "object" ? new Set(Object.keys(value)) : new Set<string>();
   const candidates = branches.filter((issues) => {
-    const miss = issues.find((i) => i.code === "invalid_union" && (i as { discriminator?: string }).discriminator);
+    const miss = issues.find(
+      (i) => i.code === "invalid_union" && (i as { discriminator?: string }).discriminator,
+    );
     if (!miss) return true;
     return keys.has((miss as { discriminator?: string }).discriminator!);
   });
   const pool = candidates.length > 0 ? candidates : branches;
-  void depth;
   return [...pool].sort((a, b) => a.length - b.length)[0];
 }
 
 function missingWithChoices(ctx: IssueContext, path: Path, key: string, options: string[]): Diagnostic {
-  const d = at(ctx, path.slice(0, -1), false, `missing required key \`${key}\`: one of ${options.join(", ")}`);
+  const d = at(
+    ctx,
+    path.slice(0, -1),
+    false,
+    `missing required key \`${key}\`: one of ${options.join(", ")}`,
+  );
   return { ...d, path: formatPath(path) };
 }
 
@@ -122,7 +132,8 @@ function invalidValue(values: readonly unknown[], input: unknown): string {
 }
 
 function tooSmall(issue: Extract<Issue, { code: "too_small" }>): string {
-  if (issue.origin === "array") return `needs at least ${issue.minimum} item${Number(issue.minimum) === 1 ? "" : "s"}`;
+  if (issue.origin === "array")
+    return `needs at least ${issue.minimum} item${Number(issue.minimum) === 1 ? "" : "s"}`;
   if (issue.origin === "string") return "must not be empty";
   return `must be at least ${issue.minimum}`;
 }

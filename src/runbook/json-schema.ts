@@ -6,7 +6,12 @@ export const SCHEMA_ID = "https://gantry.dev/schema/runbook.v1.json";
 
 /** The schema for what people write (input side: shorthands allowed, defaults shown). */
 export function runbookJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(Runbook, { io: "input", unrepresentable: "any", reused: "ref", target: "draft-2020-12" });
+  const schema = z.toJSONSchema(Runbook, {
+    io: "input",
+    unrepresentable: "any",
+    reused: "ref",
+    target: "draft-2020-12",
+  });
   return { ...schema, $id: SCHEMA_ID };
 }
 

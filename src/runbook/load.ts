@@ -23,7 +23,8 @@ export function hasErrors(result: LoadResult): boolean {
 /** Example: `const { runbook, diagnostics } = loadRunbook("runbook.yaml")`. */
 export function loadRunbook(file: string): LoadResult {
   const source = readSource(file);
-  if (!source.ok) return { file, diagnostics: [{ severity: "error", file, path: "", message: source.message }] };
+  if (!source.ok)
+    return { file, diagnostics: [{ severity: "error", file, path: "", message: source.message }] };
   return loadRunbookText(source.text, file);
 }
 
@@ -31,7 +32,14 @@ export function loadRunbookText(text: string, file: string): LoadResult {
   const parsed = parseYaml(text);
   if (!parsed.ok) {
     const diagnostics = parsed.problems.map(
-      (p): Diagnostic => ({ severity: "error", file, line: p.line, col: p.col, path: "", message: p.message }),
+      (p): Diagnostic => ({
+        severity: "error",
+        file,
+        line: p.line,
+        col: p.col,
+        path: "",
+        message: p.message,
+      }),
     );
     return { file, diagnostics };
   }
@@ -54,7 +62,10 @@ export function loadRunbookText(text: string, file: string): LoadResult {
   }
   const result = Runbook.safeParse(yaml.value, { reportInput: true });
   if (!result.success) {
-    return { file, diagnostics: sortDiagnostics(issuesToDiagnostics(result.error.issues, { file, root: Runbook, yaml })) };
+    return {
+      file,
+      diagnostics: sortDiagnostics(issuesToDiagnostics(result.error.issues, { file, root: Runbook, yaml })),
+    };
   }
   const diagnostics: Diagnostic[] = [];
   const report =

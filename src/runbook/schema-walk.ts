@@ -55,7 +55,8 @@ export function alternatives(schema: Schema, value: unknown): Schema[] {
     }
     return options.flatMap((o) => alternatives(o, value));
   }
-  if (d.type === "intersection") return [...alternatives(d.left as Schema, value), ...alternatives(d.right as Schema, value)];
+  if (d.type === "intersection")
+    return [...alternatives(d.left as Schema, value), ...alternatives(d.right as Schema, value)];
   return [inner];
 }
 
@@ -103,7 +104,10 @@ export function schemaAt(
   for (const part of path) {
     schema = child(schema, current, part);
     if (!schema) return undefined;
-    current = current && typeof current === "object" ? (current as Record<string | number, unknown>)[part] : undefined;
+    current =
+      current && typeof current === "object"
+        ? (current as Record<string | number, unknown>)[part]
+        : undefined;
   }
   return { schema, value: current };
 }

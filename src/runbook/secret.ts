@@ -12,7 +12,9 @@ const SECRET_REF = new RegExp(SECRET_REF_PATTERN);
 /** Example: `parseSecretRef("env:STRIPE_SECRET_KEY")` → `{ source: "env", name: "STRIPE_SECRET_KEY" }`. */
 export function parseSecretRef(text: string): SecretRef | undefined {
   if (!SECRET_REF.test(text)) return undefined;
-  return text.startsWith("env:") ? { source: "env", name: text.slice(4) } : { source: "file", path: text.slice(5) };
+  return text.startsWith("env:")
+    ? { source: "env", name: text.slice(4) }
+    : { source: "file", path: text.slice(5) };
 }
 
 export function formatSecretRef(ref: SecretRef): string {
@@ -49,7 +51,8 @@ export function looksLikeSecret(value: string): string | undefined {
     for (const [, v] of url.searchParams) if (isRandomish(v)) return "the URL carries a token in its query";
     return undefined;
   }
-  if (/^Bearer\s+\S{8,}$/i.test(text) || /^Basic\s+\S{8,}$/i.test(text)) return "it is a literal Authorization value";
+  if (/^Bearer\s+\S{8,}$/i.test(text) || /^Basic\s+\S{8,}$/i.test(text))
+    return "it is a literal Authorization value";
   if (isRandomish(text)) return "it looks like a random token";
   return undefined;
 }

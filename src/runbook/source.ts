@@ -16,7 +16,8 @@ export function readSource(path: string): SourceResult {
   try {
     const stat = statSync(path);
     if (stat.isDirectory()) return { ok: false, message: directoryMessage(path) };
-    if (!stat.isFile()) return { ok: false, message: "not a regular file; pass the path of a runbook YAML file" };
+    if (!stat.isFile())
+      return { ok: false, message: "not a regular file; pass the path of a runbook YAML file" };
     size = stat.size;
   } catch (error) {
     return { ok: false, message: fsMessage(error) };
@@ -34,7 +35,8 @@ export function readSource(path: string): SourceResult {
     return { ok: false, message: fsMessage(error) };
   }
   const nul = bytes.indexOf(0);
-  if (nul !== -1) return { ok: false, message: `binary file (NUL byte at offset ${nul}); a runbook is YAML text` };
+  if (nul !== -1)
+    return { ok: false, message: `binary file (NUL byte at offset ${nul}); a runbook is YAML text` };
   try {
     const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
     return { ok: true, text: text.startsWith("\uFEFF") ? text.slice(1) : text };

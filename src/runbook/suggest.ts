@@ -9,7 +9,9 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   const lower = word.toLowerCase();
   const list = [...candidates];
   if (lower.length >= 3) {
-    const prefixed = list.filter((c) => c.toLowerCase().startsWith(lower)).sort((a, b) => a.length - b.length);
+    const prefixed = list
+      .filter((c) => c.toLowerCase().startsWith(lower))
+      .sort((a, b) => a.length - b.length);
     if (prefixed[0] !== undefined) return prefixed[0];
   }
   let best: string | undefined;

@@ -35,10 +35,16 @@ describe("checkTemplate", () => {
     ]);
   });
   it("keeps secrets out of messages", () => {
-    assert.match(messages("{{ secrets.stripe }}", "message")[0]!, /secrets cannot be used in notification templates/);
+    assert.match(
+      messages("{{ secrets.stripe }}", "message")[0]!,
+      /secrets cannot be used in notification templates/,
+    );
   });
   it("reports syntax errors, unknown filters and tags outside messages", () => {
-    assert.match(messages("{{ release.version ", "message")[0]!, /template does not parse: output .* not closed/);
+    assert.match(
+      messages("{{ release.version ", "message")[0]!,
+      /template does not parse: output .* not closed/,
+    );
     assert.match(messages("{{ release.version | nope }}", "message")[0]!, /undefined filter: nope/);
     assert.match(messages("{% if x %}y{% endif %}", "command")[0]!, /only allowed in notification templates/);
   });

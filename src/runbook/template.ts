@@ -40,7 +40,15 @@ export const TEMPLATE_ROOTS: Record<string, Root> = {
   release: {
     doc: "the release: version, ref, sha, tag, rc, previousVersion, changelog",
     scopes: ALL,
-    fields: { version: true, ref: true, sha: true, tag: true, rc: true, previousVersion: true, changelog: true },
+    fields: {
+      version: true,
+      ref: true,
+      sha: true,
+      tag: true,
+      rc: true,
+      previousVersion: true,
+      changelog: true,
+    },
   },
   env: {
     doc: "the target environment: name, url, vars.<key>",
@@ -50,10 +58,22 @@ export const TEMPLATE_ROOTS: Record<string, Root> = {
   run: {
     doc: "the run: id, url, operator, startedAt, elapsed, phase, outcome",
     scopes: ALL,
-    fields: { id: true, url: true, operator: true, startedAt: true, elapsed: true, phase: true, outcome: true },
+    fields: {
+      id: true,
+      url: true,
+      operator: true,
+      startedAt: true,
+      elapsed: true,
+      phase: true,
+      outcome: true,
+    },
   },
   secrets: { doc: "a declared secret (never in messages)", scopes: ["command", "probe"], fields: "secrets" },
-  captures: { doc: "a value captured by an earlier smoke test", scopes: ["probe", "command"], fields: "captures" },
+  captures: {
+    doc: "a value captured by an earlier smoke test",
+    scopes: ["probe", "command"],
+    fields: "captures",
+  },
   migration: {
     doc: "the migration being applied: file, name",
     scopes: ["command"],
@@ -66,8 +86,17 @@ export const TEMPLATE_ROOTS: Record<string, Root> = {
     member: { members: true, names: true },
   },
   signals: { doc: "a monitored signal: value, phase", scopes: ["message"], fields: "signals", member: "any" },
-  checks: { doc: "a check's last result: value, phase, message", scopes: ["message"], fields: "checks", member: "any" },
-  reason: { doc: "why this message is sent (rollback reason, failed gate …)", scopes: ["message"], fields: true },
+  checks: {
+    doc: "a check's last result: value, phase, message",
+    scopes: ["message"],
+    fields: "checks",
+    member: "any",
+  },
+  reason: {
+    doc: "why this message is sent (rollback reason, failed gate …)",
+    scopes: ["message"],
+    fields: true,
+  },
   rule: {
     doc: "the rule that fired: name, severity, when, value, threshold, for",
     scopes: ["message"],
@@ -128,20 +157,28 @@ function checkVariable(path: string[], scope: TemplateScope, names: TemplateName
     return `unknown variable \`${shown}\`${guess ? `: did you mean \`${[guess, ...rest].join(".")}\`?` : `; variables start with one of ${Object.keys(TEMPLATE_ROOTS).join(", ")}`}`;
   }
   if (!root.scopes.includes(scope)) {
-    if (head === "secrets") return `\`${shown}\`: secrets cannot be used in notification templates; they would leave Gantry in a message`;
+    if (head === "secrets")
+      return `\`${shown}\`: secrets cannot be used in notification templates; they would leave Gantry in a message`;
     return `\`${shown}\` is not available in ${scopeName(scope)}; it is available in ${root.scopes.map(scopeName).join(", ")}`;
   }
   if (typeof root.fields === "string" && root.fields !== "any") {
     const declared = names[root.fields];
     const [member, ...deeper] = rest;
-    if (member === undefined) return `\`${shown}\` needs a name, e.g. \`${head}.${[...declared][0] ?? "name"}\``;
+    if (member === undefined)
+      return `\`${shown}\` needs a name, e.g. \`${head}.${[...declared][0] ?? "name"}\``;
     if (member !== "?" && !declared.has(member)) {
       const guess = closest(member, [...declared]);
       return `unknown ${head} name \`${member}\` in \`${shown}\`${guess ? `: did you mean \`${head}.${guess}\`?` : declared.size ? `; declared: ${[...declared].join(", ")}` : `; none are declared`}`;
     }
     return root.member ? checkFields(deeper, root.member, `${head}.${member}`) : undefined;
   }
-  if (head === "env" && rest[0] === "vars" && rest[1] !== undefined && rest[1] !== "?" && !names.vars.has(rest[1])) {
+  if (
+    head === "env" &&
+    rest[0] === "vars" &&
+    rest[1] !== undefined &&
+    rest[1] !== "?" &&
+    !names.vars.has(rest[1])
+  ) {
     const guess = closest(rest[1], [...names.vars]);
     return `unknown variable \`${shown}\`: no environment declares vars.${rest[1]}${guess ? `; did you mean \`env.vars.${guess}\`?` : ""}`;
   }

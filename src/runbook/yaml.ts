@@ -2,7 +2,17 @@
  * YAML with positions. Parsing keeps the document so every later mistake — a schema issue,
  * a broken cross-reference — can point at the line and column where it was written.
  */
-import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+} from "yaml";
 import type { Path } from "./diagnostics.js";
 
 /** Aliases beyond this count are refused ("billion laughs"); real runbooks use a handful. */
@@ -29,7 +39,10 @@ export function parseYaml(text: string): YamlResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
   if (doc.errors.length > 0) {
-    return { ok: false, problems: doc.errors.map((e) => problem(lineCounter, e.pos[0], yamlMessage(e.code, e.message))) };
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => problem(lineCounter, e.pos[0], yamlMessage(e.code, e.message))),
+    };
   }
   let value: unknown;
   try {
@@ -77,7 +90,9 @@ function locate(doc: Document, lines: LineCounter, path: Path, key = false): Pos
     node = isAlias(node) ? node.resolve(doc) : node;
     let next: unknown;
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(part));
+      const pair = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(part),
+      );
       if (!pair) break;
       if (key && i === path.length - 1) {
         offset = rangeStart(pair.key) ?? offset;

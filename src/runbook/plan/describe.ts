@@ -55,7 +55,12 @@ export function describeRollbackStep(s: RollbackStep, i: number): PlanStep {
   const [title, detail] = s.revert
     ? ["revert to last known good", undefined]
     : s.migrations
-      ? [s.migrations === "down" ? "run down migrations of this release" : "restore the database from the backup", undefined]
+      ? [
+          s.migrations === "down"
+            ? "run down migrations of this release"
+            : "restore the database from the backup",
+          undefined,
+        ]
       : s.run !== undefined
         ? [s.name ?? "run", s.run]
         : s.check !== undefined

@@ -6,8 +6,8 @@ import { DateTime } from "luxon";
 import { unsupportedSections } from "../../capabilities.js";
 import type { Runbook } from "../schema/runbook.js";
 import { closest } from "../suggest.js";
-import { resolveRef } from "./ref.js";
 import { describeDeploy, describeProbe, describeRollbackStep } from "./describe.js";
+import { resolveRef } from "./ref.js";
 import type { PlanPhase, PlanStep, ReleasePlan, TimelineEntry } from "./types.js";
 import { windowStatus } from "./window.js";
 
@@ -39,7 +39,8 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
   const info = ref.ok ? ref.info : undefined;
   const version = info?.version ?? "<version>";
   const at = DateTime.fromISO(options.at, { setZone: true });
-  const here = (item: { only?: string[] | undefined }) => item.only === undefined || item.only.includes(options.env);
+  const here = (item: { only?: string[] | undefined }) =>
+    item.only === undefined || item.only.includes(options.env);
 
   const phases: PlanPhase[] = [];
   const add = (name: string, steps: PlanStep[]) => {
@@ -53,7 +54,12 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
     const m = runbook.migrations;
     const match = [m.expand.match].flat().join(", ");
     add("migrations", [
-      { id: "migrate:expand", kind: "migrate", title: "expand migrations", detail: `${m.dir} (${match}) via ${m.runner} runner` },
+      {
+        id: "migrate:expand",
+        kind: "migrate",
+        title: "expand migrations",
+        detail: `${m.dir} (${match}) via ${m.runner} runner`,
+      },
     ]);
   }
   if (runbook.deploy) {
@@ -73,11 +79,13 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
   }
   add(
     "smoke",
-    runbook.smoke.filter((s) => !("check" in s) || here(s)).map((s, i) => {
-      const name = s.name ?? ("check" in s ? s.check : `smoke-${i + 1}`);
-      const detail = "check" in s ? `check ${s.check}` : describeProbe(s);
-      return { id: `smoke:${name}`, kind: "smoke" as const, title: name, detail };
-    }),
+    runbook.smoke
+      .filter((s) => !("check" in s) || here(s))
+      .map((s, i) => {
+        const name = s.name ?? ("check" in s ? s.check : `smoke-${i + 1}`);
+        const detail = "check" in s ? `check ${s.check}` : describeProbe(s);
+        return { id: `smoke:${name}`, kind: "smoke" as const, title: name, detail };
+      }),
   );
   add(
     "integrity",
@@ -85,7 +93,10 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
       id: `integrity:${c.name}`,
       kind: "integrity" as const,
       title: c.name,
-      detail: c.tolerance !== undefined ? `within ±${pct(c.tolerance)} of baseline` : `expect ${c.expect?.text ?? "a value"}`,
+      detail:
+        c.tolerance !== undefined
+          ? `within ±${pct(c.tolerance)} of baseline`
+          : `expect ${c.expect?.text ?? "a value"}`,
     })),
   );
   add("monitor", monitorSteps(runbook));
@@ -166,17 +177,30 @@ function preflightSteps(runbook: Runbook, envName: string, version: string): Pla
     steps.push({ id: "promotion", kind: "soak", title: `${version} was released to ${env.promoteFrom}` });
   }
   if (env.soak) {
-    steps.push({ id: "soak", kind: "soak", title: `${version} has run in ${env.soak.in} for at least ${env.soak.min.text}` });
+    steps.push({
+      id: "soak",
+      kind: "soak",
+      title: `${version} has run in ${env.soak.in} for at least ${env.soak.min.text}`,
+    });
   }
   if (runbook.backup?.maxAge) {
-    steps.push({ id: "backup-age", kind: "check", title: `latest backup younger than ${runbook.backup.maxAge.text}` });
+    steps.push({
+      id: "backup-age",
+      kind: "check",
+      title: `latest backup younger than ${runbook.backup.maxAge.text}`,
+    });
   }
   runbook.preflight.forEach((item, i) => {
     if (item.only !== undefined && !item.only.includes(envName)) return;
     if (item.check !== undefined) {
       const probe = runbook.checks[item.check];
       const detail = probe ? describeProbe(probe) : undefined;
-      steps.push({ id: `preflight:${item.name ?? item.check}`, kind: "check", title: item.check, ...(detail ? { detail } : {}) });
+      steps.push({
+        id: `preflight:${item.name ?? item.check}`,
+        kind: "check",
+        title: item.check,
+        ...(detail ? { detail } : {}),
+      });
     } else if (item.confirm !== undefined) {
       steps.push({
         id: `preflight:${item.name ?? `confirm-${i + 1}`}`,
@@ -185,7 +209,12 @@ function preflightSteps(runbook: Runbook, envName: string, version: string): Pla
         detail: `confirmed by ${item.by}`,
       });
     } else if (item.run !== undefined) {
-      steps.push({ id: `preflight:${item.name ?? `run-${i + 1}`}`, kind: "run", title: item.name ?? "run", detail: item.run });
+      steps.push({
+        id: `preflight:${item.name ?? `run-${i + 1}`}`,
+        kind: "run",
+        title: item.name ?? "run",
+        detail: item.run,
+      });
     }
   });
   return steps;
@@ -195,11 +224,21 @@ function backupSteps(runbook: Runbook): PlanStep[] {
   const steps: PlanStep[] = [];
   if (runbook.backup?.run) {
     const required = runbook.backup.required ? "" : " (failure tolerated)";
-    steps.push({ id: "backup", kind: "backup", title: "take backup", detail: `${runbook.backup.run}${required}` });
+    steps.push({
+      id: "backup",
+      kind: "backup",
+      title: "take backup",
+      detail: `${runbook.backup.run}${required}`,
+    });
   }
   for (const c of runbook.integrity) {
     if (c.tolerance !== undefined) {
-      steps.push({ id: `baseline:${c.name}`, kind: "baseline", title: `baseline ${c.name}`, detail: oneLine(c.query) });
+      steps.push({
+        id: `baseline:${c.name}`,
+        kind: "baseline",
+        title: `baseline ${c.name}`,
+        detail: oneLine(c.query),
+      });
     }
   }
   return steps;
@@ -236,7 +275,12 @@ function placeAnchored(runbook: Runbook, env: string, phases: PlanPhase[]): void
     const who = c.signoff.map((a) => `${a.count} ${a.role}`).join(" + ");
     anchored.push({
       after: c.after,
-      step: { id: `checklist:${c.name}`, kind: "checklist", title: `checklist ${c.name}`, detail: `${c.items.length} items, signed off by ${who}` },
+      step: {
+        id: `checklist:${c.name}`,
+        kind: "checklist",
+        title: `checklist ${c.name}`,
+        detail: `${c.items.length} items, signed off by ${who}`,
+      },
     });
   }
   const contract = runbook.migrations?.contract;
@@ -283,9 +327,12 @@ function timeline(runbook: Runbook, env: string, at: DateTime | undefined): Time
   for (const c of runbook.monitor?.checkpoints ?? []) {
     put(c.at.ms, c.at.text, `checkpoint${c.checks.length ? `: ${c.checks.join(", ")}` : ""}`);
   }
-  for (const d of runbook.decisions) if (d.after.startsWith("T+") && (d.only === undefined || d.only.includes(env))) put(offsetOf(runbook, d.after), d.after, `decision ${d.name}`);
+  for (const d of runbook.decisions)
+    if (d.after.startsWith("T+") && (d.only === undefined || d.only.includes(env)))
+      put(offsetOf(runbook, d.after), d.after, `decision ${d.name}`);
   const contract = runbook.migrations?.contract;
-  if (contract?.after.startsWith("T+")) put(offsetOf(runbook, contract.after), contract.after, "contract migrations");
+  if (contract?.after.startsWith("T+"))
+    put(offsetOf(runbook, contract.after), contract.after, "contract migrations");
   if (runbook.success) put(runbook.success.after.ms, `T+${runbook.success.after.text}`, "declare success");
   return [...entries.values()].sort((a, b) => a.offsetMs - b.offsetMs);
 }

@@ -1,6 +1,6 @@
 /** Which ref is released and what version it is, checked against the runbook's release policy. */
 import picomatch from "picomatch";
-import type { Environment, Runbook } from "../schema/runbook.js";
+import type { EnvironmentSpec as Environment, Runbook } from "../schema/runbook.js";
 
 export interface RefInfo {
   /** The ref as given (tag or commit), or the pinned commit. */
@@ -13,13 +13,24 @@ export interface RefInfo {
 export type RefResult = { ok: true; info: RefInfo | undefined } | { ok: false; problem: string };
 
 /** Example: with `release.tags: v*`, `resolveRef(rb, env, "v2.1.0")` → version `2.1.0`. */
-export function resolveRef(runbook: Runbook, envName: string, env: Environment, ref: string | undefined): RefResult {
+export function resolveRef(
+  runbook: Runbook,
+  envName: string,
+  env: Environment,
+  ref: string | undefined,
+): RefResult {
   const policy = runbook.release;
   if (policy.commit) {
     if (ref !== undefined && !policy.commit.startsWith(ref) && !ref.startsWith(policy.commit)) {
-      return { ok: false, problem: `ref \`${ref}\` is not the pinned commit ${policy.commit} (release.commit)` };
+      return {
+        ok: false,
+        problem: `ref \`${ref}\` is not the pinned commit ${policy.commit} (release.commit)`,
+      };
     }
-    return { ok: true, info: { ref: policy.commit, kind: "commit", version: policy.commit.slice(0, 12), rc: false } };
+    return {
+      ok: true,
+      info: { ref: policy.commit, kind: "commit", version: policy.commit.slice(0, 12), rc: false },
+    };
   }
   if (ref === undefined) return { ok: true, info: undefined };
   const version = policy.versionFrom === "tag" ? ref.replace(/^v(?=\d)/, "") : ref;
@@ -32,7 +43,11 @@ export function resolveRef(runbook: Runbook, envName: string, env: Environment, 
     }
     return { ok: true, info: { ref, kind: "tag", version, rc: true } };
   }
-  if (policy.tags && picomatch.isMatch(ref, policy.tags)) return { ok: true, info: { ref, kind: "tag", version, rc: false } };
-  const allowed = [policy.tags && `release.tags: ${policy.tags}`, policy.rc && `release.rc: ${policy.rc}`].filter(Boolean);
+  if (policy.tags && picomatch.isMatch(ref, policy.tags))
+    return { ok: true, info: { ref, kind: "tag", version, rc: false } };
+  const allowed = [
+    policy.tags && `release.tags: ${policy.tags}`,
+    policy.rc && `release.rc: ${policy.rc}`,
+  ].filter(Boolean);
   return { ok: false, problem: `ref \`${ref}\` does not match ${allowed.join(" or ")}` };
 }

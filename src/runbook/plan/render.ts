@@ -11,7 +11,9 @@ export function renderPlan(plan: ReleasePlan): string {
   out.push(`Plan: ${plan.runbook.service} ${version} → ${plan.environment}   (${plan.runbook.file})`);
   if (plan.ref) out.push(`Ref: ${plan.ref.ref} (${plan.ref.kind})`);
   const when = plan.at ? `at ${plan.at}` : "now";
-  const window = plan.window.open ? `open ${when} — ${plan.window.reason}` : `closed ${when} — ${plan.window.reason}`;
+  const window = plan.window.open
+    ? `open ${when} — ${plan.window.reason}`
+    : `closed ${when} — ${plan.window.reason}`;
   out.push(`Window: ${window}`);
   if (!plan.window.open) out.push(`        next opens ${plan.window.nextOpen ?? "not within a year"}`);
   for (const b of plan.blockers) out.push(`Blocked: ${b}`);
@@ -38,7 +40,9 @@ export function renderPlan(plan: ReleasePlan): string {
   }
   if (plan.rollback) {
     out.push("", `Rollback (target ${plan.rollback.target} from detection to done)`);
-    plan.rollback.steps.forEach((s, i) => out.push(`   ${i + 1}. ${s.title}${s.detail ? `  — ${s.detail}` : ""}`));
+    plan.rollback.steps.forEach((s, i) =>
+      out.push(`   ${i + 1}. ${s.title}${s.detail ? `  — ${s.detail}` : ""}`),
+    );
   }
   if (plan.notifications.length > 0) {
     out.push("", "Notifications");

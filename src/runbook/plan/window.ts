@@ -1,6 +1,6 @@
 /** Deployment windows and freezes: is a deploy allowed at a given time, and when is the next chance. */
 import { DateTime } from "luxon";
-import type { Environment } from "../schema/runbook.js";
+import type { EnvironmentSpec as Environment } from "../schema/runbook.js";
 
 export interface WindowStatus {
   open: boolean;
@@ -26,7 +26,8 @@ export function windowStatus(env: Environment, at: DateTime): WindowStatus {
       ...(next ? { nextOpen: next } : {}),
     };
   }
-  if (env.windows.length === 0) return { open: true, reason: "no deployment windows declared; any time outside freezes" };
+  if (env.windows.length === 0)
+    return { open: true, reason: "no deployment windows declared; any time outside freezes" };
   const inside = env.windows.find((w) => insideWindow(w, at));
   if (inside) return { open: true, reason: `inside ${describeWindow(inside)}` };
   const next = nextOpen(env, at);

@@ -6,7 +6,11 @@ export const uniqueNames: RunbookRule = (ctx) => {
   const rb = ctx.runbook;
   const lists: Array<[string, Path, Array<{ name?: string | undefined }>]> = [
     ["gate", ["gates"], rb.gates],
-    ["smoke test", ["smoke"], rb.smoke.map((s) => ({ name: s.name ?? ("check" in s ? s.check : undefined) }))],
+    [
+      "smoke test",
+      ["smoke"],
+      rb.smoke.map((s) => ({ name: s.name ?? ("check" in s ? s.check : undefined) })),
+    ],
     ["integrity check", ["integrity"], rb.integrity],
     ["decision", ["decisions"], rb.decisions],
     ["checklist", ["checklists"], rb.checklists],
@@ -20,7 +24,11 @@ export const uniqueNames: RunbookRule = (ctx) => {
       if (item.name === undefined) return;
       const first = seen.get(item.name);
       if (first === undefined) seen.set(item.name, i);
-      else ctx.error([...base, i, "name"], `duplicate ${kind} name \`${item.name}\` (first used at ${[...base].join(".")}[${first}]); names must be unique`);
+      else
+        ctx.error(
+          [...base, i, "name"],
+          `duplicate ${kind} name \`${item.name}\` (first used at ${[...base].join(".")}[${first}]); names must be unique`,
+        );
     });
   }
   // Decisions and checklists wait for people by name (gantry approve RUN NAME): one namespace.
@@ -29,7 +37,10 @@ export const uniqueNames: RunbookRule = (ctx) => {
     const other = waits.get(name);
     if (other === undefined) waits.set(name, where);
     else if (other.split("[")[0] !== where.split("[")[0]) {
-      ctx.error(path, `\`${name}\` names both ${other} and ${where}; people approve by name, so use different names`);
+      ctx.error(
+        path,
+        `\`${name}\` names both ${other} and ${where}; people approve by name, so use different names`,
+      );
     }
   };
   rb.decisions.forEach((d, i) => claim(d.name, `decisions[${i}]`, ["decisions", i, "name"]));

@@ -5,11 +5,15 @@ import type { RunbookRule } from "./context.js";
 export const rolesHaveMembers: RunbookRule = (ctx) => {
   for (const [name, role] of Object.entries(ctx.runbook.roles)) {
     if (role.members.length === 0) {
-      ctx.error(["roles", name, "members"], `role \`${name}\` has no members; add at least one person under roles.${name}.members`);
+      ctx.error(
+        ["roles", name, "members"],
+        `role \`${name}\` has no members; add at least one person under roles.${name}.members`,
+      );
     }
     const seen = new Set<string>();
     role.members.forEach((m, i) => {
-      if (seen.has(m)) ctx.error(["roles", name, "members", i], `\`${m}\` is listed twice in role \`${name}\``);
+      if (seen.has(m))
+        ctx.error(["roles", name, "members", i], `\`${m}\` is listed twice in role \`${name}\``);
       seen.add(m);
     });
   }
@@ -27,10 +31,14 @@ export const approvalsPossible: RunbookRule = (ctx) => {
     }
   };
   rb.decisions.forEach((d, i) =>
-    d.approvers.forEach((a, j) => check(["decisions", i, "approvers", j], a.role, a.count, `decision \`${d.name}\``)),
+    d.approvers.forEach((a, j) =>
+      check(["decisions", i, "approvers", j], a.role, a.count, `decision \`${d.name}\``),
+    ),
   );
   rb.checklists.forEach((c, i) =>
-    c.signoff.forEach((a, j) => check(["checklists", i, "signoff", j], a.role, a.count, `checklist \`${c.name}\``)),
+    c.signoff.forEach((a, j) =>
+      check(["checklists", i, "signoff", j], a.role, a.count, `checklist \`${c.name}\``),
+    ),
   );
   const approval = rb.rollback?.approval;
   if (approval) check(["rollback", "approval"], approval.role, approval.count, "manual rollback");

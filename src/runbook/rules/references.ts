@@ -7,14 +7,17 @@ export const checkReferences: RunbookRule = (ctx) => {
   const { runbook: rb } = ctx;
   const checks = Object.keys(rb.checks);
   const ref = (path: Path, name: string | undefined) => {
-    if (name !== undefined && !checks.includes(name)) ctx.error(path, unknownName("check", name, checks, "checks"));
+    if (name !== undefined && !checks.includes(name))
+      ctx.error(path, unknownName("check", name, checks, "checks"));
   };
   rb.preflight.forEach((item, i) => ref(["preflight", i, "check"], item.check));
   rb.smoke.forEach((item, i) => {
     if ("check" in item) ref(["smoke", i, "check"], item.check);
   });
   rb.decisions.forEach((d, i) => d.inputs.forEach((c, j) => ref(["decisions", i, "inputs", j], c)));
-  rb.monitor?.checkpoints.forEach((c, i) => c.checks.forEach((n, j) => ref(["monitor", "checkpoints", i, "checks", j], n)));
+  rb.monitor?.checkpoints.forEach((c, i) =>
+    c.checks.forEach((n, j) => ref(["monitor", "checkpoints", i, "checks", j], n)),
+  );
   rb.schedule.forEach((s, i) => s.checks.forEach((n, j) => ref(["schedule", i, "checks", j], n)));
   rb.rollback?.steps.forEach((s, i) => ref(["rollback", "steps", i, "check"], s.check));
 };
@@ -23,12 +26,17 @@ export const roleReferences: RunbookRule = (ctx) => {
   const { runbook: rb } = ctx;
   const roles = Object.keys(rb.roles);
   const ref = (path: Path, name: string | undefined) => {
-    if (name !== undefined && !roles.includes(name)) ctx.error(path, unknownName("role", name, roles, "roles"));
+    if (name !== undefined && !roles.includes(name))
+      ctx.error(path, unknownName("role", name, roles, "roles"));
   };
   ref(["metadata", "owner"], rb.metadata.owner);
   rb.preflight.forEach((item, i) => ref(["preflight", i, "by"], item.by));
-  rb.decisions.forEach((d, i) => d.approvers.forEach((a, j) => ref(["decisions", i, "approvers", j, "role"], a.role)));
-  rb.checklists.forEach((c, i) => c.signoff.forEach((a, j) => ref(["checklists", i, "signoff", j, "role"], a.role)));
+  rb.decisions.forEach((d, i) =>
+    d.approvers.forEach((a, j) => ref(["decisions", i, "approvers", j, "role"], a.role)),
+  );
+  rb.checklists.forEach((c, i) =>
+    c.signoff.forEach((a, j) => ref(["checklists", i, "signoff", j, "role"], a.role)),
+  );
   rb.rollback?.steps.forEach((s, i) => ref(["rollback", "steps", i, "by"], s.by));
   ref(["rollback", "approval", "role"], rb.rollback?.approval?.role);
   ref(["migrations", "rollback", "approval"], rb.migrations?.rollback.approval);
@@ -43,7 +51,8 @@ export const environmentReferences: RunbookRule = (ctx) => {
   const envs = Object.keys(ctx.runbook.environments);
   const only = (path: Path, names: string[] | undefined) =>
     names?.forEach((n, j) => {
-      if (!envs.includes(n)) ctx.error([...path, "only", j], unknownName("environment", n, envs, "environments"));
+      if (!envs.includes(n))
+        ctx.error([...path, "only", j], unknownName("environment", n, envs, "environments"));
     });
   ctx.runbook.preflight.forEach((item, i) => only(["preflight", i], item.only));
   ctx.runbook.decisions.forEach((item, i) => only(["decisions", i], item.only));
@@ -56,8 +65,10 @@ export const environmentReferences: RunbookRule = (ctx) => {
     ] as const) {
       if (other === undefined) continue;
       const path = key === "soak" ? ["environments", name, "soak", "in"] : ["environments", name, key];
-      if (other === name) ctx.error(path, `environment \`${name}\` cannot require itself; name the environment before it`);
-      else if (!envs.includes(other)) ctx.error(path, unknownName("environment", other, envs, "environments"));
+      if (other === name)
+        ctx.error(path, `environment \`${name}\` cannot require itself; name the environment before it`);
+      else if (!envs.includes(other))
+        ctx.error(path, unknownName("environment", other, envs, "environments"));
     }
   }
 };
@@ -70,7 +81,12 @@ export const metricSourceReferences: RunbookRule = (ctx) => {
     for (const [envName, env] of Object.entries(ctx.runbook.environments)) {
       const source = env.metrics[probe.source];
       if (!source) {
-        const msg = unknownName("metric source", probe.source, Object.keys(env.metrics), `environments.${envName}.metrics`);
+        const msg = unknownName(
+          "metric source",
+          probe.source,
+          Object.keys(env.metrics),
+          `environments.${envName}.metrics`,
+        );
         ctx.error([...path, "source"], `${msg} (in environment \`${envName}\`)`);
       } else if (!wanted.includes(source.type)) {
         ctx.error(
@@ -94,12 +110,18 @@ export const connectionDefaults: RunbookRule = (ctx) => {
     if (users.length === 0) continue;
     const missing = envs.filter(([, env]) => !env[key]).map(([name]) => name);
     if (missing.length === envs.length) {
-      ctx.error([...users[0]!.path, "type"], `a ${kind} check without \`url\` uses the environment's ${key}.url, but no environment declares \`${key}\``);
+      ctx.error(
+        [...users[0]!.path, "type"],
+        `a ${kind} check without \`url\` uses the environment's ${key}.url, but no environment declares \`${key}\``,
+      );
     }
   }
   ctx.runbook.integrity.forEach((item, i) => {
     if (!item.url && envs.every(([, env]) => !env.database)) {
-      ctx.error(["integrity", i, "query"], "integrity checks use the environment's database.url, but no environment declares `database`");
+      ctx.error(
+        ["integrity", i, "query"],
+        "integrity checks use the environment's database.url, but no environment declares `database`",
+      );
     }
   });
 };
@@ -110,7 +132,10 @@ export const signalReferences: RunbookRule = (ctx) => {
   const signals = Object.keys(monitor.signals);
   monitor.rules.forEach((rule, i) => {
     if (!signals.includes(rule.when.subject)) {
-      ctx.error(["monitor", "rules", i, "when"], unknownName("signal", rule.when.subject, signals, "monitor.signals"));
+      ctx.error(
+        ["monitor", "rules", i, "when"],
+        unknownName("signal", rule.when.subject, signals, "monitor.signals"),
+      );
     }
     if (!monitor.tiers[rule.severity]) {
       ctx.error(
@@ -127,10 +152,14 @@ export const notifyReferences: RunbookRule = (ctx) => {
   const channels = Object.keys(notify?.channels ?? {});
   notify?.on.forEach((sub, i) => {
     if (!templates.includes(sub.template)) {
-      ctx.error(["notify", "on", i, "template"], unknownName("template", sub.template, templates, "notify.templates"));
+      ctx.error(
+        ["notify", "on", i, "template"],
+        unknownName("template", sub.template, templates, "notify.templates"),
+      );
     }
     sub.to.forEach((c, j) => {
-      if (!channels.includes(c)) ctx.error(["notify", "on", i, "to", j], unknownName("channel", c, channels, "notify.channels"));
+      if (!channels.includes(c))
+        ctx.error(["notify", "on", i, "to", j], unknownName("channel", c, channels, "notify.channels"));
     });
     if (sub.every && sub.event !== "release.progress") {
       ctx.error(["notify", "on", i, "every"], "`every` applies only to event release.progress");
@@ -138,7 +167,10 @@ export const notifyReferences: RunbookRule = (ctx) => {
   });
   ctx.runbook.rollback?.steps.forEach((s, i) => {
     if (s.notify !== undefined && !templates.includes(s.notify)) {
-      ctx.error(["rollback", "steps", i, "notify"], unknownName("template", s.notify, templates, "notify.templates"));
+      ctx.error(
+        ["rollback", "steps", i, "notify"],
+        unknownName("template", s.notify, templates, "notify.templates"),
+      );
     }
   });
 };
@@ -148,5 +180,6 @@ export function* allProbes(ctx: RuleContext): Generator<{ path: Path; probe: Pro
   const rb = ctx.runbook;
   for (const [name, probe] of Object.entries(rb.checks)) yield { path: ["checks", name], probe };
   for (const [i, item] of rb.smoke.entries()) if ("type" in item) yield { path: ["smoke", i], probe: item };
-  for (const [name, probe] of Object.entries(rb.monitor?.signals ?? {})) yield { path: ["monitor", "signals", name], probe };
+  for (const [name, probe] of Object.entries(rb.monitor?.signals ?? {}))
+    yield { path: ["monitor", "signals", name], probe };
 }

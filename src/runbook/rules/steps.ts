@@ -13,7 +13,10 @@ function oneAction(
   if (present.length === 0) {
     ctx.error(path, `say what this step does with one of: ${actions.join(", ")}`);
   } else if (present.length > 1) {
-    ctx.error(path, `one step does one thing; found ${present.join(" and ")} — split it into ${present.length} steps`);
+    ctx.error(
+      path,
+      `one step does one thing; found ${present.join(" and ")} — split it into ${present.length} steps`,
+    );
   }
   if (item.confirm !== undefined && item.by === undefined) {
     ctx.error([...path, "confirm"], "a confirmation needs `by: <role>`, the role whose member confirms");
@@ -24,9 +27,19 @@ function oneAction(
 }
 
 export const stepsDoOneThing: RunbookRule = (ctx) => {
-  ctx.runbook.preflight.forEach((item, i) => oneAction(ctx, ["preflight", i], item, ["check", "confirm", "run"]));
+  ctx.runbook.preflight.forEach((item, i) =>
+    oneAction(ctx, ["preflight", i], item, ["check", "confirm", "run"]),
+  );
   ctx.runbook.rollback?.steps.forEach((s, i) =>
-    oneAction(ctx, ["rollback", "steps", i], s, ["revert", "migrations", "run", "check", "notify", "confirm", "wait"]),
+    oneAction(ctx, ["rollback", "steps", i], s, [
+      "revert",
+      "migrations",
+      "run",
+      "check",
+      "notify",
+      "confirm",
+      "wait",
+    ]),
   );
   ctx.runbook.smoke.forEach((s, i) => {
     if ("type" in s && s.name === undefined) {
@@ -44,7 +57,8 @@ export const releaseKind: RunbookRule = (ctx) => {
     );
     return;
   }
-  if (!ctx.runbook.deploy) ctx.error([], "a release runbook needs a `deploy` section: how the release is deployed and rolled back");
+  if (!ctx.runbook.deploy)
+    ctx.error([], "a release runbook needs a `deploy` section: how the release is deployed and rolled back");
   if (Object.keys(ctx.runbook.environments).length === 0) {
     ctx.error(["environments"], "declare at least one environment to release to");
   }
@@ -53,7 +67,10 @@ export const releaseKind: RunbookRule = (ctx) => {
 export const releasePolicy: RunbookRule = (ctx) => {
   const raw = (ctx.raw as { release?: Record<string, unknown> }).release;
   if (raw && raw.tags !== undefined && raw.commit !== undefined) {
-    ctx.error(["release", "commit"], "set either `tags` (release any matching tag) or `commit` (pin one commit), not both");
+    ctx.error(
+      ["release", "commit"],
+      "set either `tags` (release any matching tag) or `commit` (pin one commit), not both",
+    );
   }
   if (raw && raw.tags === undefined && raw.commit === undefined) {
     ctx.error(["release"], "say which refs may be released: `tags: v*` or `commit: <sha>`");
@@ -64,23 +81,41 @@ export const migrationsComplete: RunbookRule = (ctx) => {
   const m = ctx.runbook.migrations;
   if (!m) return;
   if (m.runner === "command" && !m.command) {
-    ctx.error(["migrations", "runner"], "runner `command` needs `migrations.command.apply`, the command that applies one migration");
+    ctx.error(
+      ["migrations", "runner"],
+      "runner `command` needs `migrations.command.apply`, the command that applies one migration",
+    );
   }
   if (m.runner === "sql" && m.command) {
-    ctx.error(["migrations", "command"], "`command` is used only with `runner: command`; remove it or set the runner");
+    ctx.error(
+      ["migrations", "command"],
+      "`command` is used only with `runner: command`; remove it or set the runner",
+    );
   }
   if (m.rollback.strategy === "restore" && !m.rollback.restore) {
-    ctx.error(["migrations", "rollback", "strategy"], "strategy `restore` needs `migrations.rollback.restore`, the restore command");
+    ctx.error(
+      ["migrations", "rollback", "strategy"],
+      "strategy `restore` needs `migrations.rollback.restore`, the restore command",
+    );
   }
   if (m.contract?.match !== undefined && m.assign === "analysis") {
-    ctx.error(["migrations", "contract", "match"], "with `assign: analysis` the phase comes from the SQL; remove contract.match or use assign: pattern");
+    ctx.error(
+      ["migrations", "contract", "match"],
+      "with `assign: analysis` the phase comes from the SQL; remove contract.match or use assign: pattern",
+    );
   }
   if (m.contract && m.contract.match === undefined && m.assign === "pattern") {
-    ctx.error(["migrations", "contract"], "say which files are contract migrations with `match:`, or set `assign: analysis`");
+    ctx.error(
+      ["migrations", "contract"],
+      "say which files are contract migrations with `match:`, or set `assign: analysis`",
+    );
   }
   const steps = ctx.runbook.rollback?.steps ?? [];
   if (!steps.some((s) => s.migrations !== undefined)) {
-    ctx.warn(["migrations"], "the rollback procedure has no `migrations:` step; a rollback would leave this release's schema changes in place");
+    ctx.warn(
+      ["migrations"],
+      "the rollback procedure has no `migrations:` step; a rollback would leave this release's schema changes in place",
+    );
   }
 };
 
@@ -89,10 +124,15 @@ export const deployComplete: RunbookRule = (ctx) => {
   if (!deploy || deploy.canary.length === 0) return;
   let last = 0;
   deploy.canary.forEach((step, i) => {
-    if (step.weight <= last) ctx.error(["deploy", "canary", i, "weight"], "canary weights must increase step by step");
+    if (step.weight <= last)
+      ctx.error(["deploy", "canary", i, "weight"], "canary weights must increase step by step");
     last = step.weight;
   });
-  if (last < 1) ctx.warn(["deploy", "canary"], `the last canary step sends ${last * 100}% of traffic; end with 100% to finish the rollout`);
+  if (last < 1)
+    ctx.warn(
+      ["deploy", "canary"],
+      `the last canary step sends ${last * 100}% of traffic; end with 100% to finish the rollout`,
+    );
 };
 
 export const rollbackPresent: RunbookRule = (ctx) => {
@@ -100,6 +140,9 @@ export const rollbackPresent: RunbookRule = (ctx) => {
   if (rb.kind !== "release") return;
   const rollsBack = rb.monitor?.rules.some((r) => rb.monitor?.tiers[r.severity]?.action === "rollback");
   if (rollsBack && !rb.rollback) {
-    ctx.warn(["monitor", "rules"], "rules can roll back, but there is no `rollback` procedure; Gantry will only revert the deploy");
+    ctx.warn(
+      ["monitor", "rules"],
+      "rules can roll back, but there is no `rollback` procedure; Gantry will only revert the deploy",
+    );
   }
 };

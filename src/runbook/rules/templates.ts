@@ -59,11 +59,16 @@ function scopeOf(path: Path): TemplateScope {
   if (typeof section === "string" && COMMAND_SECTIONS.has(section)) return "command";
   if (typeof section === "string" && PROBE_SECTIONS.has(section)) return "probe";
   const last = path[path.length - 1];
-  if ((section === "preflight" || (section === "rollback" && third !== undefined)) && last === "run") return "command";
+  if ((section === "preflight" || (section === "rollback" && third !== undefined)) && last === "run")
+    return "command";
   return "message";
 }
 
-function visitStrings(value: unknown, path: Array<string | number>, visit: (text: string, path: Path) => void): void {
+function visitStrings(
+  value: unknown,
+  path: Array<string | number>,
+  visit: (text: string, path: Path) => void,
+): void {
   if (typeof value === "string") visit(value, path);
   else if (Array.isArray(value)) value.forEach((v, i) => visitStrings(v, [...path, i], visit));
   else if (value && typeof value === "object") {

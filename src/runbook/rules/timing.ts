@@ -1,18 +1,25 @@
 /** Time: checkpoints in order, positions that exist, windows and freezes that make sense. */
 import { DateTime, IANAZone } from "luxon";
-import { formatDuration } from "../duration.js";
 import type { Path } from "../diagnostics.js";
-import type { RunbookRule } from "./context.js";
+import { formatDuration } from "../duration.js";
 import { closest } from "../suggest.js";
+import type { RunbookRule } from "./context.js";
 
 export const checkpointsInOrder: RunbookRule = (ctx) => {
   const checkpoints = ctx.runbook.monitor?.checkpoints ?? [];
   let previous = -1;
   checkpoints.forEach((c, i) => {
     const path: Path = ["monitor", "checkpoints", i];
-    if (c.at.ms < 0) ctx.error(path, `checkpoint ${c.at.text} is before the deploy; monitoring checkpoints are T+0 or later`);
+    if (c.at.ms < 0)
+      ctx.error(
+        path,
+        `checkpoint ${c.at.text} is before the deploy; monitoring checkpoints are T+0 or later`,
+      );
     else if (c.at.ms <= previous) {
-      ctx.error(path, `checkpoint ${c.at.text} is not after ${checkpoints[i - 1]!.at.text}; list checkpoints in time order, each once`);
+      ctx.error(
+        path,
+        `checkpoint ${c.at.text} is not after ${checkpoints[i - 1]!.at.text}; list checkpoints in time order, each once`,
+      );
     }
     previous = Math.max(previous, c.at.ms);
   });
@@ -41,7 +48,10 @@ export const anchorsExist: RunbookRule = (ctx) => {
       if (!checkpoints.some((c) => c.text === anchor || normalize(c.text) === normalize(anchor))) {
         const names = checkpoints.map((c) => c.text);
         const guess = closest(anchor, names);
-        ctx.error(path, `no checkpoint ${anchor}${guess ? `; did you mean ${guess}?` : `; checkpoints are ${names.join(", ")}`}`);
+        ctx.error(
+          path,
+          `no checkpoint ${anchor}${guess ? `; did you mean ${guess}?` : `; checkpoints are ${names.join(", ")}`}`,
+        );
       }
     } else if (!present[anchor]) {
       ctx.error(path, `after \`${anchor}\`, but this runbook has no ${anchor} section`);
@@ -68,7 +78,8 @@ export const rulesCanFire: RunbookRule = (ctx) => {
       );
     }
   });
-  if (monitor.interval.ms === 0) ctx.error(["monitor", "interval"], "the sampling interval must be longer than 0s");
+  if (monitor.interval.ms === 0)
+    ctx.error(["monitor", "interval"], "the sampling interval must be longer than 0s");
 };
 
 export const windowsValid: RunbookRule = (ctx) => {
@@ -76,16 +87,23 @@ export const windowsValid: RunbookRule = (ctx) => {
     env.windows.forEach((w, i) => {
       const path: Path = ["environments", name, "windows", i];
       if (!IANAZone.isValidZone(w.timezone)) {
-        ctx.error([...path, "timezone"], `unknown time zone \`${w.timezone}\`; use an IANA name such as America/New_York or UTC`);
+        ctx.error(
+          [...path, "timezone"],
+          `unknown time zone \`${w.timezone}\`; use an IANA name such as America/New_York or UTC`,
+        );
       }
       if (w.end <= w.start) {
-        ctx.error([...path, "end"], `window ends (${w.end}) before it starts (${w.start}); for a window across midnight, write two windows`);
+        ctx.error(
+          [...path, "end"],
+          `window ends (${w.end}) before it starts (${w.start}); for a window across midnight, write two windows`,
+        );
       }
     });
     env.freezes.forEach((f, i) => {
       const from = DateTime.fromISO(f.from);
       const until = DateTime.fromISO(f.until);
-      if (until <= from) ctx.error(["environments", name, "freezes", i, "until"], "freeze ends before it starts");
+      if (until <= from)
+        ctx.error(["environments", name, "freezes", i, "until"], "freeze ends before it starts");
     });
   }
 };

@@ -22,7 +22,9 @@ export const Duration = z
   .string({ error: (iss) => durationError(iss.input) })
   .regex(new RegExp(DURATION_PATTERN), { error: (iss) => durationError(iss.input) })
   .transform((text): Duration => ({ text, ms: parseDuration(text)! }))
-  .meta({ description: "A duration: a whole number and a unit (ms, s, m, h, d, w), e.g. 90s, 5m, 1h30m, 2d." });
+  .meta({
+    description: "A duration: a whole number and a unit (ms, s, m, h, d, w), e.g. 90s, 5m, 1h30m, 2d.",
+  });
 
 const OFFSET = /^T?([+-])?((?:\d+(?:ms|s|m|h|d|w))+|0)$/;
 
@@ -75,14 +77,21 @@ export const SecretRef = z
 
 /** A field that may carry a credential: a secret reference, a template, or a literal (warned when it looks secret). */
 export const secretField = (description: string) =>
-  z.string().meta({ description: `${description} May be a secret reference (env:NAME, file:PATH).`, "x-gantry-secret": true });
+  z.string().meta({
+    description: `${description} May be a secret reference (env:NAME, file:PATH).`,
+    "x-gantry-secret": true,
+  });
 
-export const Severity = z.enum(["P0", "P1", "P2", "P3"]).meta({ description: "Severity tier, P0 (worst) to P3." });
+export const Severity = z
+  .enum(["P0", "P1", "P2", "P3"])
+  .meta({ description: "Severity tier, P0 (worst) to P3." });
 
 export const Percent = z
   .union([
     z.number().min(0).max(1),
-    z.string().regex(/^\d+(\.\d+)?%$/, { error: "write a percentage such as 5% or 0.5%, or a fraction such as 0.05" }),
+    z.string().regex(/^\d+(\.\d+)?%$/, {
+      error: "write a percentage such as 5% or 0.5%, or a fraction such as 0.05",
+    }),
   ])
   .transform((v) => (typeof v === "number" ? v : Number(v.slice(0, -1)) / 100))
   .meta({ description: "A ratio: 5% or 0.05." });
@@ -119,20 +128,36 @@ export const Command = z
   .meta({ description: "A shell command, run with /bin/sh -c. May use {{ … }} interpolation." });
 
 /** Where in the release something happens: after a phase, or at a monitoring checkpoint. */
-export const ANCHORS = ["gates", "preflight", "backup", "migrations", "deploy", "smoke", "integrity", "monitor"] as const;
+export const ANCHORS = [
+  "gates",
+  "preflight",
+  "backup",
+  "migrations",
+  "deploy",
+  "smoke",
+  "integrity",
+  "monitor",
+] as const;
 export const Anchor = z
   .string()
   .regex(new RegExp(`^(?:${ANCHORS.join("|")}|T\\+(?:(?:\\d+(?:ms|s|m|h|d|w))+|0))$`), {
     error: (iss) =>
       `bad position \`${String(iss.input)}\`: write a phase (${ANCHORS.join(", ")}) or a monitoring checkpoint such as T+30m`,
   })
-  .meta({ description: `After which phase (${ANCHORS.join(", ")}) or at which checkpoint (T+30m) this happens.` });
+  .meta({
+    description: `After which phase (${ANCHORS.join(", ")}) or at which checkpoint (T+30m) this happens.`,
+  });
 
 export const Approvers = z
   .array(
     z.strictObject({
       role: Name.meta({ description: "The role whose members may approve." }),
-      count: z.number().int().min(1).default(1).meta({ description: "How many distinct members must approve." }),
+      count: z
+        .number()
+        .int()
+        .min(1)
+        .default(1)
+        .meta({ description: "How many distinct members must approve." }),
     }),
   )
   .min(1)

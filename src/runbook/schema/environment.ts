@@ -4,13 +4,16 @@ import { Description, Duration, Name, SecretRef, secretField } from "./common.js
 
 export const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 
-const Clock = z
-  .string()
-  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: (iss) => `bad time \`${String(iss.input)}\`: write HH:MM, e.g. 10:00` });
+const Clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, {
+  error: (iss) => `bad time \`${String(iss.input)}\`: write HH:MM, e.g. 10:00`,
+});
 
 export const Window = z
   .strictObject({
-    days: z.array(z.enum(DAYS)).min(1).meta({ description: "Days the window is open, e.g. [tue, wed, thu]." }),
+    days: z
+      .array(z.enum(DAYS))
+      .min(1)
+      .meta({ description: "Days the window is open, e.g. [tue, wed, thu]." }),
     start: Clock.meta({ description: "Opening time, HH:MM, in `timezone`." }),
     end: Clock.meta({ description: "Closing time, HH:MM, in `timezone`." }),
     timezone: z.string().default("UTC").meta({ description: "IANA time zone, e.g. America/New_York." }),
@@ -87,7 +90,9 @@ export const Environment = z
       })
       .optional()
       .meta({ description: "Require the release to have soaked elsewhere first." }),
-    promoteFrom: Name.optional().meta({ description: "Only versions released to this environment may come here." }),
+    promoteFrom: Name.optional().meta({
+      description: "Only versions released to this environment may come here.",
+    }),
     allowRc: z.boolean().default(false).meta({ description: "Accept release-candidate refs (release.rc)." }),
   })
   .meta({ description: "A deployment target." });

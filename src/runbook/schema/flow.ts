@@ -1,6 +1,16 @@
 /** The release flow before monitoring: ref policy, gates, pre-flight, backup, migrations, deploy, smoke, integrity. */
 import * as z from "zod";
-import { Anchor, Command, Description, Duration, Expect, Name, Only, Percent, secretField } from "./common.js";
+import {
+  Anchor,
+  Command,
+  Description,
+  Duration,
+  Expect,
+  Name,
+  Only,
+  Percent,
+  secretField,
+} from "./common.js";
 import { Probe } from "./probes.js";
 
 export const ReleasePolicy = z
@@ -29,7 +39,10 @@ export const Gate = z
     description: Description.optional(),
     run: Command,
     timeout: Duration.prefault("10m"),
-    parallel: z.boolean().default(false).meta({ description: "May run at the same time as neighbouring parallel gates." }),
+    parallel: z
+      .boolean()
+      .default(false)
+      .meta({ description: "May run at the same time as neighbouring parallel gates." }),
     cache: z
       .boolean()
       .default(true)
@@ -50,14 +63,17 @@ const stepKeys = {
   only: Only,
 };
 
-export const PreflightItem = z
-  .strictObject(stepKeys)
-  .meta({ description: "A pre-flight item: `check: <name>`, `run: <command>`, or `confirm: <text>` with `by: <role>`." });
+export const PreflightItem = z.strictObject(stepKeys).meta({
+  description:
+    "A pre-flight item: `check: <name>`, `run: <command>`, or `confirm: <text>` with `by: <role>`.",
+});
 
 export const Backup = z
   .strictObject({
     run: Command.optional().meta({ description: "Take a backup (pg_dump or the team's own command)." }),
-    maxAge: Duration.optional().meta({ description: "Pre-flight: the latest backup must be younger than this." }),
+    maxAge: Duration.optional().meta({
+      description: "Pre-flight: the latest backup must be younger than this.",
+    }),
     latest: z
       .union([z.string(), Command])
       .optional()
@@ -77,10 +93,9 @@ export const Migrations = z
       })
       .optional()
       .meta({ description: "For runner: command — the team's own migration tool." }),
-    assign: z
-      .enum(["pattern", "analysis"])
-      .default("pattern")
-      .meta({ description: "pattern: by file name; analysis: destructive statements make a migration contract." }),
+    assign: z.enum(["pattern", "analysis"]).default("pattern").meta({
+      description: "pattern: by file name; analysis: destructive statements make a migration contract.",
+    }),
     expand: z
       .strictObject({ match: z.union([z.string(), z.array(z.string())]).default("*.sql") })
       .default({ match: "*.sql" })
@@ -97,8 +112,14 @@ export const Migrations = z
       .meta({ description: "Breaking migrations, applied only after the rollout proves healthy." }),
     rollback: z
       .strictObject({
-        require: z.boolean().default(true).meta({ description: "Every migration must have a rollback script." }),
-        scripts: z.string().default("{name}_rollback.sql").meta({ description: "Rollback file name for {name}.sql." }),
+        require: z
+          .boolean()
+          .default(true)
+          .meta({ description: "Every migration must have a rollback script." }),
+        scripts: z
+          .string()
+          .default("{name}_rollback.sql")
+          .meta({ description: "Rollback file name for {name}.sql." }),
         strategy: z.enum(["down", "restore"]).default("down"),
         restore: Command.optional().meta({ description: "For strategy: restore — the restore command." }),
         approval: Name.optional().meta({ description: "Role that must approve a rollback that loses data." }),
@@ -109,7 +130,9 @@ export const Migrations = z
       .optional()
       .meta({ description: "How to read the schema version after migrating." }),
   })
-  .meta({ description: "Ordered database migrations: expand before the deploy, contract after it is healthy." });
+  .meta({
+    description: "Ordered database migrations: expand before the deploy, contract after it is healthy.",
+  });
 
 const deployCommon = {
   description: Description.optional(),
@@ -138,9 +161,14 @@ export const Deploy = z
     z.strictObject({
       provider: z.literal("local-process"),
       ...deployCommon,
-      start: Command.meta({ description: "Starts one version of the service; {{ release.version }} and PORT are set." }),
+      start: Command.meta({
+        description: "Starts one version of the service; {{ release.version }} and PORT are set.",
+      }),
       port: z.number().int().min(1).max(65535),
-      health: z.string().default("/health").meta({ description: "Path that answers 200 when the service is up." }),
+      health: z
+        .string()
+        .default("/health")
+        .meta({ description: "Path that answers 200 when the service is up." }),
     }),
     z.strictObject({
       provider: z.literal("vercel"),
@@ -155,8 +183,14 @@ export const Deploy = z
       ...deployCommon,
       context: z.string().optional(),
       namespace: z.string().default("default"),
-      apply: z.string().optional().meta({ description: "Kustomize directory applied with kubectl apply -k." }),
-      deployments: z.array(z.string()).min(1).meta({ description: "Deployments whose rollout must complete." }),
+      apply: z
+        .string()
+        .optional()
+        .meta({ description: "Kustomize directory applied with kubectl apply -k." }),
+      deployments: z
+        .array(z.string())
+        .min(1)
+        .meta({ description: "Deployments whose rollout must complete." }),
       image: z
         .string()
         .optional()
@@ -170,7 +204,10 @@ export const Deploy = z
       token: secretField("Fly API token."),
     }),
   ])
-  .meta({ description: "How the release is deployed and rolled back. provider: command, local-process, vercel, kubernetes, fly." });
+  .meta({
+    description:
+      "How the release is deployed and rolled back. provider: command, local-process, vercel, kubernetes, fly.",
+  });
 
 export const CheckRef = z.strictObject({
   check: Name.meta({ description: "A named check (checks.<name>)." }),
@@ -189,7 +226,9 @@ export const IntegrityCheck = z
     query: z.string().meta({ description: "SQL returning one number." }),
     url: secretField("Connection URL; defaults to the environment's database.url.").optional(),
     expect: Expect.optional(),
-    tolerance: Percent.optional().meta({ description: "Compare with the value before the deploy, within ±tolerance." }),
+    tolerance: Percent.optional().meta({
+      description: "Compare with the value before the deploy, within ±tolerance.",
+    }),
   })
   .meta({ description: "A data-integrity query: compared with a baseline (tolerance) or an expectation." });
 

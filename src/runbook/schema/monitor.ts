@@ -20,7 +20,9 @@ export const Rule = z
     name: Name,
     description: Description.optional(),
     when: Condition,
-    for: Duration.prefault("0s").meta({ description: "The condition must hold this long before the rule fires." }),
+    for: Duration.prefault("0s").meta({
+      description: "The condition must hold this long before the rule fires.",
+    }),
     severity: Severity,
     mode: z
       .enum(["enforce", "watch"])
@@ -32,15 +34,18 @@ export const Rule = z
       .min(1)
       .default(3)
       .meta({ description: "Measurement errors in a row before the rule treats the signal as failed." }),
-    missing: z
-      .enum(["fail", "hold", "ignore"])
-      .default("hold")
-      .meta({ description: "When data is missing: fail (fire), hold (pause for a person), ignore (note only)." }),
+    missing: z.enum(["fail", "hold", "ignore"]).default("hold").meta({
+      description: "When data is missing: fail (fire), hold (pause for a person), ignore (note only).",
+    }),
   })
-  .meta({ description: "A rollback criterion: a condition on a signal held `for` a duration, with a severity." });
+  .meta({
+    description: "A rollback criterion: a condition on a signal held `for` a duration, with a severity.",
+  });
 
 export const TierAction = z.strictObject({
-  action: z.enum(["rollback", "pause", "note"]).meta({ description: "rollback now, pause for a decision, or note." }),
+  action: z
+    .enum(["rollback", "pause", "note"])
+    .meta({ description: "rollback now, pause for a decision, or note." }),
   within: Duration.optional().meta({ description: "Time target for acting on this tier." }),
 });
 
@@ -60,4 +65,6 @@ export const Monitor = z
       })
       .meta({ description: "What each severity does. Default: P0/P1 rollback, P2 pause, P3 note." }),
   })
-  .meta({ description: "Post-deploy monitoring: signals sampled until the last checkpoint, judged by rules." });
+  .meta({
+    description: "Post-deploy monitoring: signals sampled until the last checkpoint, judged by rules.",
+  });

@@ -5,7 +5,9 @@ import { Anchor, Approvers, Description, Duration, Name, Only, Severity } from "
 export const Role = z
   .strictObject({
     description: Description.optional(),
-    members: z.array(z.string().min(1)).meta({ description: "People in this role (their Gantry identities)." }),
+    members: z
+      .array(z.string().min(1))
+      .meta({ description: "People in this role (their Gantry identities)." }),
     onCall: z.boolean().default(false).meta({ description: "This role is the on-call rotation." }),
   })
   .meta({ description: "A role: who may approve, confirm and sign off." });
@@ -16,7 +18,10 @@ export const Decision = z
     description: Description.optional(),
     after: Anchor,
     approvers: Approvers,
-    inputs: z.array(Name).default([]).meta({ description: "Checks whose results are shown to the approvers." }),
+    inputs: z
+      .array(Name)
+      .default([])
+      .meta({ description: "Checks whose results are shown to the approvers." }),
     timeout: Duration.optional().meta({ description: "How long to wait for the decision." }),
     onTimeout: z.enum(["abort", "rollback", "proceed"]).default("abort"),
     only: Only,

@@ -9,7 +9,9 @@ import { Command, Description, Duration, Expect, Name, Percent, secretField } fr
 const base = {
   name: Name.optional().meta({ description: "A name for the result; required in lists such as smoke." }),
   description: Description.optional(),
-  timeout: Duration.prefault("10s").meta({ description: "Give up measuring after this long (phase `error`)." }),
+  timeout: Duration.prefault("10s").meta({
+    description: "Give up measuring after this long (phase `error`).",
+  }),
 };
 
 const JsonPath = z
@@ -19,10 +21,16 @@ const JsonPath = z
 
 const BodyAssertion = z.strictObject({
   path: JsonPath,
-  equals: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional().meta({ description: "Exact value." }),
+  equals: z
+    .union([z.string(), z.number(), z.boolean(), z.null()])
+    .optional()
+    .meta({ description: "Exact value." }),
   matches: z.string().optional().meta({ description: "A regular expression the value must match." }),
   exists: z.boolean().optional().meta({ description: "The path must (true) or must not (false) exist." }),
-  oneOf: z.array(z.union([z.string(), z.number(), z.boolean()])).optional().meta({ description: "Allowed values." }),
+  oneOf: z
+    .array(z.union([z.string(), z.number(), z.boolean()]))
+    .optional()
+    .meta({ description: "Allowed values." }),
   expect: Expect.optional(),
 });
 
@@ -60,7 +68,9 @@ export const HttpProbe = z
         status: z
           .union([z.number().int(), z.array(z.number().int()).min(1)])
           .default([200])
-          .meta({ description: "Acceptable status codes, e.g. [200, 401] for 'reachable and auth working'." }),
+          .meta({
+            description: "Acceptable status codes, e.g. [200, 401] for 'reachable and auth working'.",
+          }),
         body: z.array(BodyAssertion).default([]).meta({ description: "Assertions on the JSON body." }),
         contentType: z.string().optional(),
         minBytes: z.number().int().min(0).optional(),
@@ -77,7 +87,9 @@ export const HttpProbe = z
       .strictObject({
         url: z.string().optional().meta({ description: "URL to poll; defaults to the request URL." }),
         path: JsonPath,
-        until: z.union([z.string(), z.number(), z.boolean()]).meta({ description: "Stop when the field equals this." }),
+        until: z
+          .union([z.string(), z.number(), z.boolean()])
+          .meta({ description: "Stop when the field equals this." }),
         interval: Duration.prefault("1s"),
         timeout: Duration.prefault("2m"),
       })
@@ -100,7 +112,12 @@ export const TlsProbe = z.strictObject({
   host: z.string(),
   port: z.number().int().min(1).max(65535).default(443),
   servername: z.string().optional().meta({ description: "SNI name; defaults to host." }),
-  minDays: z.number().int().min(0).default(14).meta({ description: "Fail when the certificate expires sooner." }),
+  minDays: z
+    .number()
+    .int()
+    .min(0)
+    .default(14)
+    .meta({ description: "Fail when the certificate expires sooner." }),
 });
 
 export const DnsProbe = z.strictObject({
@@ -109,7 +126,10 @@ export const DnsProbe = z.strictObject({
   name: z.string(),
   record: z.enum(["A", "AAAA", "CNAME", "TXT", "MX", "NS"]).default("A"),
   expect: z.array(z.string()).optional().meta({ description: "Records that must be present." }),
-  server: z.string().optional().meta({ description: "Resolver to ask, host:port; defaults to the system's." }),
+  server: z
+    .string()
+    .optional()
+    .meta({ description: "Resolver to ask, host:port; defaults to the system's." }),
 });
 
 export const TcpProbe = z.strictObject({
@@ -127,11 +147,18 @@ export const PostgresProbe = z.strictObject({
     .enum(["connect", "pool-usage", "blocking-queries", "schema-version", "query"])
     .default("query")
     .meta({ description: "What to measure." }),
-  query: z.string().optional().meta({ description: "SQL returning one value (measure: query, schema-version)." }),
-  blockedFor: Duration.prefault("30s").meta({ description: "For blocking-queries: count queries waiting longer." }),
+  query: z
+    .string()
+    .optional()
+    .meta({ description: "SQL returning one value (measure: query, schema-version)." }),
+  blockedFor: Duration.prefault("30s").meta({
+    description: "For blocking-queries: count queries waiting longer.",
+  }),
   expect: Expect.optional(),
   baseline: z
-    .strictObject({ tolerance: Percent.meta({ description: "Allowed change from the value before the deploy." }) })
+    .strictObject({
+      tolerance: Percent.meta({ description: "Allowed change from the value before the deploy." }),
+    })
     .optional()
     .meta({ description: "Capture the value before the deploy and compare after it." }),
 });

@@ -6,7 +6,10 @@ export const RollbackStep = z
   .strictObject({
     name: Name.optional(),
     description: Description.optional(),
-    revert: z.boolean().optional().meta({ description: "Restore the last known good version through the deploy provider." }),
+    revert: z
+      .boolean()
+      .optional()
+      .meta({ description: "Restore the last known good version through the deploy provider." }),
     migrations: z
       .enum(["down", "restore"])
       .optional()
@@ -17,7 +20,9 @@ export const RollbackStep = z
     confirm: z.string().optional().meta({ description: "A statement a person of role `by` must confirm." }),
     by: Name.optional(),
     wait: Duration.optional(),
-    within: Duration.optional().meta({ description: "Time target for this step, from the rollback decision." }),
+    within: Duration.optional().meta({
+      description: "Time target for this step, from the rollback decision.",
+    }),
     timeout: Duration.optional(),
   })
   .meta({ description: "One rollback step: revert, migrations, run, check, notify, confirm or wait." });
@@ -25,7 +30,10 @@ export const RollbackStep = z
 export const Rollback = z
   .strictObject({
     target: Duration.meta({ description: "Time target from detection to completed rollback, e.g. 15m." }),
-    targets: z.partialRecord(Severity, Duration).default({}).meta({ description: "Per-severity time targets." }),
+    targets: z
+      .partialRecord(Severity, Duration)
+      .default({})
+      .meta({ description: "Per-severity time targets." }),
     approval: z
       .strictObject({ role: Name, count: z.number().int().min(1).default(1) })
       .optional()

@@ -6,7 +6,16 @@
 import * as z from "zod";
 import { Duration, Name, Offset, SecretRef, Severity } from "./common.js";
 import { Environment } from "./environment.js";
-import { Backup, Deploy, Gate, IntegrityCheck, Migrations, PreflightItem, ReleasePolicy, Smoke } from "./flow.js";
+import {
+  Backup,
+  Deploy,
+  Gate,
+  IntegrityCheck,
+  Migrations,
+  PreflightItem,
+  ReleasePolicy,
+  Smoke,
+} from "./flow.js";
 import { Monitor } from "./monitor.js";
 import { Notify } from "./notify.js";
 import { Checklist, Decision, Role, Slas } from "./people.js";
@@ -38,7 +47,10 @@ export const ScheduleItem = z
 export const Success = z
   .strictObject({
     after: Duration.meta({ description: "Declare success this long after the deploy, e.g. 48h." }),
-    without: z.array(Severity).default(["P0", "P1"]).meta({ description: "…if no rule of these tiers fired." }),
+    without: z
+      .array(Severity)
+      .default(["P0", "P1"])
+      .meta({ description: "…if no rule of these tiers fired." }),
   })
   .meta({ description: "When the release is declared successful." });
 
@@ -51,23 +63,28 @@ export const Runbook = z
       .default("release")
       .meta({ description: "release, or an operations runbook: secret-rotation, drill, incident." }),
     metadata: Metadata,
-    secrets: z
-      .record(Name, SecretRef)
-      .default({})
-      .meta({ description: "Secrets by name, {{ secrets.<name> }} in commands and checks. References only." }),
+    secrets: z.record(Name, SecretRef).default({}).meta({
+      description: "Secrets by name, {{ secrets.<name> }} in commands and checks. References only.",
+    }),
     environments: z.record(Name, Environment).meta({ description: "Deployment targets by name." }),
     roles: z.record(Name, Role).default({}),
     release: ReleasePolicy.default({ tags: "v*", versionFrom: "tag", changelog: "commits" }),
     gates: z.array(Gate).default([]).meta({ description: "Commands that must all pass before deploying." }),
     checks: z.record(Name, Probe).default({}).meta({ description: "Named reusable checks." }),
-    preflight: z.array(PreflightItem).default([]).meta({ description: "Checks and confirmations before the deploy." }),
+    preflight: z
+      .array(PreflightItem)
+      .default([])
+      .meta({ description: "Checks and confirmations before the deploy." }),
     decisions: z.array(Decision).default([]),
     checklists: z.array(Checklist).default([]),
     backup: Backup.optional(),
     migrations: Migrations.optional(),
     deploy: Deploy.optional(),
     smoke: Smoke.default([]).meta({ description: "Tests run right after the deploy." }),
-    integrity: z.array(IntegrityCheck).default([]).meta({ description: "Data-integrity checks before vs after." }),
+    integrity: z
+      .array(IntegrityCheck)
+      .default([])
+      .meta({ description: "Data-integrity checks before vs after." }),
     monitor: Monitor.optional(),
     rollback: Rollback.optional(),
     notify: Notify.optional(),
@@ -81,6 +98,6 @@ export const Runbook = z
 export type RunbookInput = z.input<typeof Runbook>;
 /** What Gantry works with after loading. */
 export type Runbook = z.output<typeof Runbook>;
-export type Environment = Runbook["environments"][string];
-export type Gate = Runbook["gates"][number];
-export type Rule = NonNullable<Runbook["monitor"]>["rules"][number];
+export type EnvironmentSpec = Runbook["environments"][string];
+export type GateSpec = Runbook["gates"][number];
+export type RuleSpec = NonNullable<Runbook["monitor"]>["rules"][number];
