@@ -2,11 +2,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { runbookJsonSchemaText } from "../src/runbook/json-schema.js";
-import { committedSchema, SCHEMA_FILE } from "../src/runbook/schema-file.js";
+import { schemaFile } from "../src/paths.js";
+import { committedSchema } from "../src/runbook/schema-file.js";
 
 describe("schema/runbook.v1.json", () => {
   it("matches the declaration (run `npm run schema` after changing src/runbook/schema/)", () => {
-    assert.ok(committedSchema() !== undefined, `${SCHEMA_FILE} is missing`);
+    assert.ok(committedSchema() !== undefined, `${schemaFile()} is missing`);
     assert.equal(committedSchema(), runbookJsonSchemaText());
   });
   it("describes every top-level key and forbids unknown ones", () => {

@@ -2,8 +2,8 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { EXIT, ExitError, UsageError } from "../errors.js";
+import { schemaFile } from "../paths.js";
 import { loadRunbookText } from "../runbook/load.js";
-import { SCHEMA_FILE } from "../runbook/schema-file.js";
 import { err, out } from "./output.js";
 
 export interface InitOptions {
@@ -20,7 +20,7 @@ export function init(file: string, options: InitOptions): void {
   if (existsSync(file) && !options.force) {
     throw new UsageError(`${file} already exists; pass --force to overwrite it, or give another path`);
   }
-  const schemaPath = relative(dirname(resolve(file)), SCHEMA_FILE) || SCHEMA_FILE;
+  const schemaPath = relative(dirname(resolve(file)), schemaFile());
   const text = starterRunbook(options.service, schemaPath);
   const check = loadRunbookText(text, file);
   if (!check.runbook)

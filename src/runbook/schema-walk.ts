@@ -15,8 +15,13 @@ function def(schema: Schema): Def {
   return schema._zod.def as unknown as Def;
 }
 
+const metaCache = new WeakMap<Schema, Record<string, unknown>>();
+const unwrapCache = new WeakMap<Schema, Schema>();
+
 /** The meta registered on a schema or on any wrapper around it. */
 export function metaOf(schema: Schema): Record<string, unknown> {
+  const cached = metaCache.get(schema);
+  if (cached) return cached;
   let current: Schema | undefined = schema;
   const merged: Record<string, unknown> = {};
   while (current) {
@@ -26,24 +31,46 @@ export function metaOf(schema: Schema): Record<string, unknown> {
     else if (d.type === "pipe") current = d.in as Schema;
     else current = undefined;
   }
+  metaCache.set(schema, merged);
   return merged;
 }
 
 /** Strips optional/default/pipe wrappers down to the schema that decides the shape. */
 export function unwrap(schema: Schema): Schema {
+  const cached = unwrapCache.get(schema);
+  if (cached) return cached;
   let current = schema;
   for (;;) {
     const d = def(current);
     if (WRAPPERS.has(d.type)) current = d.innerType as Schema;
     else if (d.type === "pipe") current = d.in as Schema;
     else if (d.type === "lazy") current = (d.getter as () => Schema)();
-    else return current;
+    else break;
   }
+  unwrapCache.set(schema, current);
+  return current;
 }
+
+const alternativesCache = new WeakMap<Schema, Map<unknown, Schema[]>>();
 
 /** The alternatives a value may match here; a discriminated union narrows by the value's discriminator. */
 export function alternatives(schema: Schema, value: unknown): Schema[] {
   const inner = unwrap(schema);
+  const d = def(inner);
+  if (d.type !== "union" && d.type !== "intersection") return [inner];
+  const discriminator = d.discriminator as string | undefined;
+  const key =
+    discriminator && value && typeof value === "object" ? (value as Record<string, unknown>)[discriminator] : undefined;
+  let byKey = alternativesCache.get(inner);
+  if (!byKey) alternativesCache.set(inner, (byKey = new Map()));
+  const cached = byKey.get(key);
+  if (cached) return cached;
+  const result = computeAlternatives(inner, value);
+  byKey.set(key, result);
+  return result;
+}
+
+function computeAlternatives(inner: Schema, value: unknown): Schema[] {
   const d = def(inner);
   if (d.type === "union") {
     const options = d.options as Schema[];

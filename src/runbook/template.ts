@@ -113,7 +113,12 @@ export const TEMPLATE_ROOTS: Record<string, Root> = {
   deploy: { doc: "the deployment: url, id", scopes: ["message"], fields: { url: true, id: true } },
 };
 
-const engine = new Liquid({ strictFilters: true });
+let liquid: Liquid | undefined;
+/** Created on first use: most runbooks never need it at validation time, and it costs ~30 ms to build. */
+function engine(): Liquid {
+  if (!liquid) liquid = new Liquid({ strictFilters: true });
+  return liquid;
+}
 
 export interface TemplateProblem {
   message: string;
@@ -133,19 +138,56 @@ export function checkTemplate(text: string, scope: TemplateScope, names: Templat
   if (scope !== "message" && text.includes("{%")) {
     return [{ message: "tags (`{% … %}`) are only allowed in notification templates; use `{{ … }}` here" }];
   }
-  let parsed: Template[];
-  try {
-    parsed = engine.parse(text);
-  } catch (error) {
-    return [{ message: `template does not parse: ${liquidMessage(error)}` }];
-  }
+  const variables = variablesOf(text);
+  if (!Array.isArray(variables)) return [variables];
   const problems: TemplateProblem[] = [];
-  for (const segments of engine.globalVariableSegmentsSync(parsed)) {
+  for (const segments of variables) {
     const path = segments.map((s) => (typeof s === "object" ? "?" : String(s)));
     const problem = checkVariable(path, scope, names);
     if (problem) problems.push({ message: problem });
   }
   return problems;
+}
+
+const variableCache = new Map<string, Array<Array<string | number | object>> | TemplateProblem>();
+
+/** The variables a template reads, or why it does not parse. Memoized: runbooks repeat templates. */
+function variablesOf(text: string): Array<Array<string | number | object>> | TemplateProblem {
+  const cached = variableCache.get(text);
+  if (cached) return cached;
+  const simple = simpleVariables(text);
+  if (simple) {
+    variableCache.set(text, simple);
+    return simple;
+  }
+  let result: Array<Array<string | number | object>> | TemplateProblem;
+  try {
+    const parsed: Template[] = engine().parse(text);
+    result = engine().globalVariableSegmentsSync(parsed) as Array<Array<string | number | object>>;
+  } catch (error) {
+    result = { message: `template does not parse: ${liquidMessage(error)}` };
+  }
+  variableCache.set(text, result);
+  return result;
+}
+
+/**
+ * Most templates are plain `{{ a.b.c }}` outputs; for those the variables can be read without
+ * Liquid's parser, which dominates validation time. Anything else (filters, tags, brackets,
+ * unbalanced braces) returns undefined and goes through Liquid.
+ */
+function simpleVariables(text: string): string[][] | undefined {
+  if (text.includes("{%")) return undefined;
+  const outputs = text.match(/\{\{[\s\S]*?\}\}/g) ?? [];
+  const rest = text.replace(/\{\{[\s\S]*?\}\}/g, "");
+  if (rest.includes("{{") || rest.includes("}}")) return undefined;
+  const variables: string[][] = [];
+  for (const output of outputs) {
+    const m = /^\{\{-?\s*([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)\s*-?\}\}$/.exec(output);
+    if (!m) return undefined;
+    variables.push(m[1]!.split("."));
+  }
+  return variables;
 }
 
 function checkVariable(path: string[], scope: TemplateScope, names: TemplateNames): string | undefined {
@@ -213,5 +255,5 @@ function liquidMessage(error: unknown): string {
 
 /** Renders a template with a context. Used by steps at run time. */
 export function renderTemplate(text: string, context: Record<string, unknown>): string {
-  return engine.parseAndRenderSync(text, context);
+  return engine().parseAndRenderSync(text, context);
 }

@@ -1,5 +1,5 @@
 /** Time: checkpoints in order, positions that exist, windows and freezes that make sense. */
-import { DateTime, IANAZone } from "luxon";
+import { IANAZone } from "luxon";
 import type { Path } from "../diagnostics.js";
 import { formatDuration } from "../duration.js";
 import { closest } from "../suggest.js";
@@ -100,9 +100,7 @@ export const windowsValid: RunbookRule = (ctx) => {
       }
     });
     env.freezes.forEach((f, i) => {
-      const from = DateTime.fromISO(f.from);
-      const until = DateTime.fromISO(f.until);
-      if (until <= from)
+      if (Date.parse(f.until) <= Date.parse(f.from))
         ctx.error(["environments", name, "freezes", i, "until"], "freeze ends before it starts");
     });
   }
