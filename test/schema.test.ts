@@ -1,8 +1,8 @@
 /** The committed JSON Schema is generated from the declaration; this fails when it is stale. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { runbookJsonSchemaText } from "../src/runbook/json-schema.js";
 import { schemaFile } from "../src/paths.js";
+import { runbookJsonSchemaText } from "../src/runbook/json-schema.js";
 import { committedSchema } from "../src/runbook/schema-file.js";
 
 describe("schema/runbook.v1.json", () => {

@@ -60,7 +60,9 @@ export function alternatives(schema: Schema, value: unknown): Schema[] {
   if (d.type !== "union" && d.type !== "intersection") return [inner];
   const discriminator = d.discriminator as string | undefined;
   const key =
-    discriminator && value && typeof value === "object" ? (value as Record<string, unknown>)[discriminator] : undefined;
+    discriminator && value && typeof value === "object"
+      ? (value as Record<string, unknown>)[discriminator]
+      : undefined;
   let byKey = alternativesCache.get(inner);
   if (!byKey) alternativesCache.set(inner, (byKey = new Map()));
   const cached = byKey.get(key);
