@@ -11,8 +11,10 @@ export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(dir, "package.json");
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).name === "gantry")
-      return (root = dir);
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).name === "gantry") {
+      root = dir;
+      return root;
+    }
     const parent = dirname(dir);
     if (parent === dir) throw new Error("cannot find Gantry's package.json above its own files");
     dir = parent;

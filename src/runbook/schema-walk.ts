@@ -64,7 +64,10 @@ export function alternatives(schema: Schema, value: unknown): Schema[] {
       ? (value as Record<string, unknown>)[discriminator]
       : undefined;
   let byKey = alternativesCache.get(inner);
-  if (!byKey) alternativesCache.set(inner, (byKey = new Map()));
+  if (!byKey) {
+    byKey = new Map();
+    alternativesCache.set(inner, byKey);
+  }
   const cached = byKey.get(key);
   if (cached) return cached;
   const result = computeAlternatives(inner, value);
