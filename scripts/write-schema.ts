@@ -1,4 +1,4 @@
-/** `npm run schema`: regenerate schema/runbook.v1.json from the declaration. */
-import { writeSchema } from "../src/runbook/schema-file.js";
+/** `npm run schema`: regenerate schema/runbook.v1.json and docs/runbook-reference.md from the declaration. */
+import { writeGenerated } from "../src/runbook/schema-file.js";
 
-process.stdout.write(`wrote ${writeSchema()}\n`);
+for (const file of writeGenerated()) process.stdout.write(`wrote ${file}\n`);

@@ -62,12 +62,15 @@ export const Runbook = z
       .enum(KINDS)
       .default("release")
       .meta({ description: "release, or an operations runbook: secret-rotation, drill, incident." }),
-    metadata: Metadata,
+    metadata: Metadata.meta({ description: "The runbook's name, the service it releases, and its owner." }),
     secrets: z.record(Name, SecretRef).default({}).meta({
       description: "Secrets by name, {{ secrets.<name> }} in commands and checks. References only.",
     }),
     environments: z.record(Name, Environment).meta({ description: "Deployment targets by name." }),
-    roles: z.record(Name, Role).default({}),
+    roles: z
+      .record(Name, Role)
+      .default({})
+      .meta({ description: "Roles and their members: who approves, confirms, signs off." }),
     release: ReleasePolicy.default({ tags: "v*", versionFrom: "tag", changelog: "commits" }),
     gates: z.array(Gate).default([]).meta({ description: "Commands that must all pass before deploying." }),
     checks: z.record(Name, Probe).default({}).meta({ description: "Named reusable checks." }),
@@ -75,8 +78,14 @@ export const Runbook = z
       .array(PreflightItem)
       .default([])
       .meta({ description: "Checks and confirmations before the deploy." }),
-    decisions: z.array(Decision).default([]),
-    checklists: z.array(Checklist).default([]),
+    decisions: z
+      .array(Decision)
+      .default([])
+      .meta({ description: "Go/no-go decision points with named approvers." }),
+    checklists: z
+      .array(Checklist)
+      .default([])
+      .meta({ description: "Handoff checklists signed off by roles." }),
     backup: Backup.optional(),
     migrations: Migrations.optional(),
     deploy: Deploy.optional(),
@@ -88,7 +97,10 @@ export const Runbook = z
     monitor: Monitor.optional(),
     rollback: Rollback.optional(),
     notify: Notify.optional(),
-    schedule: z.array(ScheduleItem).default([]),
+    schedule: z
+      .array(ScheduleItem)
+      .default([])
+      .meta({ description: "The release schedule around the deploy: T-7d … T+7d." }),
     success: Success.optional(),
     slas: Slas.optional(),
   })
