@@ -288,3 +288,41 @@ describe("gantry --help and schema", () => {
     assert.equal(r.stdout, readFileSync(join(ROOT, "schema/runbook.v1.json"), "utf8"));
   });
 });
+
+describe("secrets stay out of output", () => {
+  it("never prints a secret written into the runbook by mistake", () => {
+    const dir = tmp();
+    const leaked = ["hunter2-Secret-9f8e7d6c", "sk_live_51HxYzAbCdEf0123456789"];
+    const head = "apiVersion: gantry/v1\nmetadata: { name: t, service: web }\n";
+    const deploy = "deploy: { provider: command, deploy: ./deploy.sh, rollback: ./rollback.sh }\n";
+    const invalid = join(dir, "invalid.yaml");
+    writeFileSync(
+      invalid,
+      `${head}secrets:\n  stripe: ${leaked[1]}\nenvironments:\n  production: {}\n${deploy}`,
+    );
+    const warned = join(dir, "warned.yaml");
+    writeFileSync(
+      warned,
+      `${head}environments:\n  production:\n    database: { url: "postgres://app:${leaked[0]}@db.internal/app" }\n${deploy}`,
+    );
+    const runs = [
+      gantry(["validate", invalid]),
+      gantry(["validate", "--json", invalid]),
+      gantry(["plan", invalid, "--env", "production"]),
+      gantry(["validate", warned]),
+      gantry(["validate", "--json", warned]),
+      gantry(["plan", warned, "--env", "production", "--json"]),
+    ];
+    for (const r of runs) {
+      for (const secret of leaked)
+        assert.ok(!(r.stdout + r.stderr).includes(secret), `${secret} leaked:\n${r.stdout}${r.stderr}`);
+    }
+    assert.equal(runs[0]!.code, 1);
+    assert.match(runs[0]!.stdout, /secrets\.stripe: not a secret reference/);
+    assert.equal(runs[3]!.code, 0);
+    assert.match(
+      runs[3]!.stdout,
+      /environments\.production\.database\.url: this looks like a secret written into the runbook \(the URL carries a password\)/,
+    );
+  });
+});

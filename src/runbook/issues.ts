@@ -5,6 +5,7 @@
 import type * as z from "zod";
 import { type Diagnostic, formatPath, type Path } from "./diagnostics.js";
 import { knownKeys, metaOf, schemaAt } from "./schema-walk.js";
+import { looksLikeSecret } from "./secret.js";
 import { closest } from "./suggest.js";
 import type { ParsedYaml } from "./yaml.js";
 
@@ -142,6 +143,8 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
+  if (typeof value === "string" && looksLikeSecret(value))
+    return "a value that looks like a secret (not shown)";
   if (typeof value === "string") return `\`${value.length > 40 ? `${value.slice(0, 40)}…` : value}\``;
   return `${typeof value} ${String(value)}`;
 }

@@ -257,3 +257,21 @@ function liquidMessage(error: unknown): string {
 export function renderTemplate(text: string, context: Record<string, unknown>): string {
   return engine().parseAndRenderSync(text, context);
 }
+
+/**
+ * Fills in the plain `{{ a.b }}` outputs whose values are already known (at plan time: the
+ * version, the environment) and leaves every other template as written, so a plan shows the
+ * commands it will run as far as they can be known before running anything.
+ */
+export function fillKnown(text: string, known: Record<string, unknown>): string {
+  if (!text.includes("{{")) return text;
+  return text.replace(/\{\{-?\s*([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)\s*-?\}\}/g, (whole, path: string) => {
+    let value: unknown = known;
+    for (const part of path.split(".")) {
+      value = value && typeof value === "object" ? (value as Record<string, unknown>)[part] : undefined;
+    }
+    return typeof value === "string" || typeof value === "number" || typeof value === "boolean"
+      ? String(value)
+      : whole;
+  });
+}

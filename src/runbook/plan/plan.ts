@@ -6,8 +6,9 @@ import { DateTime } from "luxon";
 import { unsupportedSections } from "../../capabilities.js";
 import type { Runbook } from "../schema/runbook.js";
 import { closest } from "../suggest.js";
+import { fillKnown } from "../template.js";
 import { describeDeploy, describeProbe, describeRollbackStep } from "./describe.js";
-import { resolveRef } from "./ref.js";
+import { type RefInfo, resolveRef } from "./ref.js";
 import type { PlanPhase, PlanStep, ReleasePlan, TimelineEntry } from "./types.js";
 import { windowStatus } from "./window.js";
 
@@ -151,7 +152,44 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
     notExecutable: unsupportedSections(runbook),
     blockers,
   };
-  return { ok: true, plan: result };
+  return { ok: true, plan: fillPlan(result, knownValues(runbook, options, info)) };
+}
+
+/** The template values known before anything runs. Secrets are never among them. */
+function knownValues(
+  runbook: Runbook,
+  options: PlanOptions,
+  info: RefInfo | undefined,
+): Record<string, unknown> {
+  const env = runbook.environments[options.env]!;
+  return {
+    service: runbook.metadata.service,
+    runbook: { name: runbook.metadata.name, file: options.file },
+    env: { name: options.env, url: env.url, vars: env.vars },
+    release: info
+      ? {
+          version: info.version,
+          ref: info.ref,
+          rc: info.rc,
+          ...(info.kind === "tag" ? { tag: info.ref } : { sha: info.ref }),
+        }
+      : {},
+  };
+}
+
+function fillPlan(plan: ReleasePlan, known: Record<string, unknown>): ReleasePlan {
+  const fill = (text: string) => fillKnown(text, known);
+  const step = (s: PlanStep): PlanStep => ({
+    ...s,
+    title: fill(s.title),
+    ...(s.detail ? { detail: fill(s.detail) } : {}),
+  });
+  return {
+    ...plan,
+    phases: plan.phases.map((p) => ({ ...p, steps: p.steps.map(step) })),
+    ...(plan.monitor ? { monitor: { ...plan.monitor, signals: plan.monitor.signals.map(fill) } } : {}),
+    ...(plan.rollback ? { rollback: { ...plan.rollback, steps: plan.rollback.steps.map(step) } } : {}),
+  };
 }
 
 function gateSteps(runbook: Runbook): PlanStep[] {

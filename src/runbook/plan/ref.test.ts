@@ -25,6 +25,15 @@ describe("resolveRef", () => {
     const accepted = resolveRef(rb, "staging", staging, "v2.0.0-rc.1");
     assert.ok(accepted.ok && accepted.info?.rc === true);
   });
+  it("accepts a commit SHA when allowCommits is set", () => {
+    const rb = runbook({ tags: "v*", allowCommits: true });
+    const r = resolveRef(rb, "production", prod, "3f2a9c1");
+    assert.deepEqual(r, {
+      ok: true,
+      info: { ref: "3f2a9c1", kind: "commit", version: "3f2a9c1", rc: false },
+    });
+    assert.equal(resolveRef(runbook({ tags: "v*" }), "production", prod, "3f2a9c1").ok, false);
+  });
   it("pins a commit", () => {
     const rb = runbook({ commit: "0123456789abcdef0123456789abcdef01234567" });
     const r = resolveRef(rb, "production", prod, undefined);

@@ -45,9 +45,13 @@ export function resolveRef(
   }
   if (policy.tags && picomatch.isMatch(ref, policy.tags))
     return { ok: true, info: { ref, kind: "tag", version, rc: false } };
+  if (policy.allowCommits && /^[0-9a-f]{7,40}$/.test(ref)) {
+    return { ok: true, info: { ref, kind: "commit", version: ref.slice(0, 12), rc: false } };
+  }
   const allowed = [
     policy.tags && `release.tags: ${policy.tags}`,
     policy.rc && `release.rc: ${policy.rc}`,
+    policy.allowCommits && "a commit SHA (release.allowCommits)",
   ].filter(Boolean);
   return { ok: false, problem: `ref \`${ref}\` does not match ${allowed.join(" or ")}` };
 }

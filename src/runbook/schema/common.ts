@@ -70,8 +70,9 @@ export const SignalName = z
 export const SecretRef = z
   .string()
   .regex(new RegExp(SECRET_REF_PATTERN), {
-    error: (iss) =>
-      `\`${String(iss.input)}\` is not a secret reference: write env:NAME (an environment variable) or file:PATH; never the value itself`,
+    // The input is not echoed: it may be the secret itself.
+    error:
+      "not a secret reference: write env:NAME (an environment variable) or file:PATH; never the value itself",
   })
   .meta({ description: "Where a secret lives: env:NAME or file:PATH. Never the value itself." });
 

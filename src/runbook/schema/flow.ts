@@ -22,6 +22,9 @@ export const ReleasePolicy = z
       .optional()
       .meta({ description: "Pin the release to this commit instead of a tag." }),
     rc: z.string().optional().meta({ description: "Glob of release-candidate tags, e.g. v*-rc.*." }),
+    allowCommits: z.boolean().default(false).meta({
+      description: "Also accept a commit SHA (7–40 hex characters) as the ref, besides matching tags.",
+    }),
     versionFrom: z
       .enum(["tag", "ref"])
       .default("tag")

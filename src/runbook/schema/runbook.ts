@@ -71,7 +71,12 @@ export const Runbook = z
       .record(Name, Role)
       .default({})
       .meta({ description: "Roles and their members: who approves, confirms, signs off." }),
-    release: ReleasePolicy.default({ tags: "v*", versionFrom: "tag", changelog: "commits" }),
+    release: ReleasePolicy.default({
+      tags: "v*",
+      versionFrom: "tag",
+      changelog: "commits",
+      allowCommits: false,
+    }),
     gates: z.array(Gate).default([]).meta({ description: "Commands that must all pass before deploying." }),
     checks: z.record(Name, Probe).default({}).meta({ description: "Named reusable checks." }),
     preflight: z
