@@ -109,7 +109,11 @@ export const TEMPLATE_ROOTS: Record<string, Root> = {
     fields: "any",
   },
   incident: { doc: "the incident: id, severity", scopes: ["message"], fields: { id: true, severity: true } },
-  smoke: { doc: "smoke results: passed and failed (lists of test names), total", scopes: ["message"], fields: "any" },
+  smoke: {
+    doc: "smoke results: passed and failed (lists of test names), total",
+    scopes: ["message"],
+    fields: "any",
+  },
   deploy: { doc: "the deployment: url, id", scopes: ["message"], fields: { url: true, id: true } },
 };
 
