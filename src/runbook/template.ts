@@ -180,6 +180,9 @@ function variablesOf(text: string): Array<Array<string | number | object>> | Tem
  * Liquid's parser, which dominates validation time. Anything else (filters, tags, brackets,
  * unbalanced braces) returns undefined and goes through Liquid.
  */
+/** A plain output, `{{ a.b.c }}`: no filters, no brackets. Group 1 is the dotted path. */
+const PLAIN_OUTPUT = "\\{\\{-?\\s*([A-Za-z_][\\w-]*(?:\\.[A-Za-z_][\\w-]*)*)\\s*-?\\}\\}";
+
 function simpleVariables(text: string): string[][] | undefined {
   if (text.includes("{%")) return undefined;
   const outputs = text.match(/\{\{[\s\S]*?\}\}/g) ?? [];
@@ -187,7 +190,7 @@ function simpleVariables(text: string): string[][] | undefined {
   if (rest.includes("{{") || rest.includes("}}")) return undefined;
   const variables: string[][] = [];
   for (const output of outputs) {
-    const m = /^\{\{-?\s*([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)\s*-?\}\}$/.exec(output);
+    const m = new RegExp(`^${PLAIN_OUTPUT}$`).exec(output);
     if (!m) return undefined;
     variables.push(m[1]!.split("."));
   }
@@ -269,7 +272,7 @@ export function renderTemplate(text: string, context: Record<string, unknown>): 
  */
 export function fillKnown(text: string, known: Record<string, unknown>): string {
   if (!text.includes("{{")) return text;
-  return text.replace(/\{\{-?\s*([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)\s*-?\}\}/g, (whole, path: string) => {
+  return text.replace(new RegExp(PLAIN_OUTPUT, "g"), (whole, path: string) => {
     let value: unknown = known;
     for (const part of path.split(".")) {
       value = value && typeof value === "object" ? (value as Record<string, unknown>)[part] : undefined;

@@ -119,12 +119,6 @@ function yamlMessage(code: string, message: string): string {
       return "duplicate key; each key may appear once in a mapping — merge the two or rename one";
     case "TAB_AS_INDENT":
       return "tab used for indentation; YAML indents with spaces only";
-    case "BAD_INDENT":
-    case "MISSING_CHAR":
-    case "UNEXPECTED_TOKEN":
-    case "BLOCK_AS_IMPLICIT_KEY":
-    case "MULTILINE_IMPLICIT_KEY":
-      return `not valid YAML: ${first}`;
     default:
       return `not valid YAML: ${first}`;
   }

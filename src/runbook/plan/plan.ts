@@ -40,8 +40,7 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
   const info = ref.ok ? ref.info : undefined;
   const version = info?.version ?? "<version>";
   const at = DateTime.fromISO(options.at, { setZone: true });
-  const here = (item: { only?: string[] | undefined }) =>
-    item.only === undefined || item.only.includes(options.env);
+  const here = (item: { only?: string[] | undefined }) => appliesTo(item, options.env);
 
   const phases: PlanPhase[] = [];
   const add = (name: string, steps: PlanStep[]) => {
@@ -192,6 +191,11 @@ function fillPlan(plan: ReleasePlan, known: Record<string, unknown>): ReleasePla
   };
 }
 
+/** A step with `only:` applies to the environments it names; without it, to every one. */
+function appliesTo(item: { only?: string[] | undefined }, env: string): boolean {
+  return item.only === undefined || item.only.includes(env);
+}
+
 function gateSteps(runbook: Runbook): PlanStep[] {
   let group = 0;
   let previousParallel = false;
@@ -229,7 +233,7 @@ function preflightSteps(runbook: Runbook, envName: string, version: string): Pla
     });
   }
   runbook.preflight.forEach((item, i) => {
-    if (item.only !== undefined && !item.only.includes(envName)) return;
+    if (!appliesTo(item, envName)) return;
     if (item.check !== undefined) {
       const probe = runbook.checks[item.check];
       const detail = probe ? describeProbe(probe) : undefined;
@@ -296,7 +300,7 @@ function monitorSteps(runbook: Runbook): PlanStep[] {
 /** Decisions, checklists and contract migrations go after the phase or checkpoint they name. */
 function placeAnchored(runbook: Runbook, env: string, phases: PlanPhase[]): void {
   const anchored: Array<{ after: string; step: PlanStep }> = [];
-  const here = (item: { only?: string[] | undefined }) => item.only === undefined || item.only.includes(env);
+  const here = (item: { only?: string[] | undefined }) => appliesTo(item, env);
   for (const d of runbook.decisions.filter(here)) {
     const who = d.approvers.map((a) => `${a.count} ${a.role}`).join(" + ");
     anchored.push({
@@ -366,7 +370,7 @@ function timeline(runbook: Runbook, env: string, at: DateTime | undefined): Time
     put(c.at.ms, c.at.text, `checkpoint${c.checks.length ? `: ${c.checks.join(", ")}` : ""}`);
   }
   for (const d of runbook.decisions)
-    if (d.after.startsWith("T+") && (d.only === undefined || d.only.includes(env)))
+    if (d.after.startsWith("T+") && appliesTo(d, env))
       put(offsetOf(runbook, d.after), d.after, `decision ${d.name}`);
   const contract = runbook.migrations?.contract;
   if (contract?.after.startsWith("T+"))
