@@ -26,6 +26,10 @@ export function describeProbe(p: Probe): string {
       return `redis ${p.measure}${p.expect ? ` ${p.expect.text}` : ""}`;
     case "prometheus":
       return `prometheus ${p.source}: ${p.query}${p.expect ? ` ${p.expect.text}` : ""}`;
+    case "metrics": {
+      const what = p.ratio ? `${p.ratio.numerator} / ${p.ratio.denominator}` : p.rate ? `rate(${p.rate})` : p.gauge;
+      return `metrics ${p.url}: ${what}${p.expect ? ` ${p.expect.text}` : ""}`;
+    }
     case "command":
       return `$ ${p.run}${p.expect ? ` ${p.expect.text}` : ""}`;
     case "sentry":

@@ -14,6 +14,7 @@ import {
 import { noLiteralSecrets } from "./secrets.js";
 import {
   deployComplete,
+  metricsReadOneValue,
   migrationsComplete,
   releaseKind,
   releasePolicy,
@@ -41,6 +42,7 @@ export const RULES: readonly RunbookRule[] = [
   stepsDoOneThing,
   migrationsComplete,
   deployComplete,
+  metricsReadOneValue,
   rollbackPresent,
   checkpointsInOrder,
   anchorsExist,

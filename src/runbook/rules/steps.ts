@@ -146,3 +146,26 @@ export const rollbackPresent: RunbookRule = (ctx) => {
     );
   }
 };
+
+/** Every probe of the runbook with its path: named checks, smoke tests and monitored signals. */
+function* probes(ctx: Parameters<RunbookRule>[0]): Generator<[Path, Record<string, unknown>]> {
+  for (const [name, p] of Object.entries(ctx.runbook.checks)) yield [["checks", name], p];
+  for (const [i, s] of ctx.runbook.smoke.entries()) if ("type" in s) yield [["smoke", i], s];
+  for (const [name, p] of Object.entries(ctx.runbook.monitor?.signals ?? {}))
+    yield [["monitor", "signals", name], p];
+}
+
+export const metricsReadOneValue: RunbookRule = (ctx) => {
+  for (const [path, p] of probes(ctx)) {
+    if (p.type !== "metrics") continue;
+    const present = ["gauge", "rate", "ratio"].filter((k) => p[k] !== undefined);
+    if (present.length !== 1) {
+      ctx.error(
+        path,
+        present.length === 0
+          ? "say what to read from the metrics: `gauge: <metric>`, `rate: <counter>` or `ratio: {numerator, denominator}`"
+          : `read one value per probe; found ${present.join(" and ")} — split it into ${present.length} probes`,
+      );
+    }
+  }
+};

@@ -180,6 +180,40 @@ export const PrometheusProbe = z.strictObject({
   expect: Expect.optional(),
 });
 
+const MetricSelector = z
+  .string()
+  .regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})?$/, {
+    error: (iss) =>
+      `bad metric selector \`${String(iss.input)}\`: write a metric name with optional labels, e.g. http_requests_total{code=~"5.."}`,
+  })
+  .meta({
+    description: 'A metric name with optional label matchers (=, !=, =~, !~), e.g. http_requests_total{code=~"5.."}. Matching series are summed.',
+  });
+
+export const MetricsProbe = z
+  .strictObject({
+    type: z.literal("metrics"),
+    ...base,
+    url: z.string().meta({ description: "A Prometheus text exposition endpoint, e.g. {{ env.url }}/metrics." }),
+    headers: z.record(z.string(), secretField("A header value.")).default({}),
+    gauge: MetricSelector.optional().meta({ description: "Read the current value (summed over matching series)." }),
+    rate: MetricSelector.optional().meta({
+      description: "Per-second increase of a counter between two samples.",
+    }),
+    ratio: z
+      .strictObject({ numerator: MetricSelector, denominator: MetricSelector })
+      .optional()
+      .meta({
+        description:
+          "Increase of one counter over another between two samples, e.g. 5xx responses over all responses. The first sample uses the totals.",
+      }),
+    expect: Expect.optional(),
+  })
+  .meta({
+    description:
+      "A value read from Prometheus text exposition (a service's /metrics): a gauge, a counter rate, or a ratio of counters. Give exactly one of gauge, rate, ratio.",
+  });
+
 export const CommandProbe = z.strictObject({
   type: z.literal("command"),
   ...base,
@@ -219,6 +253,7 @@ export const PROBE_TYPES = [
   "postgres",
   "redis",
   "prometheus",
+  "metrics",
   "command",
   "sentry",
   "posthog",
@@ -233,6 +268,7 @@ export const Probe = z
     PostgresProbe,
     RedisProbe,
     PrometheusProbe,
+    MetricsProbe,
     CommandProbe,
     SentryProbe,
     PosthogProbe,
