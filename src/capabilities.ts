@@ -1,41 +1,56 @@
 /**
- * What this version of Gantry can execute. `gantry release` refuses, naming the sections,
- * rather than skip a section a runbook relies on; `gantry plan` lists them too.
- * Each later version moves sections into EXECUTABLE as their steps land.
+ * What this version of Gantry can execute. `gantry release` refuses a runbook that uses
+ * anything else, naming each part, rather than run a release while silently skipping a
+ * part the runbook relies on. `gantry plan` lists the same parts.
  */
+import type { Probe } from "./runbook/schema/probes.js";
 import type { Runbook } from "./runbook/schema/runbook.js";
 
-export const SECTIONS = [
-  "gates",
-  "preflight",
-  "decisions",
-  "checklists",
-  "backup",
-  "migrations",
-  "deploy",
-  "smoke",
-  "integrity",
-  "monitor",
-  "rollback",
-  "notify",
-  "schedule",
-  "success",
-] as const;
-export type Section = (typeof SECTIONS)[number];
+/** Probe types the engine can measure (src/probes/). */
+export const EXECUTABLE_PROBES: ReadonlySet<string> = new Set(["http", "metrics"]);
+/** Deploy providers built in (src/providers/); others are driven through `command`. */
+export const EXECUTABLE_PROVIDERS: ReadonlySet<string> = new Set(["command", "local-process"]);
+/** Sections whose every form this version executes, and those it does not execute at all yet. */
+export const NOT_YET: readonly string[] = ["backup", "migrations", "integrity", "notify", "schedule"];
 
-/** Sections this version executes. Empty: 0.1 validates and plans; execution arrives with the engine. */
-export const EXECUTABLE: ReadonlySet<Section> = new Set<Section>();
-
-/** The sections a runbook uses, in plan order. */
-export function sectionsUsed(runbook: Runbook): Section[] {
-  return SECTIONS.filter((s) => {
-    const value = runbook[s];
-    if (value === undefined) return false;
-    return Array.isArray(value) ? value.length > 0 : true;
+/**
+ * The parts of `runbook` (for environment `env`) this version cannot execute, each as
+ * `<where> (<why>)`, e.g. `deploy (provider vercel: use provider command, see docs/providers.md)`.
+ */
+export function notExecutable(runbook: Runbook, env?: string): string[] {
+  const out: string[] = [];
+  const applies = (item: { only?: string[] | undefined }) =>
+    env === undefined || item.only === undefined || item.only.includes(env);
+  for (const section of NOT_YET) {
+    const value = (runbook as Record<string, unknown>)[section];
+    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
+    out.push(section);
+  }
+  const probe = (where: string, p: Probe | undefined) => {
+    if (p && !EXECUTABLE_PROBES.has(p.type)) out.push(`${where} (probe type ${p.type})`);
+  };
+  const check = (where: string, name: string) => probe(`${where} → checks.${name}`, runbook.checks[name]);
+  runbook.preflight.forEach((item, i) => {
+    if (applies(item) && item.check) check(`preflight.${i}`, item.check);
   });
-}
-
-/** Sections the runbook uses that this version cannot execute. */
-export function unsupportedSections(runbook: Runbook): Section[] {
-  return sectionsUsed(runbook).filter((s) => !EXECUTABLE.has(s));
+  const deploy = runbook.deploy;
+  if (deploy && !EXECUTABLE_PROVIDERS.has(deploy.provider)) {
+    out.push(`deploy (provider ${deploy.provider}: use provider command, see docs/providers.md)`);
+  }
+  if (deploy && deploy.canary.length > 0) out.push("deploy.canary");
+  runbook.smoke.forEach((s, i) => {
+    if ("check" in s) {
+      if (applies(s)) check(`smoke.${i}`, s.check);
+    } else probe(`smoke.${i}`, s);
+  });
+  for (const [name, p] of Object.entries(runbook.monitor?.signals ?? {})) probe(`monitor.signals.${name}`, p);
+  for (const c of runbook.monitor?.checkpoints ?? [])
+    for (const n of c.checks) check(`checkpoint ${c.at.text}`, n);
+  if (runbook.migrations?.contract) out.push("migrations.contract");
+  runbook.rollback?.steps.forEach((s, i) => {
+    if (s.migrations) out.push(`rollback.steps.${i} (migrations)`);
+    if (s.notify) out.push(`rollback.steps.${i} (notify)`);
+    if (s.check) check(`rollback.steps.${i}`, s.check);
+  });
+  return [...new Set(out)];
 }

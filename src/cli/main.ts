@@ -43,16 +43,85 @@ program
   .option("--force", "overwrite an existing file")
   .action(async (file: string, opts) => (await import("./init.js")).init(file, opts));
 
+const dataDir = () =>
+  new Option(
+    "--data-dir <dir>",
+    "data folder of the embedded Postgres (default .gantry, or GANTRY_DATA_DIR)",
+  );
+
 program
   .command("release")
   .description(
-    "Run a release. This version validates and plans, then says which sections it cannot execute yet.",
+    "Run a release: gates, pre-flight, deploy, smoke, monitoring, automatic rollback. Exit 0 released, 4 gate failed, 5 rolled back, 6 aborted, 7 failed.",
   )
   .argument("<file>", "runbook file")
   .requiredOption("--env <name>", "target environment")
-  .option("--ref <ref>", "tag or commit to release")
-  .addOption(new Option("--json", "print the result as JSON"))
+  .option("--ref <ref>", "tag or commit to release, e.g. v2.1.0")
+  .option("--detach", "queue the release for `gantry worker` and return")
+  .option("--no-cache", "run every gate again, even when it passed for this commit before")
+  .option("--as <name>", "who is releasing (default $GANTRY_USER or $USER)")
+  .addOption(dataDir())
+  .addOption(new Option("--json", "print the result as one JSON object"))
   .action(async (file: string, opts) => (await import("./release.js")).release(file, opts));
+
+program
+  .command("status")
+  .description("Show runs, or one run: its steps, where it is, and how it ended.")
+  .argument("[run]", "run id (default: list recent runs)")
+  .addOption(dataDir())
+  .option("--json", "print as JSON")
+  .action(async (run: string | undefined, opts) => (await import("./runs.js")).status(run, opts));
+
+program
+  .command("log")
+  .description("Print a run's event log: every step, output line, measurement, verdict and decision.")
+  .argument("<run>", "run id")
+  .addOption(dataDir())
+  .option("--json", "print the events as JSON")
+  .action(async (run: string, opts) => (await import("./runs.js")).log(run, opts));
+
+program
+  .command("approve")
+  .description("Approve what a run is waiting for (a decision, a confirmation, a paused rule).")
+  .argument("<run>", "run id")
+  .option("--as <name>", "who approves (default $GANTRY_USER or $USER)")
+  .option("--reject", "reject instead: before the deploy the run stops, after it the run rolls back")
+  .option("--reason <text>", "why (with --reject)")
+  .addOption(dataDir())
+  .action(async (run: string, opts) => (await import("./runs.js")).approve(run, opts));
+
+program
+  .command("rollback")
+  .description("Roll a run back to the last known good version, now.")
+  .argument("<run>", "run id")
+  .requiredOption("--reason <text>", "why; recorded in the run's log")
+  .option("--as <name>", "who decides (default $GANTRY_USER or $USER)")
+  .addOption(dataDir())
+  .option("--json", "print the result as JSON")
+  .action(async (run: string, opts) => (await import("./runs.js")).rollback(run, opts));
+
+program
+  .command("abort")
+  .description("Stop a run where it is, without rolling back.")
+  .argument("<run>", "run id")
+  .option("--reason <text>", "why; recorded in the run's log")
+  .option("--as <name>", "who decides (default $GANTRY_USER or $USER)")
+  .addOption(dataDir())
+  .action(async (run: string, opts) => (await import("./runs.js")).abort(run, opts));
+
+program
+  .command("resume")
+  .description("Continue runs interrupted by a crash or Ctrl-C, from where they stood.")
+  .argument("[run]", "run id (default: every interrupted run)")
+  .addOption(dataDir())
+  .option("--json", "print each result as JSON")
+  .action(async (run: string | undefined, opts) => (await import("./runs.js")).resume(run, opts));
+
+program
+  .command("worker")
+  .description("Run queued releases (gantry release --detach) and resume interrupted ones, until stopped.")
+  .addOption(dataDir())
+  .action(async (opts) => (await import("./runs.js")).worker(opts));
 
 program
   .command("schema")
@@ -86,5 +155,11 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.internal;
   }
 }
+
+// Deprecation notices from libraries are for their authors, not for people releasing software.
+process.removeAllListeners("warning");
+process.on("warning", (w) => {
+  if (w.name !== "DeprecationWarning") process.stderr.write(`gantry: warning: ${w.message}\n`);
+});
 
 process.exitCode = await main(process.argv);

@@ -106,8 +106,7 @@ export function runCommand(command: string, options: CommandOptions = {}): Promi
     child.on("close", (code) => {
       // The shell is gone; make sure nothing it started lingers.
       killGroup("SIGKILL");
-      const problem =
-        code === 127 ? `command not found: ${firstWord(command)} (exit 127)` : undefined;
+      const problem = code === 127 ? `command not found: ${firstWord(command)} (exit 127)` : undefined;
       finish({ ...(code !== null ? { exitCode: code } : {}), ...(problem ? { problem } : {}) });
     });
   });
@@ -128,7 +127,7 @@ export function describeEnd(result: CommandResult, timeoutText?: string): string
 export function formatMs(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
   const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)}s`;
+  if (s < 60) return Number.isInteger(s) || s >= 10 ? `${Math.round(s)}s` : `${s.toFixed(1)}s`;
   const m = Math.floor(s / 60);
   const rest = Math.round(s - m * 60);
   if (m < 60) return `${m}m${rest ? `${rest}s` : ""}`;

@@ -27,7 +27,11 @@ export function describeProbe(p: Probe): string {
     case "prometheus":
       return `prometheus ${p.source}: ${p.query}${p.expect ? ` ${p.expect.text}` : ""}`;
     case "metrics": {
-      const what = p.ratio ? `${p.ratio.numerator} / ${p.ratio.denominator}` : p.rate ? `rate(${p.rate})` : p.gauge;
+      const what = p.ratio
+        ? `${p.ratio.numerator} / ${p.ratio.denominator}`
+        : p.rate
+          ? `rate(${p.rate})`
+          : p.gauge;
       return `metrics ${p.url}: ${what}${p.expect ? ` ${p.expect.text}` : ""}`;
     }
     case "command":

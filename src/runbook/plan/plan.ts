@@ -3,7 +3,7 @@
  * No I/O, no clock: the caller passes the time. `gantry plan` prints it; the engine runs it.
  */
 import { DateTime } from "luxon";
-import { unsupportedSections } from "../../capabilities.js";
+import { notExecutable } from "../../capabilities.js";
 import type { Runbook } from "../schema/runbook.js";
 import { closest } from "../suggest.js";
 import { fillKnown } from "../template.js";
@@ -148,7 +148,7 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
     ...(runbook.success
       ? { success: `T+${runbook.success.after.text} without ${runbook.success.without.join("/")}` }
       : {}),
-    notExecutable: unsupportedSections(runbook),
+    notExecutable: notExecutable(runbook, options.env),
     blockers,
   };
   return { ok: true, plan: fillPlan(result, knownValues(runbook, options, info)) };

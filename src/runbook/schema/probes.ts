@@ -187,26 +187,28 @@ const MetricSelector = z
       `bad metric selector \`${String(iss.input)}\`: write a metric name with optional labels, e.g. http_requests_total{code=~"5.."}`,
   })
   .meta({
-    description: 'A metric name with optional label matchers (=, !=, =~, !~), e.g. http_requests_total{code=~"5.."}. Matching series are summed.',
+    description:
+      'A metric name with optional label matchers (=, !=, =~, !~), e.g. http_requests_total{code=~"5.."}. Matching series are summed.',
   });
 
 export const MetricsProbe = z
   .strictObject({
     type: z.literal("metrics"),
     ...base,
-    url: z.string().meta({ description: "A Prometheus text exposition endpoint, e.g. {{ env.url }}/metrics." }),
+    url: z
+      .string()
+      .meta({ description: "A Prometheus text exposition endpoint, e.g. {{ env.url }}/metrics." }),
     headers: z.record(z.string(), secretField("A header value.")).default({}),
-    gauge: MetricSelector.optional().meta({ description: "Read the current value (summed over matching series)." }),
+    gauge: MetricSelector.optional().meta({
+      description: "Read the current value (summed over matching series).",
+    }),
     rate: MetricSelector.optional().meta({
       description: "Per-second increase of a counter between two samples.",
     }),
-    ratio: z
-      .strictObject({ numerator: MetricSelector, denominator: MetricSelector })
-      .optional()
-      .meta({
-        description:
-          "Increase of one counter over another between two samples, e.g. 5xx responses over all responses. The first sample uses the totals.",
-      }),
+    ratio: z.strictObject({ numerator: MetricSelector, denominator: MetricSelector }).optional().meta({
+      description:
+        "Increase of one counter over another between two samples, e.g. 5xx responses over all responses. The first sample uses the totals.",
+    }),
     expect: Expect.optional(),
   })
   .meta({

@@ -1,0 +1,144 @@
+/**
+ * Starting and stopping the engine in a gantry process. An executor (`release`, `resume`,
+ * `worker`) holds the database's executor lock and launches DBOS, which recovers every run a
+ * crashed executor left behind. Other verbs talk to runs through `DBOSClient` and the event
+ * log only; they never launch DBOS.
+ */
+import { DBOS, DBOSClient } from "@dbos-inc/dbos-sdk";
+import { type Database, type DatabaseOptions, openDatabase } from "../store/database.js";
+import { EventStore } from "../store/events.js";
+import { acquireExecutor, currentExecutor, type ExecutorInfo, type ExecutorLock } from "../store/executor.js";
+import { foldRun, type RunView } from "./state.js";
+import {
+  type ControlMessage,
+  ENGINE_VERSION,
+  type RunInput,
+  type RunResult,
+  releaseWorkflow,
+  setEngineEnvironment,
+} from "./workflow.js";
+
+export const QUEUE = "gantry-releases";
+const WORKFLOW_NAME = "release";
+
+let registered: ((input: RunInput) => Promise<RunResult>) | undefined;
+
+function workflow(): (input: RunInput) => Promise<RunResult> {
+  registered ??= DBOS.registerWorkflow(releaseWorkflow, { name: WORKFLOW_NAME });
+  return registered;
+}
+
+export interface Engine {
+  db: Database;
+  store: EventStore;
+  start(input: RunInput): Promise<{ result(): Promise<RunResult> }>;
+  /** A run this executor is running (started or recovered). */
+  handle(runId: string): { result(): Promise<RunResult> };
+  /** Runs this executor recovered at launch (interrupted by a crash or Ctrl-C). */
+  recovered(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface EngineOptions extends DatabaseOptions {
+  verb: string;
+  /** Take queued runs (`gantry worker`). */
+  worker?: boolean;
+  /** Runs with the lock held, before DBOS launches and recovers interrupted runs; may refuse by throwing. */
+  beforeLaunch?: (store: EventStore, db: Database) => Promise<void>;
+}
+
+/** Opens the database, takes the executor lock (throws DatabaseInUse) and launches DBOS. */
+export async function startEngine(options: EngineOptions): Promise<Engine> {
+  const db = await openDatabase(options);
+  let lock: ExecutorLock | undefined;
+  try {
+    lock = await acquireExecutor(db.url, options.verb);
+    const store = new EventStore(db.pool);
+    await options.beforeLaunch?.(store, db);
+    setEngineEnvironment({ store, dataDir: db.dataDir });
+    const wf = workflow();
+    DBOS.setConfig({
+      name: "gantry",
+      systemDatabaseUrl: db.url,
+      applicationVersion: ENGINE_VERSION,
+      logLevel: process.env.GANTRY_DEBUG ? "info" : "error",
+      listenQueues: options.worker ? [QUEUE] : ["gantry-none"],
+    });
+    await DBOS.launch();
+    if (options.worker) await DBOS.registerQueue(QUEUE, { partitionConcurrency: 1 });
+    const heldLock = lock;
+    return {
+      db,
+      store,
+      start: async (input) => {
+        const handle = await DBOS.startWorkflow(wf, { workflowID: input.runId })(input);
+        return { result: () => handle.getResult() };
+      },
+      handle: (runId) => {
+        const handle = DBOS.retrieveWorkflow<RunResult>(runId);
+        return { result: () => handle.getResult() };
+      },
+      recovered: async () => {
+        const pending = await DBOS.listWorkflows({ status: "PENDING", workflowName: WORKFLOW_NAME });
+        return pending.map((w) => w.workflowID);
+      },
+      close: async () => {
+        await DBOS.shutdown().catch(() => undefined);
+        await heldLock.release();
+        await db.close();
+      },
+    };
+  } catch (e) {
+    await lock?.release();
+    await db.close();
+    throw e;
+  }
+}
+
+/** A connection for verbs that act on runs without executing them. */
+export interface Control {
+  db: Database;
+  store: EventStore;
+  executor(): Promise<ExecutorInfo | undefined>;
+  view(runId: string): Promise<RunView | undefined>;
+  send(runId: string, message: ControlMessage): Promise<void>;
+  enqueue(input: RunInput): Promise<void>;
+  cancel(runId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openControl(options: DatabaseOptions = {}): Promise<Control> {
+  const db = await openDatabase(options);
+  const store = new EventStore(db.pool);
+  let client: DBOSClient | undefined;
+  const dbos = async () => {
+    client ??= await DBOSClient.create({ systemDatabaseUrl: db.url });
+    return client;
+  };
+  return {
+    db,
+    store,
+    executor: () => currentExecutor(db.pool),
+    view: async (runId) => foldRun(await store.list(runId), (await currentExecutor(db.pool)) !== undefined),
+    send: async (runId, message) => (await dbos()).send(runId, message, "control", message.id),
+    enqueue: async (input) => {
+      const c = await dbos();
+      await c.registerQueue(QUEUE, { partitionConcurrency: 1 }).catch(() => undefined);
+      await c.enqueue(
+        {
+          queueName: QUEUE,
+          workflowName: WORKFLOW_NAME,
+          workflowID: input.runId,
+          queuePartitionKey: input.env,
+          appVersion: ENGINE_VERSION,
+        },
+        input,
+      );
+    },
+    cancel: async (runId) => (await dbos()).cancelWorkflow(runId),
+    close: async () => {
+      await client?.destroy().catch(() => undefined);
+      await db.close();
+    },
+  };
+}

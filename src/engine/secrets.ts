@@ -1,0 +1,54 @@
+/**
+ * Secrets at run time: resolved from their references (env:NAME, file:PATH) only when a
+ * step runs, kept in memory, and removed from every line Gantry keeps or shows.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { Runbook } from "../runbook/schema/runbook.js";
+import { parseSecretRef } from "../runbook/secret.js";
+
+export interface Secrets {
+  values: Record<string, string>;
+  /** Declared secrets whose reference gave no value, with the reference. */
+  missing: Record<string, string>;
+  redact: (text: string) => string;
+}
+
+const MASK = "•••";
+
+export function resolveSecrets(runbook: Runbook, env: string, cwd: string): Secrets {
+  const refs = { ...runbook.secrets, ...(runbook.environments[env]?.secrets ?? {}) };
+  const values: Record<string, string> = {};
+  const missing: Record<string, string> = {};
+  for (const [name, text] of Object.entries(refs)) {
+    const ref = parseSecretRef(text);
+    let value: string | undefined;
+    if (ref?.source === "env") value = process.env[ref.name];
+    else if (ref?.source === "file") {
+      try {
+        value = fs.readFileSync(path.resolve(cwd, ref.path), "utf8").trim();
+      } catch {
+        value = undefined;
+      }
+    }
+    if (value) values[name] = value;
+    else missing[name] = text;
+  }
+  return { values, missing, redact: redactor(Object.values(values)) };
+}
+
+/** Replaces every occurrence of the given values (longest first) with a mask. */
+export function redactor(secretValues: string[]): (text: string) => string {
+  const list = [...new Set(secretValues.filter((v) => v.length >= 4))].sort((a, b) => b.length - a.length);
+  if (list.length === 0) return (text) => text;
+  return (text) => {
+    let out = text;
+    for (const v of list) if (out.includes(v)) out = out.split(v).join(MASK);
+    return out;
+  };
+}
+
+/** The names of secrets a template refers to: `{{ secrets.stripe_key }}` → stripe_key. */
+export function secretsUsed(template: string): string[] {
+  return [...template.matchAll(/secrets\.([A-Za-z_][A-Za-z0-9_-]*)/g)].map((m) => m[1]!);
+}

@@ -1,0 +1,199 @@
+/**
+ * A run's state, derived from its event log and nothing else. `gantry status`, the live
+ * progress view and `--json` results all read a RunView folded from the same events.
+ */
+import type { RunEvent } from "../store/events.js";
+
+export const OUTCOMES = ["released", "rolled_back", "gate_failed", "aborted", "failed"] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export type StepStatus = "pending" | "running" | "passed" | "failed" | "skipped" | "waiting";
+
+export interface StepView {
+  id: string;
+  kind: string;
+  title: string;
+  phase: string;
+  status: StepStatus;
+  startedAt?: string;
+  finishedAt?: string;
+  message?: string;
+}
+
+export interface RunView {
+  id: string;
+  runbook: string;
+  service: string;
+  environment: string;
+  ref: string;
+  version: string;
+  previousVersion?: string | undefined;
+  file: string;
+  createdAt: string;
+  /** Where the run is now. `interrupted`: not finished and no gantry process is running it. */
+  status: "queued" | "running" | "waiting" | "interrupted" | Outcome;
+  outcome?: Outcome;
+  reason?: string;
+  steps: StepView[];
+  /** The step going on now (or where an interrupted run stopped). */
+  current?: StepView | undefined;
+  /** What the run waits for: an approval or a decision. */
+  waiting?: { step: string; what: string; approvals: string[]; needed: number } | undefined;
+  /** The monitoring window: when T was and when it ends. */
+  monitor?: { t: string; endsAt: string; nextCheckpoint?: { at: string; name: string } } | undefined;
+  rollback?: {
+    reason: string;
+    startedAt: string;
+    finishedAt?: string;
+    detectToDoneMs?: number;
+    targetMs?: number;
+    ok?: boolean;
+  };
+  /** Rules in watch mode that would have acted. */
+  wouldHave: string[];
+  finishedAt?: string;
+  lastEventAt: string;
+}
+
+interface PlanStepData {
+  id: string;
+  kind: string;
+  title: string;
+  phase: string;
+}
+
+/** Folds a run's events, in order, into its view. `executorAlive`: whether a gantry process is running runs now. */
+export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | undefined {
+  const created = events.find((e) => e.kind === "run.created");
+  if (!created) return undefined;
+  const d = created.data as Record<string, unknown>;
+  const steps = new Map<string, StepView>();
+  for (const s of (d.steps as PlanStepData[] | undefined) ?? []) {
+    steps.set(s.id, { ...s, status: "pending" });
+  }
+  const view: RunView = {
+    id: created.runId,
+    runbook: String(d.runbook),
+    service: String(d.service),
+    environment: String(d.environment),
+    ref: String(d.ref),
+    version: String(d.version),
+    previousVersion: d.previousVersion as string | undefined,
+    file: String(d.file),
+    createdAt: created.at,
+    status: d.queued ? "queued" : "running",
+    steps: [],
+    wouldHave: [],
+    lastEventAt: created.at,
+  };
+  const stepOf = (e: RunEvent): StepView => {
+    const id = e.step ?? "?";
+    let s = steps.get(id);
+    if (!s) {
+      s = {
+        id,
+        kind: String(e.data.kind ?? "step"),
+        title: String(e.data.title ?? id),
+        phase: String(e.data.phase ?? ""),
+        status: "pending",
+      };
+      steps.set(id, s);
+    }
+    return s;
+  };
+  for (const e of events) {
+    view.lastEventAt = e.at;
+    switch (e.kind) {
+      case "run.started":
+        if (view.status === "queued") view.status = "running";
+        if (e.data.previousVersion !== undefined) view.previousVersion = e.data.previousVersion as string;
+        break;
+      case "step.started": {
+        const s = stepOf(e);
+        s.status = "running";
+        s.startedAt = e.at;
+        delete s.message;
+        break;
+      }
+      case "step.finished": {
+        const s = stepOf(e);
+        s.status = (e.data.status as StepStatus) ?? "passed";
+        s.finishedAt = e.at;
+        if (e.data.message) s.message = String(e.data.message);
+        if (view.waiting?.step === s.id) view.waiting = undefined;
+        break;
+      }
+      case "step.progress": {
+        const s = stepOf(e);
+        if (e.data.message) s.message = String(e.data.message);
+        break;
+      }
+      case "approval.waiting":
+        view.waiting = {
+          step: e.step ?? "",
+          what: String(e.data.what ?? "approval"),
+          approvals: [],
+          needed: Number(e.data.needed ?? 1),
+        };
+        stepOf(e).status = "waiting";
+        break;
+      case "approval":
+        if (view.waiting && !view.waiting.approvals.includes(String(e.data.by))) {
+          view.waiting.approvals.push(String(e.data.by));
+        }
+        break;
+      case "monitor.started":
+        view.monitor = { t: String(e.data.t), endsAt: String(e.data.endsAt) };
+        break;
+      case "checkpoint.next":
+        if (view.monitor) view.monitor.nextCheckpoint = { at: String(e.data.at), name: String(e.data.name) };
+        break;
+      case "verdict":
+        if (e.data.watch && e.data.state === "fired") {
+          view.wouldHave.push(`${String(e.data.reason)} → would ${String(e.data.action)} (watch only)`);
+        }
+        break;
+      case "rollback.started":
+        view.rollback = { reason: String(e.data.reason), startedAt: e.at };
+        for (const s of steps.values()) {
+          if (s.status === "running" || s.status === "waiting") {
+            s.status = "failed";
+            s.finishedAt = e.at;
+            s.message = "cut short: rolling back";
+          }
+        }
+        break;
+      case "rollback.finished":
+        if (view.rollback) {
+          view.rollback.finishedAt = e.at;
+          view.rollback.ok = Boolean(e.data.ok);
+          if (typeof e.data.detectToDoneMs === "number") view.rollback.detectToDoneMs = e.data.detectToDoneMs;
+          if (typeof e.data.targetMs === "number") view.rollback.targetMs = e.data.targetMs;
+        }
+        break;
+      case "run.finished":
+        view.outcome = e.data.outcome as Outcome;
+        view.status = view.outcome;
+        view.reason = String(e.data.reason ?? "");
+        view.finishedAt = e.at;
+        view.waiting = undefined;
+        for (const s of steps.values()) {
+          if (s.status === "running" || s.status === "waiting") {
+            s.status = "skipped";
+            s.finishedAt = e.at;
+            s.message = `stopped: the run ended (${view.outcome})`;
+          }
+        }
+        break;
+    }
+  }
+  view.steps = [...steps.values()];
+  view.current =
+    view.steps.find((s) => s.status === "running" || s.status === "waiting") ??
+    (view.outcome ? undefined : view.steps.find((s) => s.status === "pending"));
+  if (!view.outcome) {
+    if (!executorAlive && view.status !== "queued") view.status = "interrupted";
+    else if (view.waiting) view.status = "waiting";
+  }
+  return view;
+}

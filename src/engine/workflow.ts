@@ -1,0 +1,1011 @@
+/**
+ * The release workflow: a plan executed as one DBOS durable workflow. Every side effect runs
+ * inside a durable step (checkpointed in Postgres), every wait is a durable `recv` with a
+ * deadline, and everything that happens is appended to the run's event log under a key that
+ * is stable across replays. After a crash, DBOS replays the workflow: finished steps return
+ * their recorded results (no gate runs again, nothing deploys twice) and waits keep their
+ * original deadlines.
+ *
+ * Control messages (approve, reject, rollback, abort) arrive on the `control` topic; they are
+ * read between steps and while waiting.
+ */
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { DBOS } from "@dbos-inc/dbos-sdk";
+import { type FiredVerdict, formatValue, RuleEvaluator, type Sample } from "../analysis/rules.js";
+import { describeEnd, formatMs, runCommand } from "../exec/command.js";
+import { measure } from "../probes/index.js";
+import type { Measurement } from "../probes/types.js";
+import { createProvider } from "../providers/index.js";
+import type { Provider } from "../providers/types.js";
+import { loadRunbookText } from "../runbook/load.js";
+import { plan } from "../runbook/plan/plan.js";
+import type { PlanStep, ReleasePlan } from "../runbook/plan/types.js";
+import type { Probe } from "../runbook/schema/probes.js";
+import type { Runbook } from "../runbook/schema/runbook.js";
+import { renderTemplate } from "../runbook/template.js";
+import type { EventStore, NewEvent } from "../store/events.js";
+import { resolveSecrets, type Secrets, secretsUsed } from "./secrets.js";
+import type { Outcome } from "./state.js";
+
+/**
+ * The version of the workflow's shape. DBOS resumes a run only under the version that
+ * started it: bump this when the sequence of durable steps changes incompatibly, and a
+ * Gantry upgrade will not replay an older run against a different sequence (see docs/engine.md).
+ */
+export const ENGINE_VERSION = "gantry-engine-1";
+
+export interface RunInput {
+  runId: string;
+  file: string;
+  /** The runbook's text when the run was created: the run never re-reads the file. */
+  source: string;
+  env: string;
+  ref: string;
+  /** When the run was planned (ISO). */
+  at: string;
+  noCache: boolean;
+  operator: string;
+}
+
+export interface RunResult {
+  run: string;
+  outcome: Outcome;
+  version: string;
+  previousVersion: string | null;
+  reason: string;
+  rollback?: {
+    detectToDoneMs: number;
+    targetMs?: number;
+    withinTarget?: boolean;
+    detectionLatencyMs?: number;
+  };
+}
+
+export type ControlMessage =
+  | { type: "approve"; by: string; step?: string; id: string }
+  | { type: "reject"; by: string; step?: string; reason?: string; id: string }
+  | { type: "rollback"; by: string; reason: string; id: string }
+  | { type: "abort"; by: string; reason?: string; id: string };
+
+/** What the workflow needs from the process running it. Set by the runtime before launch. */
+export interface EngineEnvironment {
+  store: EventStore;
+  dataDir: string;
+}
+
+let environment: EngineEnvironment | undefined;
+export function setEngineEnvironment(env: EngineEnvironment): void {
+  environment = env;
+}
+
+export class RunFinished extends Error {
+  constructor(
+    readonly outcome: Outcome,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+interface StepOutcome {
+  ok: boolean;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+interface RollbackCause {
+  reason: string;
+  /** When the problem was detected (epoch ms). */
+  detectedAt: number;
+  /** When the rule's `for` window elapsed, for detection latency. */
+  windowElapsedAt?: number;
+  severity?: string;
+}
+
+const WAIT_CHUNK_S = 3600;
+
+/** Runs inside the DBOS workflow. One instance per execution (and per replay). */
+export class Run {
+  readonly runbook: Runbook;
+  readonly plan: ReleasePlan;
+  readonly cwd: string;
+  private readonly store: EventStore;
+  private readonly secrets: Secrets;
+  private readonly stateDir: string;
+  private previousVersion: string | undefined;
+  private sha: string | undefined;
+  private deployed = false;
+  private deployedAt = 0;
+  private captures: Record<string, unknown> = {};
+  private sampling: SamplingState | undefined;
+  private rollbackInfo: RunResult["rollback"];
+
+  constructor(readonly input: RunInput) {
+    if (!environment) throw new Error("engine environment not set");
+    this.store = environment.store;
+    const loaded = loadRunbookText(input.source, input.file);
+    if (!loaded.runbook) throw new Error(`runbook ${input.file} no longer validates`);
+    this.runbook = loaded.runbook;
+    const planned = plan(this.runbook, { env: input.env, ref: input.ref, at: input.at, file: input.file });
+    if (!planned.ok) throw new Error(planned.message);
+    this.plan = planned.plan;
+    this.cwd = path.dirname(path.resolve(input.file));
+    this.secrets = resolveSecrets(this.runbook, input.env, this.cwd);
+    this.stateDir = path.join(environment.dataDir, "services", this.runbook.metadata.service, input.env);
+  }
+
+  get version(): string {
+    return this.plan.ref?.version ?? this.input.ref;
+  }
+
+  // ——— the procedure ———
+
+  async execute(): Promise<RunResult> {
+    try {
+      const resolved = await this.step("resolve", async () => {
+        const provider = this.provider(() => undefined);
+        const good = await provider.lastKnownGood();
+        const serving = good ?? (await provider.status()).version;
+        return { previousVersion: serving ?? null, sha: gitSha(this.cwd, this.input.ref) ?? null };
+      });
+      this.previousVersion = resolved.previousVersion ?? undefined;
+      this.sha = resolved.sha ?? undefined;
+      await this.event({
+        key: "started",
+        kind: "run.started",
+        data: { previousVersion: this.previousVersion, sha: this.sha, version: this.version },
+      });
+      for (const phase of this.plan.phases) await this.runPhase(phase.name, phase.steps);
+      if (this.runbook.success && this.sampling === undefined && this.runbook.monitor === undefined) {
+        // success.after without monitoring: just wait.
+        await this.waitUntil(this.deployedAt + this.runbook.success.after.ms);
+      }
+      await this.step("mark-good", async () => {
+        await this.provider(() => undefined).markGood(this.version);
+        return true;
+      });
+      throw new RunFinished(
+        "released",
+        `${this.version} released to ${this.input.env}${this.previousVersion ? ` (was ${this.previousVersion})` : ""}`,
+      );
+    } catch (error) {
+      const e =
+        error instanceof RunFinished
+          ? error
+          : new RunFinished(
+              "failed",
+              `internal error in Gantry: ${(error as Error).message}${this.deployedNote()}`,
+            );
+      const result: RunResult = {
+        run: this.input.runId,
+        outcome: e.outcome,
+        version: this.version,
+        previousVersion: this.previousVersion ?? null,
+        reason: e.reason,
+        ...(this.rollbackInfo ? { rollback: this.rollbackInfo } : {}),
+      };
+      await this.event({ key: "finished", kind: "run.finished", data: { ...result } });
+      return result;
+    }
+  }
+
+  private async runPhase(phase: string, steps: PlanStep[]): Promise<void> {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!;
+      await this.checkControl();
+      if (step.kind === "gate" && step.parallelGroup !== undefined) {
+        const group = [step];
+        while (steps[i + 1]?.parallelGroup === step.parallelGroup) group.push(steps[++i]!);
+        const results = await Promise.all(group.map((g) => this.tracked(phase, g, () => this.gate(g))));
+        const failed = group.filter((_, j) => !results[j]!.ok);
+        if (failed.length > 0) {
+          throw new RunFinished(
+            "gate_failed",
+            failed
+              .map((g, j) => `gate ${g.title} failed: ${results[group.indexOf(g)]?.message ?? j}`)
+              .join("; "),
+          );
+        }
+        continue;
+      }
+      await this.runStep(phase, step);
+    }
+  }
+
+  private async runStep(phase: string, step: PlanStep): Promise<void> {
+    switch (step.kind) {
+      case "gate": {
+        const r = await this.tracked(phase, step, () => this.gate(step));
+        if (!r.ok) throw new RunFinished("gate_failed", `gate ${step.title} failed: ${r.message}`);
+        return;
+      }
+      case "check":
+      case "run":
+      case "soak": {
+        const r = await this.tracked(phase, step, () => this.preflight(step));
+        if (!r.ok)
+          throw new RunFinished("failed", `pre-flight ${step.title}: ${r.message}; nothing was deployed`);
+        return;
+      }
+      case "confirm":
+      case "decision":
+      case "checklist":
+        return this.approval(phase, step);
+      case "deploy":
+        return this.deploy(phase, step);
+      case "smoke": {
+        const r = await this.tracked(phase, step, () => this.smoke(step));
+        if (!r.ok)
+          await this.rollback({
+            reason: `smoke ${step.title} failed: ${r.message}`,
+            detectedAt: await DBOS.now(),
+          });
+        return;
+      }
+      case "checkpoint":
+        return this.checkpoint(phase, step);
+      case "success":
+        return this.success(phase, step);
+      default:
+        throw new Error(`step kind ${step.kind} is not executable (${step.id})`);
+    }
+  }
+
+  // ——— steps ———
+
+  private async gate(step: PlanStep): Promise<StepOutcome> {
+    const gate = this.runbook.gates.find((g) => `gate:${g.name}` === step.id)!;
+    const command = this.render(gate.run, step.id);
+    if (gate.cache && this.sha && !this.input.noCache) {
+      const cached = await this.store.cachedGate(this.sha, command);
+      if (cached) {
+        return {
+          ok: true,
+          message: `passed for commit ${this.sha.slice(0, 12)} in run ${cached.runId}; not run again (--no-cache to force)`,
+          data: { cached: true },
+        };
+      }
+    }
+    const result = await this.command(step.id, command, gate.timeout.ms, gate.env);
+    const ok = result.exitCode === 0 && !result.timedOut;
+    if (ok && gate.cache && this.sha) await this.store.cacheGate(this.sha, command, this.input.runId);
+    return {
+      ok,
+      message: `${describeEnd(result, gate.timeout.text)}${ok ? "" : lastLines(result.output)}`,
+      data: { exitCode: result.exitCode ?? null, durationMs: result.durationMs, timedOut: result.timedOut },
+    };
+  }
+
+  private async preflight(step: PlanStep): Promise<StepOutcome> {
+    const env = this.runbook.environments[this.input.env]!;
+    if (step.id === "soak" && env.soak) {
+      const released = await this.store.releasesOf(env.soak.in, this.version);
+      const first = released[0];
+      if (!first) return { ok: false, message: `${this.version} was never released to ${env.soak.in}` };
+      const ran = Date.now() - Date.parse(first.at);
+      return ran >= env.soak.min.ms
+        ? { ok: true, message: `in ${env.soak.in} since ${first.at} (${formatMs(ran)})` }
+        : {
+            ok: false,
+            message: `${this.version} has run in ${env.soak.in} for ${formatMs(ran)} of the ${env.soak.min.text} required`,
+          };
+    }
+    if (step.id === "promotion" && env.promoteFrom) {
+      const released = await this.store.releasesOf(env.promoteFrom, this.version);
+      return released.length > 0
+        ? { ok: true, message: `released to ${env.promoteFrom} in run ${released[0]!.runId}` }
+        : { ok: false, message: `${this.version} was never released to ${env.promoteFrom}` };
+    }
+    const item = this.preflightItem(step.id);
+    if (item?.check) return this.probe(step.id, this.runbook.checks[item.check]!);
+    if (item?.run) {
+      const timeout = item.timeout?.ms ?? 600_000;
+      const result = await this.command(step.id, this.render(item.run, step.id), timeout, {});
+      const ok = result.exitCode === 0 && !result.timedOut;
+      return { ok, message: `${describeEnd(result)}${ok ? "" : lastLines(result.output)}` };
+    }
+    return { ok: false, message: `step ${step.id} is not executable by this version` };
+  }
+
+  private preflightItem(id: string) {
+    return this.runbook.preflight.find((item, i) => {
+      const name =
+        item.name ?? item.check ?? (item.confirm !== undefined ? `confirm-${i + 1}` : `run-${i + 1}`);
+      return `preflight:${name}` === id;
+    });
+  }
+
+  private async smoke(step: PlanStep): Promise<StepOutcome> {
+    const entry = this.runbook.smoke.find(
+      (s, i) => `smoke:${s.name ?? ("check" in s ? s.check : `smoke-${i + 1}`)}` === step.id,
+    )!;
+    const spec = "check" in entry ? this.runbook.checks[entry.check]! : entry;
+    return this.probe(step.id, spec);
+  }
+
+  private async deploy(phase: string, step: PlanStep): Promise<void> {
+    const deploy = this.runbook.deploy!;
+    this.deployed = true;
+    const r = await this.tracked(phase, step, async () => {
+      const result = await this.provider((line) => this.output(step.id, line)).deploy({
+        version: this.version,
+        key: `${this.input.runId}:deploy`,
+        timeoutMs: deploy.timeout.ms,
+      });
+      return {
+        ok: result.ok,
+        message: result.replayed ? `${result.message} (already done; not deployed again)` : result.message,
+        data: { finishedAt: Date.now(), replayed: result.replayed ?? false },
+      };
+    });
+    this.deployedAt = Number(r.data?.finishedAt ?? (await DBOS.now()));
+    if (!r.ok) await this.rollback({ reason: `deploy failed: ${r.message}`, detectedAt: await DBOS.now() });
+  }
+
+  // ——— approvals ———
+
+  private async approval(phase: string, step: PlanStep): Promise<void> {
+    const { needed, what, timeout, onTimeout } = this.approvalSpec(step);
+    await this.event({
+      key: `${step.id}:started`,
+      kind: "step.started",
+      step: step.id,
+      data: meta(phase, step),
+    });
+    await this.event({
+      key: `${step.id}:waiting`,
+      kind: "approval.waiting",
+      step: step.id,
+      data: { what, needed },
+    });
+    const approvers = new Set<string>();
+    const deadline = timeout !== undefined ? (await DBOS.now()) + timeout : undefined;
+    while (approvers.size < needed) {
+      const msg = await this.receive(deadline);
+      if (msg === undefined) {
+        const reason = `${what}: no answer within ${formatMs(timeout ?? 0)}`;
+        await this.finishStep(step, onTimeout === "proceed" ? "passed" : "failed", `${reason}; ${onTimeout}`);
+        if (onTimeout === "proceed") return;
+        if (onTimeout === "rollback" && this.deployed) {
+          await this.rollback({ reason, detectedAt: await DBOS.now() });
+          return;
+        }
+        throw new RunFinished("aborted", `${reason}${this.deployedNote()}`);
+      }
+      if (msg.type === "approve") {
+        if (approvers.has(msg.by)) continue;
+        approvers.add(msg.by);
+        await this.event({
+          key: `approval:${step.id}:${msg.by}`,
+          kind: "approval",
+          step: step.id,
+          data: { by: msg.by, count: approvers.size, needed },
+        });
+      } else if (msg.type === "reject") {
+        const reason = `${what}: rejected by ${msg.by}${msg.reason ? `: ${msg.reason}` : ""}`;
+        await this.finishStep(step, "failed", reason);
+        if (this.deployed) {
+          await this.rollback({ reason, detectedAt: await DBOS.now() });
+          return;
+        }
+        throw new RunFinished("aborted", `${reason}; nothing was deployed`);
+      } else {
+        await this.handleControl(msg);
+      }
+    }
+    await this.finishStep(step, "passed", `approved by ${[...approvers].join(", ")}`);
+  }
+
+  private approvalSpec(step: PlanStep): {
+    needed: number;
+    what: string;
+    timeout?: number;
+    onTimeout: "abort" | "rollback" | "proceed";
+  } {
+    const name = step.id.slice(step.id.indexOf(":") + 1);
+    if (step.kind === "decision") {
+      const d = this.runbook.decisions.find((x) => x.name === name)!;
+      return {
+        needed: d.approvers.reduce((n, a) => n + a.count, 0),
+        what: `decision ${d.name}`,
+        ...(d.timeout ? { timeout: d.timeout.ms } : {}),
+        onTimeout: d.onTimeout,
+      };
+    }
+    if (step.kind === "checklist") {
+      const c = this.runbook.checklists.find((x) => x.name === name)!;
+      return {
+        needed: c.signoff.reduce((n, a) => n + a.count, 0),
+        what: `checklist ${c.name}`,
+        onTimeout: "abort",
+      };
+    }
+    const item = this.preflightItem(step.id);
+    return {
+      needed: 1,
+      what: `confirmation "${item?.confirm ?? step.title}"`,
+      ...(item?.timeout ? { timeout: item.timeout.ms } : {}),
+      onTimeout: "abort",
+    };
+  }
+
+  // ——— monitoring ———
+
+  private async checkpoint(phase: string, step: PlanStep): Promise<void> {
+    const monitor = this.runbook.monitor!;
+    const cp = monitor.checkpoints.find((c) => `checkpoint:${c.at.text}` === step.id)!;
+    await this.event({
+      key: `${step.id}:started`,
+      kind: "step.started",
+      step: step.id,
+      data: meta(phase, step),
+    });
+    await this.monitorUntil(this.deployedAt + cp.at.ms);
+    const failures: string[] = [];
+    for (const name of cp.checks) {
+      const r = await this.step(`${step.id}:check:${name}`, () =>
+        this.probe(step.id, this.runbook.checks[name]!),
+      );
+      if (!r.ok) failures.push(`${name}: ${r.message}`);
+    }
+    if (failures.length > 0) {
+      await this.finishStep(step, "failed", failures.join("; "));
+      await this.rollback({
+        reason: `checkpoint ${cp.at.text} failed: ${failures.join("; ")}`,
+        detectedAt: await DBOS.now(),
+      });
+      return;
+    }
+    await this.finishStep(step, "passed", this.sampling?.summary() ?? "healthy");
+  }
+
+  private async success(phase: string, step: PlanStep): Promise<void> {
+    const success = this.runbook.success!;
+    await this.event({
+      key: `${step.id}:started`,
+      kind: "step.started",
+      step: step.id,
+      data: meta(phase, step),
+    });
+    if (this.runbook.monitor) await this.monitorUntil(this.deployedAt + success.after.ms);
+    else await this.waitUntil(this.deployedAt + success.after.ms);
+    await this.finishStep(step, "passed", `no ${success.without.join("/")} rule fired`);
+  }
+
+  /** Samples every signal each interval from T until `until`, judging every rule; acts on what fires. */
+  private async monitorUntil(until: number): Promise<void> {
+    const monitor = this.runbook.monitor!;
+    if (!this.sampling) {
+      const last = Math.max(...monitor.checkpoints.map((c) => c.at.ms), this.runbook.success?.after.ms ?? 0);
+      this.sampling = new SamplingState(this, this.deployedAt, monitor.interval.ms);
+      await this.event({
+        key: "monitor:started",
+        kind: "monitor.started",
+        data: {
+          t: new Date(this.deployedAt).toISOString(),
+          endsAt: new Date(this.deployedAt + last).toISOString(),
+          interval: monitor.interval.text,
+        },
+      });
+    }
+    const s = this.sampling;
+    const next = monitor.checkpoints.find((c) => this.deployedAt + c.at.ms >= until);
+    if (next) {
+      await this.event({
+        key: `checkpoint-next:${next.at.text}`,
+        kind: "checkpoint.next",
+        data: { at: new Date(this.deployedAt + next.at.ms).toISOString(), name: next.at.text },
+      });
+    }
+    for (;;) {
+      const now = await DBOS.now();
+      const dueAt = s.nextSampleAt(now);
+      if (dueAt > until) {
+        await this.waitUntil(until);
+        return;
+      }
+      await this.waitUntil(dueAt);
+      const k = s.k;
+      const taken = await this.step(`sample:${k}`, () => s.take());
+      s.record(taken);
+      for (const [signal, m] of Object.entries(taken.measurements)) {
+        await this.event({
+          key: `m:${k}:${signal}`,
+          kind: "measurement",
+          data: {
+            signal,
+            sample: k,
+            phase: m.phase,
+            value: m.value ?? null,
+            message: m.message,
+            at: m.finishedAt,
+          },
+        });
+      }
+      for (const verdict of s.judge(taken)) {
+        if (verdict.state === "ok" || verdict.state === "pending") continue;
+        if (verdict.state === "fired" && verdict.repeat) continue;
+        await this.event({
+          key: `v:${k}:${verdict.rule}`,
+          kind: "verdict",
+          data: { ...verdict, sample: k },
+        });
+        if (verdict.state === "missing") {
+          if (verdict.action === "hold") await this.pause(`${verdict.reason}: holding for a person`);
+          continue;
+        }
+        if (verdict.watch) continue;
+        if (verdict.action === "rollback") {
+          await this.rollback({
+            reason: verdict.reason,
+            detectedAt: verdict.firedAt,
+            windowElapsedAt: verdict.windowElapsedAt,
+            severity: verdict.severity,
+          });
+        } else if (verdict.action === "pause") {
+          await this.pause(verdict.reason);
+        }
+      }
+      s.k++;
+    }
+  }
+
+  /** Pauses for a person: approve continues, rollback rolls back, abort stops. */
+  private async pause(reason: string): Promise<void> {
+    const key = `pause:${this.sampling?.k ?? 0}`;
+    await this.event({
+      key,
+      kind: "approval.waiting",
+      step: key,
+      data: { what: `continue after: ${reason}`, needed: 1 },
+    });
+    for (;;) {
+      const msg = await this.receive(undefined);
+      if (msg?.type === "approve") {
+        await this.event({
+          key: `${key}:approved`,
+          kind: "step.finished",
+          step: key,
+          data: { status: "passed", message: `continued by ${msg.by}` },
+        });
+        return;
+      }
+      if (msg?.type === "reject") {
+        await this.rollback({ reason: `${reason}; rejected by ${msg.by}`, detectedAt: await DBOS.now() });
+      }
+      if (msg) await this.handleControl(msg);
+    }
+  }
+
+  // ——— rollback ———
+
+  /** Restores the last known good version, verifies it, and ends the run as rolled_back (or failed). */
+  private async rollback(cause: RollbackCause): Promise<never> {
+    const startedAt = await DBOS.now();
+    const target = this.previousVersion;
+    const spec = this.runbook.rollback;
+    const targetMs =
+      (cause.severity ? spec?.targets[cause.severity as "P0"]?.ms : undefined) ?? spec?.target.ms;
+    await this.event({
+      key: "rollback:started",
+      kind: "rollback.started",
+      data: {
+        reason: cause.reason,
+        detectedAt: new Date(cause.detectedAt).toISOString(),
+        to: target ?? null,
+        ...(cause.windowElapsedAt !== undefined
+          ? { detectionLatencyMs: startedAt - cause.windowElapsedAt }
+          : {}),
+      },
+    });
+    if (!target) {
+      await this.event({ key: "rollback:finished", kind: "rollback.finished", data: { ok: false } });
+      throw new RunFinished(
+        "failed",
+        `${cause.reason}; no earlier version is known to roll back to: ${this.version} may still be serving`,
+      );
+    }
+    const steps = spec?.steps ?? [{ revert: true }];
+    const problems: string[] = [];
+    for (const [i, s] of steps.entries()) {
+      const id = `rollback:${i + 1}`;
+      const title =
+        s.name ??
+        (s.revert
+          ? `restore ${target}`
+          : s.run
+            ? "run"
+            : s.check
+              ? `check ${s.check}`
+              : s.wait
+                ? `wait ${s.wait.text}`
+                : (s.confirm ?? "step"));
+      const step: PlanStep = { id, kind: "rollback", title };
+      if (s.wait) {
+        await this.event({
+          key: `${id}:started`,
+          kind: "step.started",
+          step: id,
+          data: meta("rollback", step),
+        });
+        await this.waitUntil((await DBOS.now()) + s.wait.ms, false);
+        await this.finishStep(step, "passed", `waited ${s.wait.text}`);
+        continue;
+      }
+      if (s.confirm) {
+        await this.approval("rollback", { ...step, kind: "confirm", title: s.confirm });
+        continue;
+      }
+      const r = await this.tracked("rollback", step, async (): Promise<StepOutcome> => {
+        if (s.revert) {
+          const result = await this.provider((line) => this.output(id, line)).rollback({
+            version: target,
+            key: `${this.input.runId}:rollback`,
+            timeoutMs: this.runbook.deploy!.timeout.ms,
+          });
+          return { ok: result.ok, message: result.message };
+        }
+        if (s.run) {
+          const result = await this.command(id, this.render(s.run, id), s.timeout?.ms ?? 600_000, {});
+          const ok = result.exitCode === 0 && !result.timedOut;
+          return { ok, message: `${describeEnd(result)}${ok ? "" : lastLines(result.output)}` };
+        }
+        if (s.check) return this.probe(id, this.runbook.checks[s.check]!);
+        return { ok: false, message: "not executable by this version" };
+      });
+      if (!r.ok) problems.push(`${title}: ${r.message}`);
+    }
+    const verify = await this.tracked(
+      "rollback",
+      { id: "rollback:verify", kind: "rollback", title: `verify ${target} is serving and healthy` },
+      async () => {
+        const status = await this.provider(() => undefined).status();
+        const ok = status.healthy && (status.version === undefined || status.version === target);
+        return { ok, message: status.message };
+      },
+    );
+    const doneAt = await DBOS.now();
+    const detectToDoneMs = doneAt - cause.detectedAt;
+    const ok = problems.length === 0 && verify.ok;
+    this.rollbackInfo = {
+      detectToDoneMs,
+      ...(targetMs !== undefined ? { targetMs, withinTarget: detectToDoneMs <= targetMs } : {}),
+      ...(cause.windowElapsedAt !== undefined
+        ? { detectionLatencyMs: startedAt - cause.windowElapsedAt }
+        : {}),
+    };
+    await this.event({
+      key: "rollback:finished",
+      kind: "rollback.finished",
+      data: { ok, ...this.rollbackInfo, problems },
+    });
+    const timing = `detection to rollback complete ${formatMs(detectToDoneMs)}${targetMs !== undefined ? ` (target ${formatMs(targetMs)}${detectToDoneMs <= targetMs ? "" : ", missed"})` : ""}`;
+    if (!ok) {
+      throw new RunFinished(
+        "failed",
+        `${cause.reason} → rollback to ${target} did not complete: ${[...problems, verify.ok ? "" : `verify: ${verify.message}`].filter(Boolean).join("; ")}`,
+      );
+    }
+    throw new RunFinished("rolled_back", `${cause.reason} → rolled back to ${target}; ${timing}`);
+  }
+
+  // ——— control ———
+
+  /** Reads a pending control message without waiting, and acts on it. */
+  private async checkControl(): Promise<void> {
+    const msg = await DBOS.recv<ControlMessage>("control", 0);
+    if (msg) await this.handleControl(msg);
+  }
+
+  private async handleControl(msg: ControlMessage): Promise<void> {
+    await this.event({ key: `control:${msg.id}`, kind: "decision", data: { ...msg } });
+    if (msg.type === "abort") {
+      throw new RunFinished(
+        "aborted",
+        `aborted by ${msg.by}${msg.reason ? `: ${msg.reason}` : ""}${this.deployedNote()}`,
+      );
+    }
+    if (msg.type === "rollback") {
+      if (!this.deployed) {
+        throw new RunFinished(
+          "aborted",
+          `rollback requested by ${msg.by} before the deploy: ${msg.reason}; nothing was deployed`,
+        );
+      }
+      await this.rollback({
+        reason: `manual rollback by ${msg.by}: ${msg.reason}`,
+        detectedAt: await DBOS.now(),
+      });
+    }
+    // An approval nobody waits for is recorded and otherwise ignored.
+  }
+
+  private deployedNote(): string {
+    return this.deployed
+      ? `; ${this.version} stays deployed (roll back with gantry rollback)`
+      : "; nothing was deployed";
+  }
+
+  /** Waits for a control message until `deadline` (epoch ms; none: forever). Undefined on timeout. */
+  private async receive(deadline: number | undefined): Promise<ControlMessage | undefined> {
+    for (;;) {
+      const now = await DBOS.now();
+      if (deadline !== undefined && now >= deadline) return undefined;
+      const seconds = deadline === undefined ? WAIT_CHUNK_S : Math.min(WAIT_CHUNK_S, (deadline - now) / 1000);
+      const msg = await DBOS.recv<ControlMessage>("control", seconds);
+      if (msg) return msg;
+    }
+  }
+
+  /** Durable wait until `at` (epoch ms); control messages that arrive meanwhile are acted on. */
+  private async waitUntil(at: number, control = true): Promise<void> {
+    for (;;) {
+      const now = await DBOS.now();
+      if (now >= at) return;
+      if (!control) {
+        await DBOS.sleep(at - now);
+        return;
+      }
+      const msg = await DBOS.recv<ControlMessage>("control", (at - now) / 1000);
+      if (msg) await this.handleControl(msg);
+    }
+  }
+
+  // ——— plumbing ———
+
+  /** A durable step that records its start and end in the event log. */
+  private async tracked(
+    phase: string,
+    step: PlanStep,
+    body: () => Promise<StepOutcome>,
+  ): Promise<StepOutcome> {
+    return this.step(step.id, async () => {
+      await this.event({
+        key: `${step.id}:started`,
+        kind: "step.started",
+        step: step.id,
+        data: meta(phase, step),
+      });
+      let r: StepOutcome;
+      try {
+        r = await body();
+      } catch (e) {
+        r = { ok: false, message: `internal error: ${(e as Error).message}` };
+      }
+      await this.finishStep(step, r.ok ? "passed" : "failed", r.message, r.data);
+      return r;
+    });
+  }
+
+  private async finishStep(
+    step: PlanStep,
+    status: "passed" | "failed" | "skipped",
+    message: string,
+    data: Record<string, unknown> = {},
+  ): Promise<void> {
+    await this.event({
+      key: `${step.id}:finished`,
+      kind: "step.finished",
+      step: step.id,
+      data: { status, message: this.secrets.redact(message), ...data },
+    });
+  }
+
+  private step<T>(name: string, body: () => Promise<T>): Promise<T> {
+    return DBOS.runStep(body, { name });
+  }
+
+  event(e: NewEvent): Promise<unknown> {
+    return this.store.append(this.input.runId, e);
+  }
+
+  private output(step: string, line: string): void {
+    void this.store
+      .append(this.input.runId, {
+        key: `${step}:out:${randomUUID()}`,
+        kind: "output",
+        step,
+        data: { line: this.secrets.redact(line) },
+      })
+      .catch(() => undefined);
+  }
+
+  private async command(step: string, command: string, timeoutMs: number, env: Record<string, string>) {
+    const missing = secretsUsed(command).filter((n) => this.secrets.missing[n] !== undefined);
+    if (missing.length > 0) {
+      return {
+        timedOut: false,
+        aborted: false,
+        output: [],
+        stdout: "",
+        durationMs: 0,
+        problem: missing.map((n) => `secret ${n} (${this.secrets.missing[n]}) is not set`).join("; "),
+      };
+    }
+    return runCommand(command, {
+      cwd: this.cwd,
+      env,
+      timeoutMs,
+      onLine: (line) => this.output(step, line),
+    });
+  }
+
+  private async probe(step: string, spec: Probe, previous?: unknown): Promise<StepOutcome> {
+    const rendered = this.renderDeep(spec, step) as Probe;
+    const m = await measure(rendered, { previous });
+    if (m.captures) Object.assign(this.captures, m.captures);
+    return {
+      ok: m.phase === "successful",
+      message: this.secrets.redact(m.message),
+      data: { phase: m.phase, value: m.value ?? null, ...(m.captures ? { captures: m.captures } : {}) },
+    };
+  }
+
+  private provider(onLine: (line: string) => void): Provider {
+    const provider = createProvider(this.runbook.deploy!, {
+      stateDir: this.stateDir,
+      cwd: this.cwd,
+      render: (template, values) =>
+        this.render(template, "deploy", {
+          version: values.version,
+          ...(values.previousVersion ? { previousVersion: values.previousVersion } : {}),
+        }),
+      redact: this.secrets.redact,
+      onLine,
+    });
+    if (!provider) throw new Error(`deploy provider ${this.runbook.deploy!.provider} is not executable`);
+    return provider;
+  }
+
+  /** The values templates see at run time. */
+  templateValues(release: Record<string, unknown> = {}): Record<string, unknown> {
+    const env = this.runbook.environments[this.input.env]!;
+    const ref = this.plan.ref;
+    return {
+      service: this.runbook.metadata.service,
+      runbook: { name: this.runbook.metadata.name, file: this.input.file },
+      env: { name: this.input.env, url: env.url, vars: env.vars },
+      release: {
+        version: this.version,
+        ref: this.input.ref,
+        rc: ref?.rc ?? false,
+        ...(ref?.kind === "tag" ? { tag: ref.ref } : {}),
+        ...(this.sha ? { sha: this.sha } : {}),
+        previousVersion: this.previousVersion,
+        ...release,
+      },
+      run: { id: this.input.runId, operator: this.input.operator },
+      secrets: this.secrets.values,
+      captures: this.captures,
+    };
+  }
+
+  private render(template: string, where: string, release: Record<string, unknown> = {}): string {
+    if (!template.includes("{{") && !template.includes("{%")) return template;
+    try {
+      return renderTemplate(template, this.templateValues(release));
+    } catch (e) {
+      throw new Error(`${where}: cannot fill in ${JSON.stringify(template)}: ${(e as Error).message}`);
+    }
+  }
+
+  private renderDeep(value: unknown, where: string): unknown {
+    if (typeof value === "string") return this.render(value, where);
+    if (Array.isArray(value)) return value.map((v) => this.renderDeep(v, where));
+    if (value && typeof value === "object") {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.renderDeep(v, where)]));
+    }
+    return value;
+  }
+
+  /** Used by the sampler: measures one signal with the run's template values. */
+  measureSignal(name: string, spec: Probe, previous: unknown): Promise<Measurement> {
+    return measure(this.renderDeep(spec, `monitor.signals.${name}`) as Probe, { previous });
+  }
+}
+
+/** The monitoring loop's state: which sample is next, each signal's last probe state, the rule evaluators. */
+class SamplingState {
+  k = 0;
+  private readonly previous: Record<string, unknown> = {};
+  private readonly evaluators: RuleEvaluator[];
+  private last: Record<string, Measurement> = {};
+
+  private readonly runbook: Runbook;
+
+  constructor(
+    private readonly run: Run,
+    private readonly t: number,
+    private readonly interval: number,
+  ) {
+    this.runbook = run.runbook;
+    const monitor = this.runbook.monitor!;
+    this.evaluators = monitor.rules.map((r) => new RuleEvaluator(r, monitor.tiers));
+  }
+
+  /** The time of sample k, never earlier than now: a late start (replay) skips samples it missed. */
+  nextSampleAt(now: number): number {
+    let at = this.t + this.k * this.interval;
+    while (at + this.interval <= now) {
+      this.k++;
+      at += this.interval;
+    }
+    return at;
+  }
+
+  async take(): Promise<{ at: number; measurements: Record<string, Measurement> }> {
+    const run = this.run;
+    const signals = Object.entries(this.runbook.monitor!.signals);
+    const results = await Promise.all(
+      signals.map(([n, spec]) => run.measureSignal(n, spec, this.previous[n])),
+    );
+    return { at: Date.now(), measurements: Object.fromEntries(signals.map(([n], i) => [n, results[i]!])) };
+  }
+
+  record(taken: { measurements: Record<string, Measurement> }): void {
+    for (const [n, m] of Object.entries(taken.measurements)) {
+      this.previous[n] = m.state;
+      this.last[n] = m;
+    }
+  }
+
+  judge(taken: {
+    at: number;
+    measurements: Record<string, Measurement>;
+  }): ReturnType<RuleEvaluator["observe"]>[] {
+    return this.evaluators.map((e, i) => {
+      const rule = this.runbook.monitor!.rules[i]!;
+      const measurement = taken.measurements[rule.when.subject];
+      const sample: Sample = {
+        at: taken.at,
+        measurement: measurement ?? {
+          phase: "inconclusive",
+          message: `no signal ${rule.when.subject}`,
+          startedAt: new Date(taken.at).toISOString(),
+          finishedAt: new Date(taken.at).toISOString(),
+        },
+      };
+      return e.observe(sample);
+    });
+  }
+
+  summary(): string {
+    const parts = Object.entries(this.last).map(
+      ([n, m]) => `${n} ${m.value === undefined || m.value === null ? m.phase : formatValue(m.value)}`,
+    );
+    return parts.length ? parts.join(", ") : "healthy";
+  }
+}
+
+export type { FiredVerdict };
+
+function meta(phase: string, step: PlanStep): Record<string, unknown> {
+  return { phase, kind: step.kind, title: step.title };
+}
+
+function lastLines(lines: string[]): string {
+  const tail = lines.filter((l) => l.trim() !== "").slice(-3);
+  return tail.length ? `: ${tail.join(" ⏎ ")}` : "";
+}
+
+/** The commit a ref names in the runbook's git repository, when there is one. */
+function gitSha(cwd: string, ref: string): string | undefined {
+  try {
+    return execFileSync("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], {
+      cwd,
+      stdio: ["ignore", "pipe", "ignore"],
+      timeout: 5000,
+    })
+      .toString()
+      .trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The DBOS workflow function: registered by the runtime as `release`. */
+export async function releaseWorkflow(input: RunInput): Promise<RunResult> {
+  return new Run(input).execute();
+}

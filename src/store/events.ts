@@ -1,0 +1,157 @@
+/**
+ * The event log: one append-only record per run of everything that happened. Each event
+ * has a key unique within its run, so writing the same event twice (a durable step replayed
+ * after a crash) stores it once. A run's state is always derived from this log.
+ */
+import type pg from "pg";
+import { withRetry } from "./database.js";
+
+export interface RunEvent {
+  seq: number;
+  runId: string;
+  key: string;
+  at: string;
+  kind: string;
+  step?: string | undefined;
+  data: Record<string, unknown>;
+}
+
+export interface NewEvent {
+  key: string;
+  kind: string;
+  step?: string | undefined;
+  data?: Record<string, unknown>;
+  /** When it happened (ISO); default now. */
+  at?: string;
+}
+
+type Listener = (event: RunEvent) => void;
+
+export class EventStore {
+  private listeners = new Set<Listener>();
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Appends an event unless one with the same key exists. Returns the stored event, or undefined for a duplicate. */
+  async append(runId: string, event: NewEvent): Promise<RunEvent | undefined> {
+    const result = await withRetry(() =>
+      this.pool.query<{ seq: string; at: Date }>(
+        `INSERT INTO gantry.events (run_id, key, at, kind, step, data)
+         VALUES ($1, $2, COALESCE($3::timestamptz, now()), $4, $5, $6)
+         ON CONFLICT (run_id, key) DO NOTHING
+         RETURNING seq, at`,
+        [runId, event.key, event.at ?? null, event.kind, event.step ?? null, event.data ?? {}],
+      ),
+    );
+    const row = result.rows[0];
+    if (!row) return undefined;
+    const stored: RunEvent = {
+      seq: Number(row.seq),
+      runId,
+      key: event.key,
+      at: row.at.toISOString(),
+      kind: event.kind,
+      step: event.step,
+      data: event.data ?? {},
+    };
+    for (const listener of this.listeners) listener(stored);
+    return stored;
+  }
+
+  /** Calls `listener` for every event this process appends. Returns an unsubscribe function. */
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async list(runId: string, afterSeq = 0): Promise<RunEvent[]> {
+    const result = await withRetry(() =>
+      this.pool.query(
+        "SELECT seq, run_id, key, at, kind, step, data FROM gantry.events WHERE run_id = $1 AND seq > $2 ORDER BY seq",
+        [runId, afterSeq],
+      ),
+    );
+    return result.rows.map(toEvent);
+  }
+
+  /** Run ids, newest first, optionally only those of one environment. */
+  async runs(options: { environment?: string; limit?: number } = {}): Promise<string[]> {
+    const result = await withRetry(() =>
+      this.pool.query<{ run_id: string }>(
+        `SELECT run_id FROM gantry.events WHERE kind = 'run.created'
+           AND ($1::text IS NULL OR data->>'environment' = $1)
+         ORDER BY seq DESC LIMIT $2`,
+        [options.environment ?? null, options.limit ?? 20],
+      ),
+    );
+    return result.rows.map((r) => r.run_id);
+  }
+
+  /** Runs that have not finished, oldest first. */
+  async unfinished(): Promise<string[]> {
+    const result = await withRetry(() =>
+      this.pool.query<{ run_id: string }>(
+        `SELECT c.run_id FROM gantry.events c
+          WHERE c.kind = 'run.created'
+            AND NOT EXISTS (SELECT 1 FROM gantry.events f WHERE f.run_id = c.run_id AND f.kind = 'run.finished')
+          ORDER BY c.seq`,
+      ),
+    );
+    return result.rows.map((r) => r.run_id);
+  }
+
+  /** Runs that released `version` to `environment`, with when they finished. */
+  async releasesOf(environment: string, version: string): Promise<Array<{ runId: string; at: string }>> {
+    const result = await withRetry(() =>
+      this.pool.query<{ run_id: string; at: Date }>(
+        `SELECT f.run_id, f.at FROM gantry.events f
+           JOIN gantry.events c ON c.run_id = f.run_id AND c.kind = 'run.created'
+          WHERE f.kind = 'run.finished' AND f.data->>'outcome' = 'released'
+            AND c.data->>'environment' = $1 AND f.data->>'version' = $2
+          ORDER BY f.seq`,
+        [environment, version],
+      ),
+    );
+    return result.rows.map((r) => ({ runId: r.run_id, at: r.at.toISOString() }));
+  }
+
+  async cachedGate(sha: string, command: string): Promise<{ runId: string; at: string } | undefined> {
+    const result = await withRetry(() =>
+      this.pool.query<{ run_id: string; passed_at: Date }>(
+        "SELECT run_id, passed_at FROM gantry.gate_cache WHERE sha = $1 AND command = $2",
+        [sha, command],
+      ),
+    );
+    const row = result.rows[0];
+    return row ? { runId: row.run_id, at: row.passed_at.toISOString() } : undefined;
+  }
+
+  async cacheGate(sha: string, command: string, runId: string): Promise<void> {
+    await withRetry(() =>
+      this.pool.query(
+        "INSERT INTO gantry.gate_cache (sha, command, run_id) VALUES ($1, $2, $3) ON CONFLICT (sha, command) DO NOTHING",
+        [sha, command, runId],
+      ),
+    );
+  }
+}
+
+function toEvent(row: {
+  seq: string;
+  run_id: string;
+  key: string;
+  at: Date;
+  kind: string;
+  step: string | null;
+  data: Record<string, unknown>;
+}): RunEvent {
+  return {
+    seq: Number(row.seq),
+    runId: row.run_id,
+    key: row.key,
+    at: row.at.toISOString(),
+    kind: row.kind,
+    step: row.step ?? undefined,
+    data: row.data,
+  };
+}
