@@ -72,7 +72,7 @@ export function plainLine(e: RunEvent): string | undefined {
     case "decision":
       return `${String(d.type)} requested by ${String(d.by)}${d.reason ? `: ${String(d.reason)}` : ""}`;
     case "rollback.started":
-      return `ROLLING BACK to ${String(d.to)}: ${String(d.reason)}`;
+      return `ROLLING BACK ${d.to ? `to ${String(d.to)}` : "(no earlier version known)"}: ${String(d.reason)}`;
     case "rollback.finished":
       return `rollback ${d.ok ? "complete" : "did not complete"}${typeof d.detectToDoneMs === "number" ? ` (${formatMs(d.detectToDoneMs)} from detection)` : ""}`;
     case "run.finished":

@@ -380,7 +380,11 @@ export async function worker(options: DatabaseOptions) {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
-  const running = await engine.recovered();
+  const running: string[] = [];
+  for (const id of await engine.store.unfinished()) {
+    const view = foldRun(await engine.store.list(id), true);
+    if (view && view.status !== "queued") running.push(id);
+  }
   for (const id of running) {
     await engine.store
       .append(id, {

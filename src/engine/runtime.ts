@@ -34,7 +34,7 @@ export interface Engine {
   start(input: RunInput): Promise<{ result(): Promise<RunResult> }>;
   /** A run this executor is running (started or recovered). */
   handle(runId: string): { result(): Promise<RunResult> };
-  /** Runs this executor recovered at launch (interrupted by a crash or Ctrl-C). */
+  /** Runs this executor resumed at launch (interrupted by a crash or Ctrl-C). */
   recovered(): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -55,6 +55,12 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     lock = await acquireExecutor(db.url, options.verb);
     const store = new EventStore(db.pool);
     await options.beforeLaunch?.(store, db);
+    // Unfinished, started runs: DBOS.launch resumes each of them in this process.
+    const interrupted: string[] = [];
+    for (const id of await store.unfinished()) {
+      const view = foldRun(await store.list(id), false);
+      if (view && view.status !== "queued") interrupted.push(id);
+    }
     setEngineEnvironment({ store, dataDir: db.dataDir });
     const wf = workflow();
     DBOS.setConfig({
@@ -78,10 +84,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
         const handle = DBOS.retrieveWorkflow<RunResult>(runId);
         return { result: () => handle.getResult() };
       },
-      recovered: async () => {
-        const pending = await DBOS.listWorkflows({ status: "PENDING", workflowName: WORKFLOW_NAME });
-        return pending.map((w) => w.workflowID);
-      },
+      recovered: async () => interrupted,
       close: async () => {
         await DBOS.shutdown().catch(() => undefined);
         await heldLock.release();
@@ -112,7 +115,11 @@ export async function openControl(options: DatabaseOptions = {}): Promise<Contro
   const store = new EventStore(db.pool);
   let client: DBOSClient | undefined;
   const dbos = async () => {
-    client ??= await DBOSClient.create({ systemDatabaseUrl: db.url });
+    if (!client) {
+      // A database no executor has used yet has no DBOS tables.
+      await DBOS.migrate(db.url);
+      client = await DBOSClient.create({ systemDatabaseUrl: db.url });
+    }
     return client;
   };
   return {

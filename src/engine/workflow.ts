@@ -762,6 +762,15 @@ export class Run {
     body: () => Promise<StepOutcome>,
   ): Promise<StepOutcome> {
     return this.step(step.id, async () => {
+      // A step that finished but was not checkpointed (killed in between) is not done again.
+      const done = await this.store.find(this.input.runId, `${step.id}:finished`);
+      if (done) {
+        return {
+          ok: done.data.status === "passed",
+          message: String(done.data.message ?? ""),
+          data: done.data as Record<string, unknown>,
+        };
+      }
       await this.event({
         key: `${step.id}:started`,
         kind: "step.started",

@@ -55,7 +55,19 @@ export class EventStore {
       data: event.data ?? {},
     };
     for (const listener of this.listeners) listener(stored);
+    failpoint(event.key);
     return stored;
+  }
+
+  /** The event of a run with this key, if it was written. */
+  async find(runId: string, key: string): Promise<RunEvent | undefined> {
+    const result = await withRetry(() =>
+      this.pool.query(
+        "SELECT seq, run_id, key, at, kind, step, data FROM gantry.events WHERE run_id = $1 AND key = $2",
+        [runId, key],
+      ),
+    );
+    return result.rows[0] ? toEvent(result.rows[0]) : undefined;
   }
 
   /** Calls `listener` for every event this process appends. Returns an unsubscribe function. */
@@ -154,4 +166,19 @@ function toEvent(row: {
     step: row.step ?? undefined,
     data: row.data,
   };
+}
+
+/**
+ * Crash injection for Gantry's own tests: GANTRY_FAILPOINT=<event key>[@<ms>] kills this
+ * process with SIGKILL right after that event is written (or <ms> later), the way a power
+ * cut or the OOM killer would. Unset in normal use.
+ */
+const FAILPOINT = process.env.GANTRY_FAILPOINT;
+function failpoint(key: string): void {
+  if (!FAILPOINT) return;
+  const [target, delay] = FAILPOINT.split("@");
+  if (key !== target) return;
+  const kill = () => process.kill(process.pid, "SIGKILL");
+  if (delay) setTimeout(kill, Number(delay));
+  else kill();
 }

@@ -1,0 +1,85 @@
+/**
+ * Crash injection: the quickstart release is killed with SIGKILL at every step boundary and in
+ * the middle of the deploy, a wait, the monitoring and the rollback, then continued with
+ * `gantry resume`. Each time the run must end with the right outcome, and nothing may have
+ * been done twice: no gate ran again, no second deploy, no second rollback.
+ */
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type Workspace, workspace } from "./helpers/workspace.js";
+
+const spaces: Workspace[] = [];
+after(async () => {
+  await Promise.all(spaces.map((w) => w.cleanup()));
+});
+
+/** Where to kill: an event key of the run's log, optionally `@ms` later. */
+const V2_POINTS = [
+  "started", // after the run resolved what is serving
+  "gate:syntax:finished", // gate done, not yet checkpointed
+  // The parallel gate `syntax` is still running here: it had not passed, so it runs again.
+  "gate:version-known:finished",
+  "deploy:started@150", // mid-deploy: the new version is starting
+  "deploy:finished", // step boundary
+  "smoke:health:finished",
+  "smoke:hello:finished",
+  "monitor:started@600", // mid-wait between samples
+  "m:2:error_rate", // mid-monitor
+  "rollback:started", // the decision is recorded, nothing restored yet
+  "rollback:1:started@100", // mid-rollback
+  "rollback:1:finished",
+];
+
+async function crashThenResume(ref: string, point: string, pauseMs = 0) {
+  const w = await workspace({ previous: "1.0.0" });
+  spaces.push(w);
+  const crashed = await w.gantry(["release", w.runbook, "--env", "local", "--ref", ref, "--json"], {
+    GANTRY_FAILPOINT: point,
+  });
+  assert.equal(
+    crashed.signal,
+    "SIGKILL",
+    `expected a kill at ${point}; got ${crashed.code}: ${crashed.stderr}`,
+  );
+  if (pauseMs) await sleep(pauseMs);
+  const resumed = await w.gantry(["resume", "--json"]);
+  return { w, resumed };
+}
+
+describe("crash at every step boundary and mid-step, then resume", { concurrency: 3 }, () => {
+  for (const point of V2_POINTS) {
+    it(`v2 killed at ${point}: resumes to rolled_back, nothing done twice`, async () => {
+      const { w, resumed } = await crashThenResume("v2.0.0", point);
+      assert.equal(resumed.code, 5, resumed.stderr);
+      assert.equal(resumed.json?.outcome, "rolled_back", resumed.stdout);
+      assert.match(String(resumed.json?.reason), /rolled back to 1\.0\.0/);
+      const unfinishedGate = point === "gate:version-known:finished" ? 1 : 0;
+      assert.equal(w.gateRuns(), 1 + unfinishedGate, "a gate that had passed ran again");
+      const deploys = w.providerState().deploys;
+      assert.equal(deploys.filter((d) => d.action === "deploy").length, 1, JSON.stringify(deploys));
+      assert.equal(deploys.filter((d) => d.action === "rollback").length, 1, JSON.stringify(deploys));
+      assert.equal(w.providerState().lastKnownGood, "1.0.0");
+    });
+  }
+
+  it("v3 killed mid-wait: the monitoring keeps its original deadline and the run is released", async () => {
+    const { w, resumed } = await crashThenResume("v3.0.0", "monitor:started@300", 2500);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(resumed.json?.outcome, "released");
+    const log = await w.gantry(["log", String(resumed.json?.run), "--json"]);
+    const events = JSON.parse(log.stdout) as Array<{
+      kind: string;
+      at: string;
+      data: Record<string, string>;
+    }>;
+    const monitor = events.find((e) => e.kind === "monitor.started")!;
+    const finished = events.find((e) => e.kind === "run.finished")!;
+    const t = Date.parse(monitor.data.t!);
+    const end = Date.parse(monitor.data.endsAt!);
+    // Restarted timers would end ≥ T + 0.3 s + 2.5 s pause + 6 s; the original deadline is T + 6 s.
+    assert.ok(Date.parse(finished.at) >= end, "finished before the last checkpoint");
+    assert.ok(Date.parse(finished.at) - t < 8_500, `finished ${Date.parse(finished.at) - t} ms after T`);
+    assert.equal(w.providerState().deploys.length, 1);
+  });
+});

@@ -1,0 +1,218 @@
+/**
+ * The engine end to end, through the real binary, on a real embedded Postgres, with the
+ * quickstart service as the deploy target: the v2 defect is caught and rolled back, a healthy
+ * version is released, and runs are driven from other processes (approve, abort, Ctrl-C).
+ */
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type Workspace, workspace } from "./helpers/workspace.js";
+
+const spaces: Workspace[] = [];
+after(async () => {
+  await Promise.all(spaces.map((w) => w.cleanup()));
+});
+
+async function ws(options: Parameters<typeof workspace>[0] = {}): Promise<Workspace> {
+  const w = await workspace(options);
+  spaces.push(w);
+  return w;
+}
+
+const release = (w: Workspace, ref: string, extra: string[] = []) =>
+  w.gantry(["release", w.runbook, "--env", "local", "--ref", ref, "--json", ...extra]);
+
+/** Polls `gantry status RUN --json` until `until` holds. */
+async function waitFor(w: Workspace, until: (view: Record<string, unknown>) => boolean, runId?: string) {
+  for (let i = 0; i < 150; i++) {
+    const id = runId ?? (await w.gantry(["status", "--json"])).json;
+    const run = runId ?? (Array.isArray(id) && id[0] ? (id[0] as { run: string }).run : undefined);
+    if (run) {
+      const r = await w.gantry(["status", run, "--json"]);
+      if (r.json && until(r.json)) return r.json;
+    }
+    await sleep(200);
+  }
+  throw new Error("timed out waiting for the run");
+}
+
+describe("releases", { concurrency: 3 }, () => {
+  it("v2: monitoring catches the defect and rolls back to v1 on its own, with the reason", async () => {
+    const w = await ws({ previous: "1.0.0" });
+    const r = await release(w, "v2.0.0");
+    assert.equal(r.code, 5, r.stderr);
+    const result = r.json!;
+    assert.equal(result.outcome, "rolled_back");
+    assert.equal(result.version, "2.0.0");
+    assert.equal(result.previousVersion, "1.0.0");
+    assert.match(
+      String(result.reason),
+      /^error_rate \d[\d.]* > 0\.05 for \d[\dms.]* \(P0\) → rolled back to 1\.0\.0/,
+    );
+    assert.match(String(result.reason), /detection to rollback complete/);
+    const deploys = w.providerState().deploys;
+    assert.deepEqual(
+      deploys.map((d) => [d.action, d.version, d.result]),
+      [
+        ["deploy", "2.0.0", "ok"],
+        ["rollback", "1.0.0", "ok"],
+      ],
+    );
+    const log = await w.gantry(["log", String(result.run)]);
+    assert.match(log.stdout, /ROLLING BACK to 1\.0\.0/);
+    assert.match(log.stdout, /rule errors: error_rate/);
+    const status = await w.gantry(["status", String(result.run)]);
+    assert.match(status.stdout, /ROLLED_BACK/);
+  });
+
+  it("v3: a healthy version is released and becomes the last known good", async () => {
+    const w = await ws({ previous: "1.0.0" });
+    const r = await release(w, "v3.0.0");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json!.outcome, "released");
+    assert.equal(r.json!.previousVersion, "1.0.0");
+    assert.equal(w.providerState().lastKnownGood, "3.0.0");
+    // The gate passed for this ref before? Not a git commit here, so no cache: it ran once.
+    assert.equal(w.gateRuns(), 1);
+  });
+
+  it("approvals: a decision waits for two different people, approved from other processes", async () => {
+    const w = await ws({
+      previous: "1.0.0",
+      edit: [
+        [
+          "deploy:\n",
+          "roles:\n  leads:\n    members: [ana, bo]\ndecisions:\n  - name: go\n    after: gates\n    approvers:\n      - role: leads\n        count: 2\ndeploy:\n",
+        ],
+      ],
+    });
+    const child = release(w, "v3.0.0");
+    const view = await waitFor(w, (v) => v.status === "waiting");
+    const run = String(view.id);
+    const first = await w.gantry(["approve", run, "--as", "ana"]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /approved decision go as ana \(1\/2\)/);
+    const again = await w.gantry(["approve", run, "--as", "ana"]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already approved/);
+    await waitFor(w, (v) => (v.waiting as { approvals: string[] } | undefined)?.approvals.length === 1, run);
+    assert.equal((await w.gantry(["approve", run, "--as", "bo"])).code, 0);
+    const r = await child;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json!.outcome, "released");
+  });
+
+  it("abort from another process stops the run and says what stays deployed", async () => {
+    const w = await ws({ previous: "1.0.0" });
+    const child = release(w, "v3.0.0");
+    const view = await waitFor(w, (v) => v.monitor !== undefined);
+    const a = await w.gantry(["abort", String(view.id), "--reason", "wrong day"]);
+    assert.equal(a.code, 0, a.stderr);
+    const r = await child;
+    assert.equal(r.code, 6, r.stderr);
+    assert.equal(r.json!.outcome, "aborted");
+    assert.match(String(r.json!.reason), /aborted by tester: wrong day; 3\.0\.0 stays deployed/);
+  });
+
+  it("Ctrl-C leaves a run that status explains and rollback finishes", async () => {
+    const w = await ws({ previous: "1.0.0" });
+    const child = w.spawn(["release", w.runbook, "--env", "local", "--ref", "v3.0.0"]);
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    const view = await waitFor(w, (v) => v.monitor !== undefined);
+    child.kill("SIGINT");
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    assert.equal(code, 130);
+    assert.match(stderr, /gantry resume/);
+    const status = await w.gantry(["status", String(view.id)]);
+    assert.match(status.stdout, /INTERRUPTED/);
+    assert.match(status.stdout, /gantry resume/);
+    const rb = await w.gantry(["rollback", String(view.id), "--reason", "saw errors", "--json"]);
+    assert.equal(rb.code, 5, rb.stderr);
+    assert.match(rb.stdout, /manual rollback by tester: saw errors → rolled back to 1\.0\.0/);
+  });
+});
+
+describe("bad input and faults", { concurrency: 3 }, () => {
+  it("a gate command that does not exist fails the gate, nothing is deployed", async () => {
+    const w = await ws({ edit: [["run: node --check service.mjs", "run: no-such-command-gantry"]] });
+    const r = await release(w, "v1.0.0");
+    assert.equal(r.code, 4, r.stderr);
+    assert.equal(r.json!.outcome, "gate_failed");
+    assert.match(String(r.json!.reason), /gate syntax failed: command not found: no-such-command-gantry/);
+    assert.equal(w.providerState().deploys.length, 0);
+  });
+
+  it("a deploy command that hangs times out, and there is nothing to roll back to", async () => {
+    const w = await ws({
+      edit: [
+        [
+          /deploy:\n {2}provider: local-process\n(?: {2}.*\n)+/,
+          'deploy:\n  provider: command\n  deploy: sleep 30\n  rollback: "true"\n  timeout: 1s\n',
+        ],
+      ],
+    });
+    const r = await release(w, "v1.0.0");
+    assert.equal(r.code, 7, r.stderr);
+    assert.equal(r.json!.outcome, "failed");
+    assert.match(String(r.json!.reason), /deploy failed: .*timed out/);
+    assert.match(String(r.json!.reason), /no earlier version is known/);
+  });
+
+  it("a service that never becomes healthy is rolled back", async () => {
+    const w = await ws({
+      previous: "1.0.0",
+      edit: [
+        [
+          "start: node service.mjs",
+          'start: if [ "$VERSION" = 2.0.0 ]; then sleep 60; else exec node service.mjs; fi',
+        ],
+        ["timeout: 20s", "timeout: 2s"],
+      ],
+    });
+    const r = await release(w, "v2.0.0");
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(String(r.json!.reason), /deploy failed: .*did not become healthy/);
+    assert.match(String(r.json!.reason), /rolled back to 1\.0\.0/);
+  });
+
+  it("a signal endpoint that returns garbage counts as errors, never as a pass", async () => {
+    const w = await ws({
+      previous: "1.0.0",
+      edit: [['url: "{{ env.url }}/metrics"', 'url: "{{ env.url }}/health"']],
+    });
+    const r = await release(w, "v3.0.0");
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(String(r.json!.reason), /error_rate: 3 measurement errors in a row/);
+  });
+
+  it("a data folder in use gets a clear message", async () => {
+    const w = await ws();
+    const worker = w.spawn(["worker"]);
+    let ready = "";
+    await new Promise<void>((resolve) =>
+      worker.stderr!.on("data", (d) => {
+        ready += d;
+        if (ready.includes("taking queued releases")) resolve();
+      }),
+    );
+    const r = await release(w, "v1.0.0");
+    assert.equal(r.code, 8);
+    assert.match(r.stderr, /in use by gantry worker \(pid \d+/);
+    assert.match(r.stderr, /--detach/);
+    worker.kill("SIGTERM");
+    await new Promise((resolve) => worker.on("close", resolve));
+  });
+
+  it("--detach queues a release that a worker runs", async () => {
+    const w = await ws({ previous: "1.0.0" });
+    const q = await release(w, "v3.0.0", ["--detach"]);
+    assert.equal(q.code, 0, q.stderr);
+    assert.equal(q.json!.outcome, "queued");
+    const worker = w.spawn(["worker"]);
+    const view = await waitFor(w, (v) => v.outcome !== undefined, String(q.json!.run));
+    assert.equal(view.outcome, "released");
+    worker.kill("SIGTERM");
+    await new Promise((resolve) => worker.on("close", resolve));
+  });
+});

@@ -1,0 +1,151 @@
+/**
+ * A throwaway copy of the quickstart for engine tests: its own folder, loopback port and
+ * embedded Postgres, with timings compressed further so a release takes seconds. Runs the
+ * real `gantry` binary as a child process, so tests can kill it like a crash would.
+ */
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { stopServer } from "../../src/store/embedded.js";
+import { BIN, ROOT } from "./paths.js";
+
+export interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  json?: Record<string, unknown>;
+}
+
+export interface Workspace {
+  dir: string;
+  runbook: string;
+  dataDir: string;
+  port: number;
+  /** Runs gantry with `args` (plus --data-dir), no terminal, no stdin. */
+  gantry(args: string[], env?: Record<string, string>, timeoutMs?: number): Promise<Outcome>;
+  /** Starts gantry and returns the child, for tests that signal it. */
+  spawn(args: string[], env?: Record<string, string>): ReturnType<typeof spawn>;
+  /** The local-process provider's state: what was started, and how many times. */
+  providerState(): {
+    lastKnownGood?: string;
+    deploys: Array<{ key: string; version: string; action: string; result: string }>;
+  };
+  /** How many times each gate's command really ran. */
+  gateRuns(): number;
+  cleanup(): Promise<void>;
+}
+
+export interface WorkspaceOptions {
+  /** Pretend 1.0.0 was released here before: the provider knows it as last known good. */
+  previous?: string;
+  /** Rewrites of the runbook text, applied in order. */
+  edit?: Array<[string | RegExp, string]>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
+    });
+  });
+}
+
+export async function workspace(options: WorkspaceOptions = {}): Promise<Workspace> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-ws-"));
+  fs.chmodSync(dir, 0o755);
+  const port = await freePort();
+  const dataDir = path.join(dir, ".gantry");
+  fs.copyFileSync(path.join(ROOT, "examples/quickstart/service.mjs"), path.join(dir, "service.mjs"));
+  let text = fs
+    .readFileSync(path.join(ROOT, "examples/quickstart/runbook.yaml"), "utf8")
+    .replaceAll("18080", String(port))
+    .replace("run: node --check service.mjs", "run: node --check service.mjs && echo ran >> gate-runs.log")
+    .replace("checkpoints: [T+5s, T+10s, T+15s]", "checkpoints: [T+2s, T+6s]")
+    .replace("for: 3s", "for: 2s");
+  for (const [from, to] of options.edit ?? []) text = text.replace(from, to);
+  const runbook = path.join(dir, "runbook.yaml");
+  fs.writeFileSync(runbook, text);
+  const stateDir = path.join(dataDir, "services", "quickstart", "local");
+  if (options.previous) {
+    fs.mkdirSync(stateDir, { recursive: true });
+    fs.writeFileSync(
+      path.join(stateDir, "state.json"),
+      JSON.stringify({ lastKnownGood: options.previous, deploys: [] }),
+    );
+  }
+  const env = (extra: Record<string, string> = {}) => ({
+    ...process.env,
+    CI: "1",
+    DEFECT_AFTER_MS: "1000",
+    GANTRY_USER: "tester",
+    ...extra,
+  });
+  const children = new Set<ReturnType<typeof spawn>>();
+  const start = (args: string[], extra?: Record<string, string>) => {
+    const child = spawn(process.execPath, [BIN, ...args, "--data-dir", dataDir], {
+      cwd: dir,
+      env: env(extra),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.add(child);
+    child.on("exit", () => children.delete(child));
+    return child;
+  };
+  return {
+    dir,
+    runbook,
+    dataDir,
+    port,
+    spawn: start,
+    gantry: (args, extra, timeoutMs = 90_000) =>
+      new Promise((resolve) => {
+        const child = start(args, extra);
+        let stdout = "";
+        let stderr = "";
+        child.stdout!.on("data", (d) => (stdout += d));
+        child.stderr!.on("data", (d) => (stderr += d));
+        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+        child.on("close", (code, signal) => {
+          clearTimeout(timer);
+          let json: Record<string, unknown> | undefined;
+          try {
+            json = JSON.parse(stdout) as Record<string, unknown>;
+          } catch {
+            json = undefined;
+          }
+          resolve({ code, signal, stdout, stderr, ...(json ? { json } : {}) });
+        });
+      }),
+    providerState: () => {
+      try {
+        return JSON.parse(fs.readFileSync(path.join(stateDir, "state.json"), "utf8"));
+      } catch {
+        return { deploys: [] };
+      }
+    },
+    gateRuns: () => {
+      try {
+        return fs.readFileSync(path.join(dir, "gate-runs.log"), "utf8").trim().split("\n").length;
+      } catch {
+        return 0;
+      }
+    },
+    cleanup: async () => {
+      for (const c of children) c.kill("SIGKILL");
+      try {
+        const state = JSON.parse(fs.readFileSync(path.join(stateDir, "state.json"), "utf8"));
+        if (state.current?.pid) process.kill(-state.current.pid, "SIGKILL");
+      } catch {
+        // nothing running
+      }
+      await stopServer(path.join(dataDir, "postgres"));
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
