@@ -10,6 +10,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { loadRunbook } from "../src/runbook/load.js";
 import { plan } from "../src/runbook/plan/plan.js";
+import { engineRows } from "./engine.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BIN = join(ROOT, "bin/gantry.js");
@@ -106,6 +107,8 @@ rows.push([
   "—",
   `node bin/gantry.js ${planArgs.join(" ").replace(ROOT, "")}`,
 ]);
+
+if (!process.argv.includes("--no-engine")) rows.push(...(await engineRows()));
 
 const width = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
 process.stdout.write(`Gantry bench — node ${process.version}, ${process.platform}/${process.arch}\n\n`);

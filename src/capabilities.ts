@@ -29,7 +29,8 @@ export function notExecutable(runbook: Runbook, env?: string): string[] {
   const probe = (where: string, p: Probe | undefined) => {
     if (p && !EXECUTABLE_PROBES.has(p.type)) out.push(`${where} (probe type ${p.type})`);
   };
-  const check = (where: string, name: string) => probe(`${where} → checks.${name}`, runbook.checks[name]);
+  // A named check is reported once, however many steps use it.
+  const check = (_where: string, name: string) => probe(`checks.${name}`, runbook.checks[name]);
   runbook.preflight.forEach((item, i) => {
     if (applies(item) && item.check) check(`preflight.${i}`, item.check);
   });

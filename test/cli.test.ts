@@ -148,7 +148,10 @@ describe("gantry plan", () => {
     assert.match(r.stdout, /^Plan: rur2 2\.0\.0 → production/);
     assert.match(r.stdout, /Window: open at 2025-10-07T10:10:00-04:00/);
     assert.match(r.stdout, /T\+15m\s+2025-10-07T10:25:00-04:00/);
-    assert.match(r.stdout, /Not executable by this version of Gantry: gates,/);
+    assert.match(
+      r.stdout,
+      /Not executable by this version of Gantry: backup, migrations, integrity, notify, schedule, /,
+    );
   });
 
   it("says when a closed window next opens", () => {
@@ -244,24 +247,23 @@ describe("gantry release", () => {
     const result = JSON.parse(r.stdout);
     assert.equal(result.outcome, "not_executed");
     assert.deepEqual(result.notExecutable, [
-      "gates",
-      "preflight",
-      "decisions",
-      "checklists",
       "backup",
       "migrations",
-      "deploy",
-      "smoke",
       "integrity",
-      "monitor",
-      "rollback",
       "notify",
       "schedule",
-      "success",
+      "checks.tls (probe type tls)",
+      "deploy.canary",
+      "monitor.signals.error_rate (probe type prometheus)",
+      "monitor.signals.sentry_errors (probe type sentry)",
+      "migrations.contract",
+      "rollback.steps.0 (notify)",
+      "rollback.steps.3 (migrations)",
+      "rollback.steps.6 (notify)",
     ]);
     const text = gantry([
       "release",
-      `${FIXTURES}valid-minimal.yaml`,
+      "examples/seeds/000-vercel-sentry-redis/runbook.yaml",
       "--env",
       "production",
       "--ref",
@@ -270,7 +272,7 @@ describe("gantry release", () => {
     assert.equal(text.code, 3);
     assert.match(
       text.stderr,
-      /cannot execute these sections of .*valid-minimal\.yaml yet: deploy\. Nothing was run\./,
+      /cannot execute these parts of .*000-vercel-sentry-redis\/runbook\.yaml yet: .*deploy \(provider vercel: use provider command, see docs\/providers\.md\).* Nothing was run\./,
     );
   });
 });

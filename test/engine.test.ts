@@ -4,8 +4,10 @@
  * version is released, and runs are driven from other processes (approve, abort, Ctrl-C).
  */
 import assert from "node:assert/strict";
+import path from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { runningPort, startServer, stopServer } from "../src/store/embedded.js";
 import { type Workspace, workspace } from "./helpers/workspace.js";
 
 const spaces: Workspace[] = [];
@@ -214,5 +216,19 @@ describe("bad input and faults", { concurrency: 3 }, () => {
     assert.equal(view.outcome, "released");
     worker.kill("SIGTERM");
     await new Promise((resolve) => worker.on("close", resolve));
+  });
+
+  it("Postgres stopping in the middle of a run: gantry waits, retries, and the run goes on", async () => {
+    const w = await ws({ previous: "1.0.0" });
+    const child = release(w, "v3.0.0");
+    await waitFor(w, (v) => v.monitor !== undefined);
+    const pgDir = path.join(w.dataDir, "postgres");
+    const port = runningPort(pgDir)!;
+    await stopServer(pgDir);
+    await sleep(2000);
+    await startServer(pgDir, port);
+    const r = await child;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json!.outcome, "released");
   });
 });

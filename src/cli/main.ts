@@ -156,6 +156,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that goes away (`gantry plan … | head`) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  });
+}
+
 // Deprecation notices from libraries are for their authors, not for people releasing software.
 process.removeAllListeners("warning");
 process.on("warning", (w) => {

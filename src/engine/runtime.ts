@@ -117,8 +117,8 @@ export async function openControl(options: DatabaseOptions = {}): Promise<Contro
   const dbos = async () => {
     if (!client) {
       // A database no executor has used yet has no DBOS tables.
-      await DBOS.migrate(db.url);
-      client = await DBOSClient.create({ systemDatabaseUrl: db.url });
+      await quietly(() => DBOS.migrate(db.url));
+      client = await DBOSClient.create({ systemDatabaseUrl: db.url, logger: SILENT });
     }
     return client;
   };
@@ -148,4 +148,20 @@ export async function openControl(options: DatabaseOptions = {}): Promise<Contro
       await db.close();
     },
   };
+}
+
+const debug = (entry: unknown) => {
+  if (process.env.GANTRY_DEBUG) process.stderr.write(`dbos: ${String(entry)}\n`);
+};
+/** DBOS's own chatter goes to stderr with GANTRY_DEBUG=1, nowhere otherwise: stdout carries results. */
+const SILENT = { info: debug, debug, warn: debug, error: debug };
+
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = { log: console.log, info: console.info, warn: console.warn, debug: console.debug };
+  console.log = console.info = console.warn = console.debug = debug;
+  try {
+    return await fn();
+  } finally {
+    Object.assign(console, saved);
+  }
 }

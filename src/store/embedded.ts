@@ -53,16 +53,7 @@ export async function openEmbedded(dataDir: string): Promise<EmbeddedServer> {
     let started = false;
     if (port === undefined) {
       port = await freePort();
-      await pgCtl(pgDir, [
-        "start",
-        "-w",
-        "-t",
-        String(START_TIMEOUT_S),
-        "-l",
-        path.join(pgDir, "server.log"),
-        "-o",
-        `-p ${port} -c listen_addresses=127.0.0.1 -k ${pgDir} -c max_connections=100`,
-      ]);
+      await startServer(pgDir, port);
       started = true;
     }
     fs.writeFileSync(path.join(usersDir, String(process.pid)), `${process.argv.slice(2).join(" ")}\n`);
@@ -84,6 +75,20 @@ export async function openEmbedded(dataDir: string): Promise<EmbeddedServer> {
       },
     };
   });
+}
+
+/** Starts the server of `pgDir` on a loopback port and waits until it accepts connections. */
+export async function startServer(pgDir: string, port: number): Promise<void> {
+  await pgCtl(pgDir, [
+    "start",
+    "-w",
+    "-t",
+    String(START_TIMEOUT_S),
+    "-l",
+    path.join(pgDir, "server.log"),
+    "-o",
+    `-p ${port} -c listen_addresses=127.0.0.1 -k ${pgDir} -c max_connections=100`,
+  ]);
 }
 
 /** Stops the embedded server of a data folder if it runs; used by tests and `gantry` housekeeping. */
