@@ -18,7 +18,7 @@ after(async () => {
 const V2_POINTS = [
   "started", // after the run resolved what is serving
   "gate:syntax:finished", // gate done, not yet checkpointed
-  // The parallel gate `syntax` is still running here: it had not passed, so it runs again.
+  // The parallel gate `syntax` may still be running here: if it had not passed, it runs again.
   "gate:version-known:finished",
   "deploy:started@150", // mid-deploy: the new version is starting
   "deploy:finished", // step boundary
@@ -54,8 +54,12 @@ describe("crash at every step boundary and mid-step, then resume", { concurrency
       assert.equal(resumed.code, 5, resumed.stderr);
       assert.equal(resumed.json?.outcome, "rolled_back", resumed.stdout);
       assert.match(String(resumed.json?.reason), /rolled back to 1\.0\.0/);
-      const unfinishedGate = point === "gate:version-known:finished" ? 1 : 0;
-      assert.equal(w.gateRuns(), 1 + unfinishedGate, "a gate that had passed ran again");
+      if (point === "gate:version-known:finished") {
+        // `syntax` may or may not have finished when the process died; if not, it runs again.
+        assert.ok(w.gateRuns() <= 2, `the gate ran ${w.gateRuns()} times`);
+      } else {
+        assert.equal(w.gateRuns(), 1, "a gate that had passed ran again");
+      }
       const deploys = w.providerState().deploys;
       assert.equal(deploys.filter((d) => d.action === "deploy").length, 1, JSON.stringify(deploys));
       assert.equal(deploys.filter((d) => d.action === "rollback").length, 1, JSON.stringify(deploys));

@@ -145,6 +145,24 @@ describe("bad input and faults", { concurrency: 3 }, () => {
     assert.equal(w.providerState().deploys.length, 0);
   });
 
+  it("secret values are masked in gate output, the log and the result", async () => {
+    const secret = "s3cr3t-Value-0042";
+    const w = await ws({
+      edit: [
+        ["release:\n", "secrets:\n  api_token: env:QS_TOKEN\nrelease:\n"],
+        ["run: node --check service.mjs", 'run: echo "token={{ secrets.api_token }}" && exit 1'],
+      ],
+    });
+    const r = await w.gantry(["release", w.runbook, "--env", "local", "--ref", "v1.0.0", "--json"], {
+      QS_TOKEN: secret,
+    });
+    assert.equal(r.code, 4, r.stderr);
+    const log = await w.gantry(["log", String(r.json!.run), "--json"]);
+    const all = r.stdout + r.stderr + log.stdout;
+    assert.ok(!all.includes(secret), "the secret leaked");
+    assert.match(log.stdout, /token=•••/);
+  });
+
   it("a deploy command that hangs times out, and there is nothing to roll back to", async () => {
     const w = await ws({
       edit: [

@@ -24,7 +24,8 @@ const ICON: Record<StepView["status"], string> = {
 };
 
 export function interactive(stream: NodeJS.WriteStream): boolean {
-  return Boolean(stream.isTTY) && !process.env.CI && process.env.TERM !== "dumb";
+  // A terminal of unknown size (rows 0) cannot be redrawn in place.
+  return Boolean(stream.isTTY) && (stream.rows ?? 0) > 0 && !process.env.CI && process.env.TERM !== "dumb";
 }
 
 /** Chooses the live view for a terminal, plain lines otherwise. */

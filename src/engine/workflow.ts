@@ -783,6 +783,7 @@ export class Run {
       } catch (e) {
         r = { ok: false, message: `internal error: ${(e as Error).message}` };
       }
+      r = { ...r, message: this.secrets.redact(r.message) };
       await this.finishStep(step, r.ok ? "passed" : "failed", r.message, r.data);
       return r;
     });
