@@ -54,6 +54,8 @@ export function plainLine(e: RunEvent): string | undefined {
       return `resumed by pid ${String(d.pid)}`;
     case "run.interrupted":
       return `interrupted (${String(d.signal)}); continue with: gantry resume ${e.runId}`;
+    case "control.sent":
+      return undefined;
     case "step.started":
       return `${String(d.phase ?? "")} ${e.step}: started`.trim();
     case "step.finished":
@@ -71,7 +73,7 @@ export function plainLine(e: RunEvent): string | undefined {
     case "verdict":
       return `rule ${String(d.rule)}: ${String(d.reason)}${d.watch ? ` → would ${String(d.action)} (watch only)` : d.state === "fired" ? ` → ${String(d.action)}` : ""}`;
     case "decision":
-      return `${String(d.type)} requested by ${String(d.by)}${d.reason ? `: ${String(d.reason)}` : ""}`;
+      return `received ${String(d.type)} from ${String(d.by)}${d.reason ? `: ${String(d.reason)}` : ""}`;
     case "rollback.started":
       return `ROLLING BACK ${d.to ? `to ${String(d.to)}` : "(no earlier version known)"}: ${String(d.reason)}`;
     case "rollback.finished":

@@ -127,7 +127,11 @@ export async function openControl(options: DatabaseOptions = {}): Promise<Contro
     store,
     executor: () => currentExecutor(db.pool),
     view: async (runId) => foldRun(await store.list(runId), (await currentExecutor(db.pool)) !== undefined),
-    send: async (runId, message) => (await dbos()).send(runId, message, "control", message.id),
+    send: async (runId, message) => {
+      // Logged first: the run checks for unreceived messages at each step's end.
+      await store.append(runId, { key: `sent:${message.id}`, kind: "control.sent", data: { ...message } });
+      await (await dbos()).send(runId, message, "control", message.id);
+    },
     enqueue: async (input) => {
       const c = await dbos();
       await c.registerQueue(QUEUE, { partitionConcurrency: 1 }).catch(() => undefined);

@@ -110,6 +110,8 @@ export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | u
         break;
       case "step.started": {
         const s = stepOf(e);
+        // Written without waiting, a start may land after its step's end.
+        if (s.status === "passed" || s.status === "failed" || s.status === "skipped") break;
         s.status = "running";
         s.startedAt = e.at;
         delete s.message;

@@ -93,6 +93,8 @@ interface StepOutcome {
   ok: boolean;
   message: string;
   data?: Record<string, unknown>;
+  /** A control message was waiting when the step ended. */
+  control?: boolean;
 }
 
 interface RollbackCause {
@@ -194,7 +196,6 @@ export class Run {
   private async runPhase(phase: string, steps: PlanStep[]): Promise<void> {
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i]!;
-      await this.checkControl();
       if (step.kind === "gate" && step.parallelGroup !== undefined) {
         const group = [step];
         while (steps[i + 1]?.parallelGroup === step.parallelGroup) group.push(steps[++i]!);
@@ -502,7 +503,9 @@ export class Run {
     for (;;) {
       const now = await DBOS.now();
       const dueAt = s.nextSampleAt(now);
-      if (dueAt > until) {
+      // A checkpoint passes only when no rule is in breach: a condition that holds but has
+      // not held for its `for:` yet is sampled on until it fires or clears.
+      if (dueAt > until && !s.inBreach()) {
         await this.waitUntil(until);
         return;
       }
@@ -695,12 +698,19 @@ export class Run {
 
   /** Reads a pending control message without waiting, and acts on it. */
   private async checkControl(): Promise<void> {
-    const msg = await DBOS.recv<ControlMessage>("control", 0);
+    const msg = await this.recvControl(0);
     if (msg) await this.handleControl(msg);
   }
 
-  private async handleControl(msg: ControlMessage): Promise<void> {
+  /** Receives one control message (durably), recording it in the log. */
+  private async recvControl(seconds: number): Promise<ControlMessage | undefined> {
+    const msg = await DBOS.recv<ControlMessage>("control", seconds);
+    if (!msg) return undefined;
     await this.event({ key: `control:${msg.id}`, kind: "decision", data: { ...msg } });
+    return msg;
+  }
+
+  private async handleControl(msg: ControlMessage): Promise<void> {
     if (msg.type === "abort") {
       throw new RunFinished(
         "aborted",
@@ -734,7 +744,7 @@ export class Run {
       const now = await DBOS.now();
       if (deadline !== undefined && now >= deadline) return undefined;
       const seconds = deadline === undefined ? WAIT_CHUNK_S : Math.min(WAIT_CHUNK_S, (deadline - now) / 1000);
-      const msg = await DBOS.recv<ControlMessage>("control", seconds);
+      const msg = await this.recvControl(seconds);
       if (msg) return msg;
     }
   }
@@ -748,7 +758,7 @@ export class Run {
         await DBOS.sleep(at - now);
         return;
       }
-      const msg = await DBOS.recv<ControlMessage>("control", (at - now) / 1000);
+      const msg = await this.recvControl((at - now) / 1000);
       if (msg) await this.handleControl(msg);
     }
   }
@@ -761,22 +771,24 @@ export class Run {
     step: PlanStep,
     body: () => Promise<StepOutcome>,
   ): Promise<StepOutcome> {
-    return this.step(step.id, async () => {
+    const r = await this.step(step.id, async () => {
       // A step that finished but was not checkpointed (killed in between) is not done again.
-      const done = await this.store.find(this.input.runId, `${step.id}:finished`);
+      const done = (await this.finishedSteps()).get(step.id);
       if (done) {
         return {
-          ok: done.data.status === "passed",
-          message: String(done.data.message ?? ""),
-          data: done.data as Record<string, unknown>,
+          ok: done.status === "passed",
+          message: String(done.message ?? ""),
+          data: done,
+          control: true,
         };
       }
-      await this.event({
+      // Not awaited: only the end of a step must be durable before its checkpoint.
+      void this.event({
         key: `${step.id}:started`,
         kind: "step.started",
         step: step.id,
         data: meta(phase, step),
-      });
+      }).catch(() => undefined);
       let r: StepOutcome;
       try {
         r = await body();
@@ -784,23 +796,41 @@ export class Run {
         r = { ok: false, message: `internal error: ${(e as Error).message}` };
       }
       r = { ...r, message: this.secrets.redact(r.message) };
-      await this.finishStep(step, r.ok ? "passed" : "failed", r.message, r.data);
-      return r;
+      const control = await this.finishStep(step, r.ok ? "passed" : "failed", r.message, r.data);
+      return { ...r, control };
     });
+    // A control message arrived meanwhile (recorded in the step's result, so replays agree).
+    if (r.control) await this.checkControl();
+    return r;
   }
 
+  private finishedCache: Map<string, Record<string, unknown>> | undefined;
+
+  /** Steps this run finished before (a crash may have cut them off before their checkpoint). */
+  private async finishedSteps(): Promise<Map<string, Record<string, unknown>>> {
+    if (!this.finishedCache) {
+      const events = await this.store.list(this.input.runId);
+      this.finishedCache = new Map(
+        events.filter((e) => e.kind === "step.finished" && e.step).map((e) => [e.step!, e.data]),
+      );
+    }
+    return this.finishedCache;
+  }
+
+  /** Records a step's end. Returns whether a control message is waiting for the run. */
   private async finishStep(
     step: PlanStep,
     status: "passed" | "failed" | "skipped",
     message: string,
     data: Record<string, unknown> = {},
-  ): Promise<void> {
-    await this.event({
+  ): Promise<boolean> {
+    const stored = await this.event({
       key: `${step.id}:finished`,
       kind: "step.finished",
       step: step.id,
       data: { status, message: this.secrets.redact(message), ...data },
     });
+    return (stored as { controlPending?: boolean } | undefined)?.controlPending ?? false;
   }
 
   private step<T>(name: string, body: () => Promise<T>): Promise<T> {
@@ -961,11 +991,20 @@ class SamplingState {
     }
   }
 
+  private lastVerdicts: ReturnType<RuleEvaluator["observe"]>[] = [];
+
+  /** Whether an enforced rule's condition holds now without having fired yet. */
+  inBreach(): boolean {
+    return this.lastVerdicts.some(
+      (v, k) => v.state === "pending" && this.runbook.monitor!.rules[k]!.mode === "enforce",
+    );
+  }
+
   judge(taken: {
     at: number;
     measurements: Record<string, Measurement>;
   }): ReturnType<RuleEvaluator["observe"]>[] {
-    return this.evaluators.map((e, i) => {
+    this.lastVerdicts = this.evaluators.map((e, i) => {
       const rule = this.runbook.monitor!.rules[i]!;
       const measurement = taken.measurements[rule.when.subject];
       const sample: Sample = {
@@ -979,6 +1018,7 @@ class SamplingState {
       };
       return e.observe(sample);
     });
+    return this.lastVerdicts;
   }
 
   summary(): string {

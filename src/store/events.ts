@@ -7,6 +7,8 @@ import type pg from "pg";
 import { withRetry } from "./database.js";
 
 export interface RunEvent {
+  /** On append: whether a control message sent to the run has not been received yet. */
+  controlPending?: boolean;
   seq: number;
   runId: string;
   key: string;
@@ -35,17 +37,22 @@ export class EventStore {
   /** Appends an event unless one with the same key exists. Returns the stored event, or undefined for a duplicate. */
   async append(runId: string, event: NewEvent): Promise<RunEvent | undefined> {
     const result = await withRetry(() =>
-      this.pool.query<{ seq: string; at: Date }>(
+      this.pool.query<{ seq: string; at: Date; pending: boolean }>(
         `INSERT INTO gantry.events (run_id, key, at, kind, step, data)
          VALUES ($1, $2, COALESCE($3::timestamptz, now()), $4, $5, $6)
          ON CONFLICT (run_id, key) DO NOTHING
-         RETURNING seq, at`,
+         RETURNING seq, at, EXISTS (
+           SELECT 1 FROM gantry.events s
+            WHERE s.run_id = $1 AND s.kind = 'control.sent'
+              AND NOT EXISTS (SELECT 1 FROM gantry.events d WHERE d.run_id = $1 AND d.key = 'control:' || (s.data->>'id'))
+         ) AS pending`,
         [runId, event.key, event.at ?? null, event.kind, event.step ?? null, event.data ?? {}],
       ),
     );
     const row = result.rows[0];
     if (!row) return undefined;
     const stored: RunEvent = {
+      controlPending: row.pending,
       seq: Number(row.seq),
       runId,
       key: event.key,
