@@ -14,7 +14,6 @@ import type { RunInput, RunResult } from "../engine/workflow.js";
 import { EXIT, ExitError } from "../errors.js";
 import type { ReleasePlan } from "../runbook/plan/types.js";
 import type { DatabaseOptions } from "../store/database.js";
-import { DatabaseInUse, describeExecutor } from "../store/executor.js";
 import { VERSION } from "../version.js";
 import { err, json, out } from "./output.js";
 import { loadAndPlan, type PlanCommandOptions } from "./plan.js";
@@ -145,5 +144,3 @@ function newRunId(plan: ReleasePlan): string {
 function operator(): string {
   return process.env.GANTRY_USER ?? process.env.USER ?? userInfo().username;
 }
-
-export { DatabaseInUse, describeExecutor };

@@ -368,7 +368,7 @@ export async function worker(options: DatabaseOptions) {
   } as NodeJS.WritableStream);
   engine.store.subscribe((e: RunEvent) => {
     if (e.kind === "output") return;
-    progress.push({ ...e, kind: e.kind });
+    progress.push(e);
     if (e.kind === "run.finished") out(`[${e.runId}] finished: ${String(e.data.outcome)}`);
   });
   const recovered = await engine.recovered();

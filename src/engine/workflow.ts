@@ -13,7 +13,7 @@ import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { DBOS } from "@dbos-inc/dbos-sdk";
-import { type FiredVerdict, formatValue, RuleEvaluator, type Sample } from "../analysis/rules.js";
+import { formatValue, RuleEvaluator, type Sample } from "../analysis/rules.js";
 import { describeEnd, formatMs, runCommand } from "../exec/command.js";
 import { measure } from "../probes/index.js";
 import type { Measurement } from "../probes/types.js";
@@ -1028,8 +1028,6 @@ class SamplingState {
     return parts.length ? parts.join(", ") : "healthy";
   }
 }
-
-export type { FiredVerdict };
 
 function meta(phase: string, step: PlanStep): Record<string, unknown> {
   return { phase, kind: step.kind, title: step.title };

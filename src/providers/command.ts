@@ -11,7 +11,15 @@
 import type * as z from "zod";
 import { type CommandResult, runCommand } from "../exec/command.js";
 import type { Deploy } from "../runbook/schema/flow.js";
-import { type DeployAction, durationText, effectiveTimeout, StateFile, sameVersion, sleep } from "./state.js";
+import {
+  type DeployAction,
+  durationText,
+  effectiveTimeout,
+  StateFile,
+  sameVersion,
+  sleep,
+  thrown,
+} from "./state.js";
 import type { DeployRequest, DeployResult, Provider, ProviderOptions, ProviderStatus } from "./types.js";
 
 export type CommandSpec = Extract<z.output<typeof Deploy>, { provider: "command" }>;
@@ -162,10 +170,7 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
 
   const guarded = (action: DeployAction, request: DeployRequest) =>
     release(action, request).catch(
-      (e: unknown): DeployResult => ({
-        ok: false,
-        message: `${action} of ${request.version} failed: ${options.redact((e as Error).message ?? String(e))}`,
-      }),
+      (e: unknown): DeployResult => thrown(action, request.version, e, options.redact),
     );
 
   return {

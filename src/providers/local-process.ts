@@ -26,6 +26,7 @@ import {
   StateFile,
   sameVersion,
   sleep,
+  thrown,
 } from "./state.js";
 import type { DeployRequest, DeployResult, Provider, ProviderOptions, ProviderStatus } from "./types.js";
 
@@ -217,10 +218,7 @@ export function createLocalProcessProvider(spec: LocalProcessSpec, options: Prov
   const guarded = (action: DeployAction, request: DeployRequest) =>
     serial(() =>
       start(action, request).catch(
-        (e: unknown): DeployResult => ({
-          ok: false,
-          message: `${action} of ${request.version} failed: ${options.redact((e as Error).message ?? String(e))}`,
-        }),
+        (e: unknown): DeployResult => thrown(action, request.version, e, options.redact),
       ),
     );
 

@@ -172,3 +172,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", done, { once: true });
   });
 }
+
+/** A provider call that threw, as a failed result: never an exception out of a provider. */
+export function thrown(action: DeployAction, version: string, e: unknown, redact: (t: string) => string) {
+  return {
+    ok: false,
+    message: `${action} of ${version} failed: ${redact((e as Error).message ?? String(e))}`,
+  };
+}

@@ -1,7 +1,6 @@
 /** Helpers shared by the provider tests: temp folders, free ports, the quickstart service, plain options. */
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,17 +11,7 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `gantry-${prefix}-`));
 }
 
-/** A loopback port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../exec/port.js";
 
 /** examples/quickstart/service.mjs, found from this file upwards (works from src/ and dist/src/). */
 export const SERVICE_PATH = (() => {

@@ -12,11 +12,11 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import { userInfo } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { withFileLock } from "./lock.js";
+import { freePort } from "../exec/port.js";
+import { alive, withFileLock } from "./lock.js";
 
 const run = promisify(execFile);
 
@@ -119,15 +119,6 @@ export function runningPort(pgDir: string): number | undefined {
   return Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 function clearDeadUsers(usersDir: string): void {
   for (const name of fs.readdirSync(usersDir)) {
     const pid = Number(name);
@@ -216,18 +207,8 @@ async function initialise(pgDir: string, credentials: Credentials): Promise<void
     fs.rmSync(passwordFile, { force: true });
   }
   // The database Gantry uses; initdb only makes `postgres`.
-  fs.appendFileSync(path.join(pgDir, "postgresql.conf"), "\n# Gantry\nfsync = on\n");
   const port = await freePort();
-  await pgCtl(pgDir, [
-    "start",
-    "-w",
-    "-t",
-    String(START_TIMEOUT_S),
-    "-l",
-    path.join(pgDir, "server.log"),
-    "-o",
-    `-p ${port} -c listen_addresses=127.0.0.1 -k ${pgDir}`,
-  ]);
+  await startServer(pgDir, port);
   try {
     const { default: pg } = await import("pg");
     const client = new pg.Client({
@@ -278,17 +259,4 @@ async function pgCtl(pgDir: string, args: string[]): Promise<void> {
       `embedded Postgres: pg_ctl ${args[0]} failed: ${(err.stderr || err.stdout || err.message).trim()}${log}`,
     );
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -16,7 +16,7 @@ export async function withFileLock<T>(file: string, body: () => Promise<T>): Pro
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       const owner = Number(fs.readFileSync(file, "utf8").trim() || "0");
-      if (!ownerAlive(owner)) {
+      if (!alive(owner)) {
         fs.rmSync(file, { force: true });
         continue;
       }
@@ -33,7 +33,8 @@ export async function withFileLock<T>(file: string, body: () => Promise<T>): Pro
   }
 }
 
-function ownerAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it exists, owned by another user). */
+export function alive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);

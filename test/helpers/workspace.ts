@@ -5,9 +5,9 @@
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort } from "../../src/exec/port.js";
 import { stopServer } from "../../src/store/embedded.js";
 import { BIN, ROOT } from "./paths.js";
 
@@ -45,16 +45,7 @@ export interface WorkspaceOptions {
   edit?: Array<[string | RegExp, string]>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
+export { freePort };
 
 export async function workspace(options: WorkspaceOptions = {}): Promise<Workspace> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-ws-"));
