@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { userInfo } from "node:os";
 import { type Control, type Engine, openControl, startEngine } from "../engine/runtime.js";
 import { foldRun, type RunView } from "../engine/state.js";
-import type { ControlMessage, RunResult } from "../engine/workflow.js";
+import { type ControlMessage, haltRuns, type RunResult } from "../engine/workflow.js";
 import { EXIT, ExitError, UsageError } from "../errors.js";
 import type { DatabaseOptions } from "../store/database.js";
 import { DataDirError } from "../store/embedded.js";
@@ -95,6 +95,7 @@ function onInterrupt(engine: Engine, runIds: string[], stopView: () => void): ()
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(EXIT_INTERRUPTED);
     stopping = true;
+    haltRuns();
     stopView();
     void (async () => {
       for (const id of runIds) {
@@ -376,7 +377,10 @@ export async function worker(options: DatabaseOptions) {
     `gantry worker (pid ${process.pid}) on ${engine.db.where}: taking queued releases${recovered.length ? `; resumed ${recovered.join(", ")}` : ""}. Ctrl-C stops it; runs stay resumable.`,
   );
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
+    const stop = () => {
+      haltRuns();
+      resolve();
+    };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });

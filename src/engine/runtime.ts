@@ -12,6 +12,7 @@ import { foldRun, type RunView } from "./state.js";
 import {
   type ControlMessage,
   ENGINE_VERSION,
+  haltRuns,
   type RunInput,
   type RunResult,
   releaseWorkflow,
@@ -86,6 +87,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       },
       recovered: async () => interrupted,
       close: async () => {
+        haltRuns();
         await DBOS.shutdown().catch(() => undefined);
         await heldLock.release();
         await db.close();

@@ -76,6 +76,16 @@ export interface EngineEnvironment {
 }
 
 let environment: EngineEnvironment | undefined;
+let halting = false;
+
+/**
+ * Called when this process stops (Ctrl-C, SIGTERM, shutdown). From then on no run may end
+ * here: its database connections are going away, and an error caused by that must not be
+ * recorded as the run's outcome. The run stays pending and resumes elsewhere or later.
+ */
+export function haltRuns(): void {
+  halting = true;
+}
 export function setEngineEnvironment(env: EngineEnvironment): void {
   environment = env;
 }
@@ -173,6 +183,7 @@ export class Run {
         `${this.version} released to ${this.input.env}${this.previousVersion ? ` (was ${this.previousVersion})` : ""}`,
       );
     } catch (error) {
+      if (halting) await new Promise(() => undefined);
       const e =
         error instanceof RunFinished
           ? error
