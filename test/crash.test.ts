@@ -32,7 +32,11 @@ const V2_POINTS = [
 ];
 
 async function crashThenResume(ref: string, point: string, pauseMs = 0) {
-  const w = await workspace({ previous: "1.0.0" });
+  // v2 is caught a few seconds into monitoring; a long window keeps it from ending unobserved
+  // while a slow machine restarts gantry after the kill.
+  const edit: Array<[string, string]> =
+    ref === "v2.0.0" ? [["checkpoints: [T+2s, T+8s]", "checkpoints: [T+2s, T+30s]"]] : [];
+  const w = await workspace({ previous: "1.0.0", edit });
   spaces.push(w);
   const crashed = await w.gantry(["release", w.runbook, "--env", "local", "--ref", ref, "--json"], {
     GANTRY_FAILPOINT: point,
@@ -68,7 +72,7 @@ describe("crash at every step boundary and mid-step, then resume", { concurrency
   }
 
   it("v3 killed mid-wait: the monitoring keeps its original deadline and the run is released", async () => {
-    const { w, resumed } = await crashThenResume("v3.0.0", "monitor:started@300", 2500);
+    const { w, resumed } = await crashThenResume("v3.0.0", "monitor:started@300", 4000);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(resumed.json?.outcome, "released");
     const log = await w.gantry(["log", String(resumed.json?.run), "--json"]);
@@ -81,9 +85,10 @@ describe("crash at every step boundary and mid-step, then resume", { concurrency
     const finished = events.find((e) => e.kind === "run.finished")!;
     const t = Date.parse(monitor.data.t!);
     const end = Date.parse(monitor.data.endsAt!);
-    // Restarted timers would end ≥ T + 0.3 s + 2.5 s pause + 6 s; the original deadline is T + 6 s.
+    // Restarted timers would end at least 0.3 s + the 4 s pause after the original deadline.
     assert.ok(Date.parse(finished.at) >= end, "finished before the last checkpoint");
-    assert.ok(Date.parse(finished.at) - t < 8_500, `finished ${Date.parse(finished.at) - t} ms after T`);
+    const late = Date.parse(finished.at) - end;
+    assert.ok(late < 4_000, `finished ${late} ms after the deadline (T + ${end - t} ms)`);
     assert.equal(w.providerState().deploys.length, 1);
   });
 });

@@ -8,7 +8,7 @@ import path from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runningPort, startServer, stopServer } from "../src/store/embedded.js";
-import { type Workspace, workspace } from "./helpers/workspace.js";
+import { type Outcome, type Workspace, workspace } from "./helpers/workspace.js";
 
 const spaces: Workspace[] = [];
 after(async () => {
@@ -21,21 +21,44 @@ async function ws(options: Parameters<typeof workspace>[0] = {}): Promise<Worksp
   return w;
 }
 
+/** Monitoring that cannot end on its own before a test has acted on the run. */
+const LONG_MONITOR: [string, string] = ["checkpoints: [T+2s, T+8s]", "checkpoints: [T+120s]"];
+
 const release = (w: Workspace, ref: string, extra: string[] = []) =>
   w.gantry(["release", w.runbook, "--env", "local", "--ref", ref, "--json", ...extra]);
 
-/** Polls `gantry status RUN --json` until `until` holds. */
-async function waitFor(w: Workspace, until: (view: Record<string, unknown>) => boolean, runId?: string) {
+/**
+ * Polls `gantry status RUN --json` until `until` holds. With `child` (the release being
+ * watched), gives up as soon as it ends and says how it ended, instead of polling on.
+ */
+async function waitFor(
+  w: Workspace,
+  until: (view: Record<string, unknown>) => boolean,
+  runId?: string,
+  child?: Promise<Outcome>,
+) {
+  let ended: Outcome | undefined;
+  void child?.then((r) => (ended = r));
+  let last: unknown;
+  let run = runId;
   for (let i = 0; i < 150; i++) {
-    const id = runId ?? (await w.gantry(["status", "--json"])).json;
-    const run = runId ?? (Array.isArray(id) && id[0] ? (id[0] as { run: string }).run : undefined);
+    if (!run) {
+      const list = (await w.gantry(["status", "--json"])).json;
+      run = Array.isArray(list) && list[0] ? (list[0] as { run: string }).run : undefined;
+    }
     if (run) {
       const r = await w.gantry(["status", run, "--json"]);
+      last = r.json ?? r.stderr;
       if (r.json && until(r.json)) return r.json;
+    }
+    if (ended) {
+      throw new Error(
+        `the release ended (exit ${ended.code}) before the awaited state\n${ended.stderr}\nlast view: ${JSON.stringify(last)}`,
+      );
     }
     await sleep(200);
   }
-  throw new Error("timed out waiting for the run");
+  throw new Error(`timed out waiting for the run; last view: ${JSON.stringify(last)}`);
 }
 
 describe("releases", { concurrency: 3 }, () => {
@@ -89,7 +112,7 @@ describe("releases", { concurrency: 3 }, () => {
       ],
     });
     const child = release(w, "v3.0.0");
-    const view = await waitFor(w, (v) => v.status === "waiting");
+    const view = await waitFor(w, (v) => v.status === "waiting", undefined, child);
     const run = String(view.id);
     const first = await w.gantry(["approve", run, "--as", "ana"]);
     assert.equal(first.code, 0, first.stderr);
@@ -105,9 +128,9 @@ describe("releases", { concurrency: 3 }, () => {
   });
 
   it("abort from another process stops the run and says what stays deployed", async () => {
-    const w = await ws({ previous: "1.0.0" });
+    const w = await ws({ previous: "1.0.0", edit: [LONG_MONITOR] });
     const child = release(w, "v3.0.0");
-    const view = await waitFor(w, (v) => v.monitor !== undefined);
+    const view = await waitFor(w, (v) => v.monitor !== undefined, undefined, child);
     const a = await w.gantry(["abort", String(view.id), "--reason", "wrong day"]);
     assert.equal(a.code, 0, a.stderr);
     const r = await child;
@@ -117,14 +140,16 @@ describe("releases", { concurrency: 3 }, () => {
   });
 
   it("Ctrl-C leaves a run that status explains and rollback finishes", async () => {
-    const w = await ws({ previous: "1.0.0" });
+    const w = await ws({ previous: "1.0.0", edit: [LONG_MONITOR] });
     const child = w.spawn(["release", w.runbook, "--env", "local", "--ref", "v3.0.0"]);
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr += d));
-    const view = await waitFor(w, (v) => v.monitor !== undefined);
+    const closed = new Promise<Outcome>((resolve) =>
+      child.on("close", (code, signal) => resolve({ code, signal, stdout: "", stderr })),
+    );
+    const view = await waitFor(w, (v) => v.monitor !== undefined, undefined, closed);
     child.kill("SIGINT");
-    const code = await new Promise((resolve) => child.on("close", resolve));
-    assert.equal(code, 130);
+    assert.equal((await closed).code, 130);
     assert.match(stderr, /gantry resume/);
     const status = await w.gantry(["status", String(view.id)]);
     assert.match(status.stdout, /INTERRUPTED/);

@@ -1,48 +1,27 @@
 /**
- * The probe contract, checked for every implementation in the registry: a probe never throws,
- * stamps startedAt/finishedAt, answers `error` (never a pass) when it cannot measure — closed
- * port, a server that hangs past the timeout, garbage, a cancelled step — and says why on one
- * line. A new implementation must add a spec builder to SPECS, or this suite fails.
+ * The shared probe conformance suite. It finds every `<type>.conformance.js` beside it (see
+ * conformance.ts), starts what each one measures, and checks the probe contract on it, through
+ * the registry (`measure`) and the implementation alike. A registered probe type without a
+ * conformance file fails the suite.
  */
-
 import assert from "node:assert/strict";
-import { createServer as createHttpServer, type Server } from "node:http";
-import {
-  type AddressInfo,
-  createServer as createTcpServer,
-  type Socket,
-  type Server as TcpServer,
-} from "node:net";
-import { type TestContext, test } from "node:test";
-import { HttpProbe, MetricsProbe, type Probe } from "../runbook/schema/probes.js";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, describe, it, test } from "node:test";
+import type { Probe } from "../runbook/schema/probes.js";
+import type { ConformanceCase, ConformanceTargets } from "./conformance.js";
 import { measure, probeFor, SUPPORTED_PROBE_TYPES } from "./index.js";
-import type { Measurement } from "./types.js";
+import type { Measurement, ProbeContext } from "./types.js";
 
-interface Case {
-  /** A spec measuring `url`, with a short timeout. */
-  spec: (url: string) => Probe;
-  /** What a healthy endpoint answers, so the failure cases are known not to fail trivially. */
-  healthy: { contentType: string; body: string };
+const here = import.meta.dirname;
+const cases: ConformanceCase[] = [];
+for (const file of fs.readdirSync(here).sort()) {
+  if (!file.endsWith(".conformance.js")) continue;
+  const mod = (await import(path.join(here, file))) as { conformance?: ConformanceCase };
+  assert.ok(mod.conformance, `${file} exports no \`conformance\` case`);
+  assert.equal(`${mod.conformance.type}.conformance.js`, file, `${file} is named after its probe type`);
+  cases.push(mod.conformance);
 }
-
-const TIMEOUT = "300ms";
-
-const SPECS: Record<string, Case> = {
-  http: {
-    spec: (url) =>
-      HttpProbe.parse({
-        type: "http",
-        url,
-        timeout: TIMEOUT,
-        expect: { body: [{ path: "$.status", equals: "ok" }] },
-      }),
-    healthy: { contentType: "application/json", body: '{"status":"ok"}' },
-  },
-  metrics: {
-    spec: (url) => MetricsProbe.parse({ type: "metrics", url, timeout: TIMEOUT, gauge: "up", expect: 1 }),
-    healthy: { contentType: "text/plain; version=0.0.4", body: "# TYPE up gauge\nup 1\n" },
-  },
-};
 
 const PHASES = ["successful", "failed", "error", "inconclusive"];
 
@@ -59,135 +38,107 @@ function assertContract(m: Measurement): void {
 }
 
 /** Measures through the registry and the implementation alike; neither may throw. */
-async function both(spec: Probe, signal?: AbortSignal): Promise<Measurement[]> {
+async function both(spec: Probe, context: ProbeContext = {}): Promise<Measurement[]> {
   const implementation = probeFor(spec.type)!;
-  const results = [await measure(spec, { signal }), await implementation.measure(spec as never, { signal })];
+  const results = [await measure(spec, context), await implementation.measure(spec as never, context)];
   for (const m of results) assertContract(m);
   return results;
 }
 
-/** Listens on a free loopback port; at the end of the test, drops every connection and closes. */
-async function listening(t: TestContext, server: Server | TcpServer): Promise<string> {
-  const sockets = new Set<Socket>();
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/probe`;
+/** The same spec with another timeout. */
+function withTimeout(spec: Probe, text: string, ms: number): Probe {
+  return { ...spec, timeout: { text, ms } } as Probe;
 }
 
 test("every supported probe type has a conformance case", () => {
   assert.ok(SUPPORTED_PROBE_TYPES.length > 0);
+  const covered = new Set(cases.map((c) => c.type));
   for (const type of SUPPORTED_PROBE_TYPES) {
-    assert.ok(SPECS[type], `add a conformance case for ${type}`);
+    assert.ok(covered.has(type), `add src/probes/${type}.conformance.ts`);
     assert.equal(probeFor(type)?.type, type);
   }
 });
 
-test("a type without an implementation is an error, not a throw", async () => {
-  const m = await measure({ type: "tls", host: "example.com", port: 443 } as Probe);
+test("an unknown type is an error, not a throw", async () => {
+  const m = await measure({ type: "carrier-pigeon" } as unknown as Probe);
   assertContract(m);
   assert.equal(m.phase, "error");
-  assert.equal(m.message, "probe type tls is not supported by this version");
-  assert.equal(probeFor("tls"), undefined);
+  assert.equal(m.message, "probe type carrier-pigeon is not supported by this version");
   assert.equal(probeFor("constructor" as Probe["type"]), undefined);
   assertContract(await measure(undefined as unknown as Probe));
 });
 
-for (const type of SUPPORTED_PROBE_TYPES) {
-  const c = SPECS[type];
-  if (!c) continue;
+for (const c of cases) {
+  describe(`probe conformance: ${c.type}`, () => {
+    let targets: ConformanceTargets;
+    const stops: Array<() => unknown> = [];
+    before(async () => {
+      targets = await c.setup((stop) => stops.push(stop));
+    });
+    after(async () => {
+      for (const stop of stops.reverse()) await stop();
+    });
+    const ctx = (extra: ProbeContext = {}): ProbeContext => ({ ...targets.context, ...extra });
 
-  test(`${type}: a healthy endpoint is successful`, async (t) => {
-    const url = await listening(
-      t,
-      createHttpServer((_req, res) => {
-        res.writeHead(200, { "content-type": c.healthy.contentType });
-        res.end(c.healthy.body);
-      }),
-    );
-    for (const m of await both(c.spec(url))) assert.equal(m.phase, "successful", m.message);
-  });
+    it("is successful on a healthy target", async () => {
+      for (const m of await both(targets.healthy, ctx())) assert.equal(m.phase, "successful", m.message);
+    });
 
-  test(`${type}: a closed port is an error`, async () => {
-    const server = createHttpServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const port = (server.address() as AddressInfo).port;
-    await new Promise((resolve) => server.close(resolve));
-    for (const m of await both(c.spec(`http://127.0.0.1:${port}/probe`))) {
-      assert.equal(m.phase, "error");
-      assert.match(m.message, /connection refused/);
-    }
-  });
+    it("is failed, not an error, when it measured and the expectation does not hold", async () => {
+      for (const m of await both(targets.failing, ctx())) assert.equal(m.phase, "failed", m.message);
+    });
 
-  test(`${type}: a server that hangs past the timeout is an error`, async (t) => {
-    const url = await listening(
-      t,
-      createHttpServer(() => {}),
-    );
-    const started = Date.now();
-    for (const m of await both(c.spec(url))) {
-      assert.equal(m.phase, "error");
-      assert.match(m.message, /timed out after 300ms/);
-    }
-    assert.ok(Date.now() - started < 3000, "the timeout is enforced");
-  });
+    it("is an error when nothing answers", async () => {
+      for (const m of await both(targets.unreachable, ctx())) assert.equal(m.phase, "error", m.message);
+    });
 
-  test(`${type}: a server that stops halfway through the body is an error`, async (t) => {
-    const url = await listening(
-      t,
-      createHttpServer((_req, res) => {
-        res.writeHead(200, { "content-type": c.healthy.contentType, "content-length": "1000" });
-        res.write(c.healthy.body.slice(0, 5));
-      }),
-    );
-    for (const m of await both(c.spec(url))) assert.equal(m.phase, "error");
-  });
+    it("is an error, saying so, when the target hangs past the timeout", async () => {
+      const started = Date.now();
+      for (const m of await both(targets.hanging, ctx())) {
+        assert.equal(m.phase, "error", m.message);
+        assert.match(m.message, /timed out after 300ms/);
+      }
+      // Generous: only a probe that ignores its timeout waits this long.
+      assert.ok(Date.now() - started < 10_000, "the timeout is enforced");
+    });
 
-  test(`${type}: garbage is an error, never a pass`, async (t) => {
-    const http = await listening(
-      t,
-      createHttpServer((_req, res) => {
-        res.writeHead(200, { "content-type": "text/html" });
-        res.end("<html>\n<body>\u0000\u00ff{{{ not what you asked for\n</body></html>");
-      }),
-    );
-    const notHttp = await listening(
-      t,
-      createTcpServer((socket) => socket.end("SSH-2.0-OpenSSH_9.6\r\n\r\n")),
-    );
-    for (const url of [http, notHttp]) {
-      for (const m of await both(c.spec(url))) assert.equal(m.phase, "error", m.message);
-    }
-  });
+    it("is an error when the step is cancelled, before or during the measurement", async () => {
+      for (const m of await both(targets.hanging, ctx({ signal: AbortSignal.abort() }))) {
+        assert.equal(m.phase, "error", m.message);
+        assert.match(m.message, /cancelled/);
+      }
+      // A long timeout: the measurement ends because it was cancelled, not because it timed out.
+      const long = withTimeout(targets.hanging, "60s", 60_000);
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 100);
+      const m = await measure(long, ctx({ signal: controller.signal }));
+      assertContract(m);
+      assert.equal(m.phase, "error", m.message);
+      assert.match(m.message, /cancelled/);
+    });
 
-  test(`${type}: a cancelled step is an error, before or during the request`, async (t) => {
-    const url = await listening(
-      t,
-      createHttpServer(() => {}),
-    );
-    for (const m of await both(c.spec(url), AbortSignal.abort())) assert.equal(m.phase, "error");
+    it("lets no secret through: message, value and detail are redacted", async () => {
+      const { spec, value } = targets.secret;
+      const redact = (text: string) => text.replaceAll(value, "***");
+      for (const m of await both(spec, ctx({ redact }))) {
+        const shown = JSON.stringify({ message: m.message, value: m.value, detail: m.detail });
+        assert.ok(!shown.includes(value), `the secret shows: ${shown}`);
+      }
+    });
 
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
-    const started = Date.now();
-    const [m] = await both(c.spec(url), controller.signal);
-    assert.equal(m!.phase, "error");
-    assert.match(m!.message, /cancelled/);
-    assert.ok(Date.now() - started < 250, "cancelling does not wait for the timeout");
-  });
+    it("answers garbage and bad addresses with an error, never a pass", async () => {
+      for (const { what, spec } of targets.errors ?? []) {
+        for (const m of await both(spec, ctx())) assert.equal(m.phase, "error", `${what}: ${m.message}`);
+      }
+    });
 
-  test(`${type}: a bad URL is an error`, async () => {
-    for (const url of ["not a url", "ftp://127.0.0.1/x", ""]) {
-      for (const m of await both(c.spec(url))) assert.equal(m.phase, "error", url);
-    }
+    it("never throws, whatever the spec holds", async () => {
+      const broken = { ...targets.healthy, timeout: { text: "1s", ms: 1000 } } as Record<string, unknown>;
+      for (const key of Object.keys(broken)) {
+        if (key === "type" || key === "timeout") continue;
+        broken[key] = { nonsense: [1, 2] };
+      }
+      for (const m of await both(broken as unknown as Probe, ctx())) assert.notEqual(m.phase, "successful");
+    });
   });
 }

@@ -11,24 +11,32 @@
  *
  * Not supported yet (answer `error`): multipart bodies and `download`.
  *
- * The request helpers (`send`, `guard`, `checkUrl`, …) are shared with the metrics probe.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { JSONPath } from "jsonpath-plus";
 import { compare } from "../runbook/expression.js";
-import type { Duration } from "../runbook/schema/common.js";
 import type { Probe } from "../runbook/schema/probes.js";
-import type { Measurement, Phase, ProbeContext, ProbeImplementation, Value } from "./types.js";
+import {
+  checkUrl,
+  displayUrl,
+  errorText,
+  type Fetched,
+  guard,
+  type HttpRequest,
+  hasHeader,
+  mediaType,
+  type Outcome,
+  send,
+  show,
+} from "./shared.js";
+import type { Phase, ProbeContext, ProbeImplementation, Value } from "./types.js";
 
 type HttpSpec = Extract<Probe, { type: "http" }>;
 type BodyAssertion = HttpSpec["expect"]["body"][number];
 
-/** A measurement before its timestamps are added. */
-export type Outcome = Omit<Measurement, "startedAt" | "finishedAt">;
-
 export const httpProbe: ProbeImplementation<"http"> = {
   type: "http",
-  measure: (spec, context) => guard("http", () => measureHttp(spec, context ?? {})),
+  measure: (spec, context) => guard("http", context, () => measureHttp(spec, context ?? {})),
 };
 
 /** One request's result, before the samples are summed up. */
@@ -386,170 +394,6 @@ function fillCaptures(url: string, captures: Record<string, Value>): string {
   return url.replace(/\{\{\s*captures\.([A-Za-z0-9._-]+)\s*\}\}/g, (whole, name: string) =>
     Object.hasOwn(captures, name) ? encodeURIComponent(String(captures[name])) : whole,
   );
-}
-
-// ---------------------------------------------------------------------------------------
-// Shared with other probes: sending a request, reading the answer, never throwing.
-
-export interface HttpRequest {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body?: string;
-  /** For each request: covers connecting, the response and reading the body. */
-  timeout: Duration;
-  redirect?: "follow" | "manual";
-}
-
-export interface Fetched {
-  status: number;
-  /** The Content-Type header, "" when absent. */
-  contentType: string;
-  /** The body, or its first MAX_BODY_BYTES when `truncated`. */
-  body: Uint8Array;
-  size: number;
-  truncated: boolean;
-  latencyMs: number;
-}
-
-export type Sent = { ok: true; response: Fetched } | { ok: false; message: string; cancelled: boolean };
-
-const MAX_BODY_BYTES = 16 * 1024 * 1024;
-
-/** Sends one request with its own timeout (and the caller's signal). Never throws. */
-export async function send(request: HttpRequest, signal?: AbortSignal): Promise<Sent> {
-  const timer = AbortSignal.timeout(request.timeout.ms);
-  const started = performance.now();
-  try {
-    const res = await fetch(request.url, {
-      method: request.method,
-      headers: request.headers,
-      body: request.body,
-      redirect: request.redirect ?? "follow",
-      signal: signal ? AbortSignal.any([timer, signal]) : timer,
-    });
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    if (res.body) {
-      for await (const chunk of res.body) {
-        size += chunk.byteLength;
-        if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      }
-    }
-    const response: Fetched = {
-      status: res.status,
-      contentType: res.headers.get("content-type") ?? "",
-      body: Buffer.concat(chunks),
-      size,
-      truncated: size > MAX_BODY_BYTES,
-      latencyMs: Math.round(performance.now() - started),
-    };
-    return { ok: true, response };
-  } catch (err) {
-    if (signal?.aborted) return { ok: false, message: "cancelled", cancelled: true };
-    if (timer.aborted) {
-      return { ok: false, message: `timed out after ${request.timeout.text}`, cancelled: false };
-    }
-    return { ok: false, message: networkProblem(err), cancelled: false };
-  }
-}
-
-const NETWORK_CODES: Record<string, string> = {
-  ECONNREFUSED: "connection refused",
-  ECONNRESET: "connection reset",
-  ENOTFOUND: "host not found",
-  EAI_AGAIN: "host lookup failed (temporary)",
-  EHOSTUNREACH: "host unreachable",
-  ENETUNREACH: "network unreachable",
-  ETIMEDOUT: "connection timed out",
-  UND_ERR_SOCKET: "connection closed by the server",
-};
-
-function networkProblem(err: unknown): string {
-  const cause = (err as { cause?: unknown } | undefined)?.cause;
-  for (const e of [cause, err]) {
-    const code = (e as { code?: unknown } | undefined)?.code;
-    if (typeof code !== "string") continue;
-    if (NETWORK_CODES[code]) return NETWORK_CODES[code];
-    if (code.startsWith("HPE_")) return `invalid HTTP response (${errorText(e)})`;
-  }
-  return errorText(cause instanceof Error ? cause : err);
-}
-
-/** Why a URL cannot be requested, or undefined. Credentials in a URL are refused (they would be logged). */
-export function checkUrl(url: string): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return "not a valid URL";
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:") {
-    return `unsupported URL scheme ${u.protocol} (use http or https)`;
-  }
-  if (u.username || u.password) {
-    return "credentials in the URL are not supported; send an Authorization header";
-  }
-  return undefined;
-}
-
-/** The URL as written, with any user:password hidden. */
-export function displayUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (!u.username && !u.password) return url;
-    u.username = "***";
-    u.password = "";
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
-
-export function hasHeader(headers: Record<string, string>, name: string): boolean {
-  return Object.keys(headers).some((h) => h.toLowerCase() === name);
-}
-
-/** `text/html; charset=utf-8` → `text/html`. */
-export function mediaType(contentType: string): string {
-  return (contentType.split(";")[0] ?? "").trim().toLowerCase();
-}
-
-/**
- * Runs a probe body so that it never throws, and stamps the result: startedAt/finishedAt as
- * ISO strings (finishedAt never before startedAt) and a message on one line.
- */
-export async function guard(type: string, run: () => Promise<Outcome>): Promise<Measurement> {
-  const started = Date.now();
-  let outcome: Outcome;
-  try {
-    outcome = await run();
-  } catch (err) {
-    outcome = { phase: "error", message: `${type} probe failed unexpectedly: ${errorText(err)}` };
-  }
-  return {
-    ...outcome,
-    message: oneLine(outcome.message),
-    startedAt: new Date(started).toISOString(),
-    finishedAt: new Date(Math.max(Date.now(), started)).toISOString(),
-  };
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message || err.name : String(err);
-}
-
-/** Collapses whitespace (newlines included) and caps the length. */
-export function oneLine(text: string, max = 500): string {
-  const line = text.replace(/\s+/g, " ").trim() || "no message";
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}
-
-/** A value as shown in a message: JSON, shortened. */
-export function show(v: unknown): string {
-  if (v === undefined) return "missing";
-  const text = JSON.stringify(v) ?? String(v);
-  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
 }
 
 /** An expected value as a person writes it: `ok` bare, `"200"` quoted when it could be misread. */

@@ -4,8 +4,9 @@
  * implementation that breaks its contract by throwing, answers phase `error`.
  */
 import { PROBE_TYPES, type Probe } from "../runbook/schema/probes.js";
-import { errorText, httpProbe, oneLine } from "./http.js";
+import { httpProbe } from "./http.js";
 import { metricsProbe } from "./metrics.js";
+import { errorText, oneLine } from "./shared.js";
 import type { Measurement, ProbeContext, ProbeImplementation } from "./types.js";
 
 type ProbeType = Probe["type"];

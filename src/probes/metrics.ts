@@ -16,9 +16,20 @@
  * Prometheus does), a ratio uses the current totals.
  */
 import parseExposition, { type PrometheusFamily } from "parse-prometheus-text-format";
-import { type Comparison, compare } from "../runbook/expression.js";
+import type { Comparison } from "../runbook/expression.js";
 import type { Probe } from "../runbook/schema/probes.js";
-import { checkUrl, displayUrl, errorText, guard, hasHeader, mediaType, type Outcome, send } from "./http.js";
+import {
+  checkUrl,
+  displayUrl,
+  errorText,
+  guard,
+  hasHeader,
+  judge,
+  mediaType,
+  num,
+  type Outcome,
+  send,
+} from "./shared.js";
 import type { ProbeContext, ProbeImplementation } from "./types.js";
 
 type MetricsSpec = Extract<Probe, { type: "metrics" }>;
@@ -52,7 +63,7 @@ export interface MetricsState {
 
 export const metricsProbe: ProbeImplementation<"metrics"> = {
   type: "metrics",
-  measure: (spec, context) => guard("metrics", () => measureMetrics(spec, context ?? {})),
+  measure: (spec, context) => guard("metrics", context, () => measureMetrics(spec, context ?? {})),
 };
 
 async function measureMetrics(spec: MetricsSpec, context: ProbeContext): Promise<Outcome> {
@@ -162,22 +173,6 @@ function ratio(
   return judge(value, said, expect, { state, detail });
 }
 
-/** With `expect`: successful or failed by compare(); without: successful, a value was read. */
-function judge(
-  value: number,
-  said: string,
-  expect: Comparison | undefined,
-  extra: Partial<Outcome>,
-): Outcome {
-  if (!expect) return { ...extra, phase: "successful", value, message: said };
-  const ok = compare(value, expect);
-  if (ok === undefined) {
-    return { ...extra, phase: "error", value, message: `${said}, cannot compare with ${expect.text}` };
-  }
-  const message = ok ? `${said} (expected ${expect.text})` : `${said}, expected ${expect.text}`;
-  return { ...extra, phase: ok ? "successful" : "failed", value, message };
-}
-
 function sum(sel: Selector, series: Series[]): { total: number; matched: number } {
   let total = 0;
   let matched = 0;
@@ -208,12 +203,6 @@ function previousTotal(previous: MetricsState | undefined, key: string): number 
   if (!previous || !Object.hasOwn(previous.counters, key)) return undefined;
   const v = previous.counters[key];
   return typeof v === "number" && Number.isFinite(v) ? v : undefined;
-}
-
-/** A number as shown in a message: integers as they are, others to 4 significant digits. */
-function num(x: number): string {
-  if (Number.isInteger(x) || !Number.isFinite(x)) return String(x);
-  return Math.abs(x) >= 1000 ? x.toFixed(1) : String(Number(x.toPrecision(4)));
 }
 
 // ---------------------------------------------------------------------------------------

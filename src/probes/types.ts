@@ -4,6 +4,7 @@
  * are never the same thing: a timeout or a garbage response is an `error`, not a pass.
  */
 import type { Probe } from "../runbook/schema/probes.js";
+import type { EnvironmentSpec } from "../runbook/schema/runbook.js";
 
 export type Phase = "successful" | "failed" | "error" | "inconclusive";
 
@@ -30,7 +31,30 @@ export interface ProbeContext {
   signal?: AbortSignal;
   /** What the previous measurement of this probe returned as `state`. */
   previous?: unknown;
+  /**
+   * Masks secret values. Applied by the guard to everything a measurement shows (message,
+   * string value, detail), so a secret echoed back by a server never reaches a log.
+   */
+  redact?: (text: string) => string;
+  /** The environment the probe measures: its database, Redis and metric sources. */
+  env?: ProbeEnvironment;
+  /** When the release was deployed (ISO): "since the deploy" for sentry and posthog. */
+  since?: string;
+  /** The value measured before the deploy, for probes with `baseline:`. */
+  baseline?: Value;
+  /** The runbook's folder: relative paths (files to upload, CA certificates) start here. */
+  dir?: string;
 }
+
+/** An environment's connections, templates filled in (secrets included, in memory only). */
+export interface ProbeEnvironment {
+  name?: string;
+  database?: { url: string; schemaVersion?: string | undefined };
+  redis?: { url: string };
+  metrics?: Record<string, MetricSource>;
+}
+
+export type MetricSource = EnvironmentSpec["metrics"][string];
 
 /**
  * A probe spec whose templates have already been rendered (URLs, headers, commands hold

@@ -57,7 +57,7 @@ export async function workspace(options: WorkspaceOptions = {}): Promise<Workspa
     .readFileSync(path.join(ROOT, "examples/quickstart/runbook.yaml"), "utf8")
     .replaceAll("18080", String(port))
     .replace("run: node --check service.mjs", "run: node --check service.mjs && echo ran >> gate-runs.log")
-    .replace("checkpoints: [T+5s, T+10s, T+15s]", "checkpoints: [T+2s, T+6s]")
+    .replace("checkpoints: [T+5s, T+10s, T+15s]", "checkpoints: [T+2s, T+8s]")
     .replace("for: 3s", "for: 2s");
   for (const [from, to] of options.edit ?? []) text = text.replace(from, to);
   const runbook = path.join(dir, "runbook.yaml");
@@ -73,7 +73,9 @@ export async function workspace(options: WorkspaceOptions = {}): Promise<Workspa
   const env = (extra: Record<string, string> = {}) => ({
     ...process.env,
     CI: "1",
-    DEFECT_AFTER_MS: "1000",
+    // Late enough that smoke tests finish first even on a loaded machine, so v2 is caught
+    // by monitoring, as the tests expect.
+    DEFECT_AFTER_MS: "2500",
     GANTRY_USER: "tester",
     ...extra,
   });
