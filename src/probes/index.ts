@@ -4,16 +4,34 @@
  * implementation that breaks its contract by throwing, answers phase `error`.
  */
 import { PROBE_TYPES, type Probe } from "../runbook/schema/probes.js";
+import { commandProbe } from "./command.js";
+import { dnsProbe } from "./dns.js";
 import { httpProbe } from "./http.js";
 import { metricsProbe } from "./metrics.js";
+import { postgresProbe } from "./postgres.js";
+import { posthogProbe } from "./posthog.js";
+import { prometheusProbe } from "./prometheus.js";
+import { redisProbe } from "./redis.js";
+import { sentryProbe } from "./sentry.js";
 import { errorText, oneLine } from "./shared.js";
+import { tcpProbe } from "./tcp.js";
+import { tlsProbe } from "./tls.js";
 import type { Measurement, ProbeContext, ProbeImplementation } from "./types.js";
 
 type ProbeType = Probe["type"];
 
 const REGISTRY: { [T in ProbeType]?: ProbeImplementation<T> } = {
   http: httpProbe,
+  tls: tlsProbe,
+  dns: dnsProbe,
+  tcp: tcpProbe,
+  postgres: postgresProbe,
+  redis: redisProbe,
+  prometheus: prometheusProbe,
   metrics: metricsProbe,
+  command: commandProbe,
+  sentry: sentryProbe,
+  posthog: posthogProbe,
 };
 
 /** Probe types with an implementation, in the order the schema lists them. */

@@ -106,79 +106,120 @@ export const HttpProbe = z
   })
   .meta({ description: "An HTTP request with expectations on status, body and latency." });
 
-export const TlsProbe = z.strictObject({
-  type: z.literal("tls"),
-  ...base,
-  host: z.string(),
-  port: z.number().int().min(1).max(65535).default(443),
-  servername: z.string().optional().meta({ description: "SNI name; defaults to host." }),
-  minDays: z
-    .number()
-    .int()
-    .min(0)
-    .default(14)
-    .meta({ description: "Fail when the certificate expires sooner." }),
-});
+export const TlsProbe = z
+  .strictObject({
+    type: z.literal("tls"),
+    ...base,
+    host: z.string(),
+    port: z.number().int().min(1).max(65535).default(443),
+    servername: z.string().optional().meta({ description: "SNI name; defaults to host." }),
+    minDays: z
+      .number()
+      .int()
+      .min(0)
+      .default(14)
+      .meta({ description: "Fail when the certificate expires sooner." }),
+    protocols: z
+      .array(z.enum(["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]))
+      .min(1)
+      .default(["TLSv1.2", "TLSv1.3"])
+      .meta({ description: "Acceptable protocol versions." }),
+    ca: z
+      .string()
+      .optional()
+      .meta({ description: "A PEM file of extra trusted CAs (a private CA), relative to the runbook." }),
+  })
+  .meta({
+    description:
+      "A TLS endpoint: days until the certificate expires (the value), hostname match, chain validity, protocol version.",
+  });
 
-export const DnsProbe = z.strictObject({
-  type: z.literal("dns"),
-  ...base,
-  name: z.string(),
-  record: z.enum(["A", "AAAA", "CNAME", "TXT", "MX", "NS"]).default("A"),
-  expect: z.array(z.string()).optional().meta({ description: "Records that must be present." }),
-  server: z
-    .string()
-    .optional()
-    .meta({ description: "Resolver to ask, host:port; defaults to the system's." }),
-});
+export const DnsProbe = z
+  .strictObject({
+    type: z.literal("dns"),
+    ...base,
+    name: z.string(),
+    record: z.enum(["A", "AAAA", "CNAME", "TXT", "MX", "NS"]).default("A"),
+    expect: z.array(z.string()).optional().meta({ description: "Records that must be present." }),
+    server: z
+      .string()
+      .optional()
+      .meta({ description: "Resolver to ask, host:port; defaults to the system's." }),
+  })
+  .meta({ description: "A DNS name resolves; the expected records are among the answers." });
 
-export const TcpProbe = z.strictObject({
-  type: z.literal("tcp"),
-  ...base,
-  host: z.string(),
-  port: z.number().int().min(1).max(65535),
-});
+export const TcpProbe = z
+  .strictObject({
+    type: z.literal("tcp"),
+    ...base,
+    host: z.string(),
+    port: z.number().int().min(1).max(65535),
+  })
+  .meta({ description: "A TCP port accepts connections; the value is the connect time in ms." });
 
-export const PostgresProbe = z.strictObject({
-  type: z.literal("postgres"),
-  ...base,
-  url: secretField("Connection URL; defaults to the environment's database.url.").optional(),
-  measure: z
-    .enum(["connect", "pool-usage", "blocking-queries", "schema-version", "query"])
-    .default("query")
-    .meta({ description: "What to measure." }),
-  query: z
-    .string()
-    .optional()
-    .meta({ description: "SQL returning one value (measure: query, schema-version)." }),
-  blockedFor: Duration.prefault("30s").meta({
-    description: "For blocking-queries: count queries waiting longer.",
-  }),
-  expect: Expect.optional(),
-  baseline: z
-    .strictObject({
-      tolerance: Percent.meta({ description: "Allowed change from the value before the deploy." }),
-    })
-    .optional()
-    .meta({ description: "Capture the value before the deploy and compare after it." }),
-});
+export const PostgresProbe = z
+  .strictObject({
+    type: z.literal("postgres"),
+    ...base,
+    url: secretField("Connection URL; defaults to the environment's database.url.").optional(),
+    measure: z
+      .enum(["connect", "pool-usage", "blocking-queries", "schema-version", "query"])
+      .default("query")
+      .meta({
+        description:
+          "connect (ms), pool-usage (% of max_connections; default expect < 80%), blocking-queries (count; default expect == 0), schema-version (the environment's database.schemaVersion query unless `query` is given), query.",
+      }),
+    query: z
+      .string()
+      .optional()
+      .meta({ description: "SQL returning one value (measure: query, schema-version)." }),
+    blockedFor: Duration.prefault("30s").meta({
+      description: "For blocking-queries: count queries waiting longer.",
+    }),
+    expect: Expect.optional(),
+    baseline: z
+      .strictObject({
+        tolerance: Percent.meta({ description: "Allowed change from the value before the deploy." }),
+      })
+      .optional()
+      .meta({ description: "Capture the value before the deploy and compare after it." }),
+  })
+  .meta({
+    description:
+      "A Postgres database: connect time, connections in use as % of max_connections, queries blocked longer than blockedFor, the schema version, or any SQL returning one value.",
+  });
 
-export const RedisProbe = z.strictObject({
-  type: z.literal("redis"),
-  ...base,
-  url: secretField("Connection URL; defaults to the environment's redis.url.").optional(),
-  measure: z.enum(["ping", "memory", "clients", "evictions", "policy", "persistence"]).default("ping"),
-  expect: Expect.optional(),
-});
+export const RedisProbe = z
+  .strictObject({
+    type: z.literal("redis"),
+    ...base,
+    url: secretField("Connection URL; defaults to the environment's redis.url.").optional(),
+    measure: z
+      .enum(["ping", "memory", "clients", "evictions", "policy", "persistence"])
+      .default("ping")
+      .meta({
+        description:
+          "ping (latency ms), memory (used as % of maxmemory), clients (connected), evictions (evicted keys since the last sample), policy (maxmemory-policy), persistence (RDB or AOF on).",
+      }),
+    expect: Expect.optional(),
+  })
+  .meta({ description: "A Redis server, read through PING and INFO." });
 
-export const PrometheusProbe = z.strictObject({
-  type: z.literal("prometheus"),
-  ...base,
-  source: Name.meta({ description: "A metric source of the environment (environments.<env>.metrics)." }),
-  query: z.string().meta({ description: "PromQL returning one value." }),
-  range: Duration.optional().meta({ description: "Evaluate over this range instead of an instant." }),
-  expect: Expect.optional(),
-});
+export const PrometheusProbe = z
+  .strictObject({
+    type: z.literal("prometheus"),
+    ...base,
+    source: Name.meta({ description: "A metric source of the environment (environments.<env>.metrics)." }),
+    query: z.string().meta({ description: "PromQL returning one value." }),
+    range: Duration.optional().meta({ description: "Evaluate over this range instead of an instant." }),
+    step: Duration.prefault("1m").meta({ description: "With range: the resolution of the range query." }),
+    reduce: z
+      .enum(["max", "min", "avg", "last"])
+      .default("max")
+      .meta({ description: "With range: how the points become one value." }),
+    expect: Expect.optional(),
+  })
+  .meta({ description: "A PromQL query through the Prometheus HTTP API, instant or over a range." });
 
 const MetricSelector = z
   .string()
@@ -216,36 +257,51 @@ export const MetricsProbe = z
       "A value read from Prometheus text exposition (a service's /metrics): a gauge, a counter rate, or a ratio of counters. Give exactly one of gauge, rate, ratio.",
   });
 
-export const CommandProbe = z.strictObject({
-  type: z.literal("command"),
-  ...base,
-  run: Command,
-  parse: z.enum(["exit", "number", "json"]).default("exit").meta({ description: "How to read stdout." }),
-  path: z.string().optional().meta({ description: "With parse: json, the JSONPath of the value." }),
-  expect: Expect.optional(),
-});
+export const CommandProbe = z
+  .strictObject({
+    type: z.literal("command"),
+    ...base,
+    run: Command,
+    parse: z.enum(["exit", "number", "json"]).default("exit").meta({ description: "How to read stdout." }),
+    path: z.string().optional().meta({ description: "With parse: json, the JSONPath of the value." }),
+    expect: Expect.optional(),
+  })
+  .meta({ description: "A shell command: its exit code, or stdout read as a number or JSON." });
 
-export const SentryProbe = z.strictObject({
-  type: z.literal("sentry"),
-  ...base,
-  source: Name.meta({ description: "A metric source of type sentry." }),
-  measure: z.enum(["errors", "top-issues"]).default("errors"),
-  query: z.string().optional().meta({ description: "Sentry search query, e.g. level:error." }),
-  expect: Expect.optional(),
-});
+export const SentryProbe = z
+  .strictObject({
+    type: z.literal("sentry"),
+    ...base,
+    source: Name.meta({ description: "A metric source of type sentry." }),
+    measure: z
+      .enum(["errors", "top-issues"])
+      .default("errors")
+      .meta({ description: "errors: the count (the value); top-issues: the most frequent issues, listed." }),
+    query: z.string().optional().meta({ description: "Sentry search query, e.g. level:error." }),
+    window: Duration.prefault("1h").meta({
+      description: "Count over this window when there is no deploy to count from (gantry check).",
+    }),
+    top: z.number().int().min(1).max(100).default(5).meta({ description: "With top-issues: how many." }),
+    expect: Expect.optional(),
+  })
+  .meta({ description: "Errors reported to Sentry since the deploy, through Sentry's HTTP API." });
 
-export const PosthogProbe = z.strictObject({
-  type: z.literal("posthog"),
-  ...base,
-  source: Name.meta({ description: "A metric source of type posthog." }),
-  event: z.string().optional().meta({ description: "Count this event." }),
-  ratio: z
-    .strictObject({ numerator: z.string(), denominator: z.union([z.string(), z.array(z.string()).min(1)]) })
-    .optional()
-    .meta({ description: "Ratio of event counts, e.g. completed over completed + failed." }),
-  window: Duration.prefault("15m").meta({ description: "Count events over this window." }),
-  expect: Expect.optional(),
-});
+export const PosthogProbe = z
+  .strictObject({
+    type: z.literal("posthog"),
+    ...base,
+    source: Name.meta({ description: "A metric source of type posthog." }),
+    event: z.string().optional().meta({ description: "Count this event." }),
+    ratio: z
+      .strictObject({ numerator: z.string(), denominator: z.union([z.string(), z.array(z.string()).min(1)]) })
+      .optional()
+      .meta({ description: "Ratio of event counts, e.g. completed over completed + failed." }),
+    window: Duration.prefault("15m").meta({
+      description: "Count events over this window, or since the deploy when that is shorter.",
+    }),
+    expect: Expect.optional(),
+  })
+  .meta({ description: "Event counts or a ratio of them from PostHog, through its query API." });
 
 export const PROBE_TYPES = [
   "http",
