@@ -6,8 +6,20 @@
 import type { Probe } from "./runbook/schema/probes.js";
 import type { Runbook } from "./runbook/schema/runbook.js";
 
-/** Probe types the engine can measure (src/probes/). */
-export const EXECUTABLE_PROBES: ReadonlySet<string> = new Set(["http", "metrics"]);
+/** Probe types the engine can measure (src/probes/; a test keeps this equal to the registry). */
+export const EXECUTABLE_PROBES: ReadonlySet<string> = new Set([
+  "http",
+  "tls",
+  "dns",
+  "tcp",
+  "postgres",
+  "redis",
+  "prometheus",
+  "metrics",
+  "command",
+  "sentry",
+  "posthog",
+]);
 /** Deploy providers built in (src/providers/); others are driven through `command`. */
 export const EXECUTABLE_PROVIDERS: ReadonlySet<string> = new Set(["command", "local-process"]);
 /** Sections whose every form this version executes, and those it does not execute at all yet. */
@@ -28,12 +40,19 @@ export function notExecutable(runbook: Runbook, env?: string): string[] {
   }
   const probe = (where: string, p: Probe | undefined) => {
     if (p && !EXECUTABLE_PROBES.has(p.type)) out.push(`${where} (probe type ${p.type})`);
+    // A before/after comparison needs the value from before the deploy: that is the integrity section's job.
+    else if (p?.type === "postgres" && p.baseline)
+      out.push(`${where} (postgres baseline: compared by integrity)`);
   };
   // A named check is reported once, however many steps use it.
   const check = (_where: string, name: string) => probe(`checks.${name}`, runbook.checks[name]);
   runbook.preflight.forEach((item, i) => {
     if (applies(item) && item.check) check(`preflight.${i}`, item.check);
   });
+  for (const [name, e] of Object.entries(runbook.environments)) {
+    if (env === undefined || env === name)
+      e.validate.forEach((c) => check(`environments.${name}.validate`, c));
+  }
   const deploy = runbook.deploy;
   if (deploy && !EXECUTABLE_PROVIDERS.has(deploy.provider)) {
     out.push(`deploy (provider ${deploy.provider}: use provider command, see docs/providers.md)`);

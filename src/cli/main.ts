@@ -50,6 +50,22 @@ const dataDir = () =>
   );
 
 program
+  .command("check")
+  .description(
+    "Run checks now against an environment: named checks, parity, drift; without names, the environment's validate list. Exits 4 when a check failed, 9 when one could not be measured.",
+  )
+  .argument("<file>", "runbook file")
+  .argument("[checks...]", "check names (checks.<name>), parity or drift")
+  .requiredOption("--env <name>", "environment to check")
+  .option("--json", "print the results as JSON")
+  .option("--accept-drift", "accept the current config structure as the known one (with drift)")
+  .option("--as <name>", "who accepts drift (default $GANTRY_USER or $USER)")
+  .addOption(dataDir())
+  .action(async (file: string, checks: string[], opts) =>
+    (await import("./check.js")).check(file, checks, opts),
+  );
+
+program
   .command("release")
   .description(
     "Run a release: gates, pre-flight, deploy, smoke, monitoring, automatic rollback. Exit 0 released, 4 gate failed, 5 rolled back, 6 aborted, 7 failed.",

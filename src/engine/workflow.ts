@@ -14,9 +14,12 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import { formatValue, RuleEvaluator, type Sample } from "../analysis/rules.js";
+import { runDrift } from "../checks/drift.js";
+import { runParity } from "../checks/parity.js";
+import { baseValues, type EnvironmentScope, environmentScope } from "../checks/scope.js";
 import { describeEnd, formatMs, runCommand } from "../exec/command.js";
 import { measure } from "../probes/index.js";
-import type { Measurement } from "../probes/types.js";
+import type { Measurement, ProbeEnvironment } from "../probes/types.js";
 import { createProvider } from "../providers/index.js";
 import type { Provider } from "../providers/types.js";
 import { loadRunbookText } from "../runbook/load.js";
@@ -125,6 +128,8 @@ export class Run {
   readonly cwd: string;
   private readonly store: EventStore;
   private readonly secrets: Secrets;
+  /** The environment for probes and pre-flight checks, filled with this run's template values. */
+  private readonly scope: EnvironmentScope;
   private readonly stateDir: string;
   private previousVersion: string | undefined;
   private sha: string | undefined;
@@ -145,6 +150,7 @@ export class Run {
     this.plan = planned.plan;
     this.cwd = path.dirname(path.resolve(input.file));
     this.secrets = resolveSecrets(this.runbook, input.env, this.cwd);
+    this.scope = environmentScope(this.runbook, input.env, input.file, () => this.templateValues());
     this.stateDir = path.join(environment.dataDir, "services", this.runbook.metadata.service, input.env);
   }
 
@@ -309,6 +315,31 @@ export class Run {
       return released.length > 0
         ? { ok: true, message: `released to ${env.promoteFrom} in run ${released[0]!.runId}` }
         : { ok: false, message: `${this.version} was never released to ${env.promoteFrom}` };
+    }
+    if (step.id.startsWith("validate:")) {
+      const name = step.id.slice("validate:".length);
+      return this.probe(step.id, this.runbook.checks[name]!);
+    }
+    if (step.id === "parity" && this.runbook.parity) {
+      const other = environmentScope(this.runbook, this.runbook.parity.with, this.input.file);
+      const r = await runParity(this.runbook.parity, this.scope, other);
+      const redact = (t: string) => other.secrets.redact(this.secrets.redact(t));
+      return {
+        ok: r.phase === "successful",
+        message: redact(r.message),
+        data: { phase: r.phase, value: r.value ?? null, ...(r.detail ? { detail: r.detail } : {}) },
+      };
+    }
+    if (step.id === "drift" && this.runbook.drift) {
+      const r = await runDrift(this.runbook.drift, this.scope, {
+        service: this.runbook.metadata.service,
+        store: this.store,
+      });
+      return {
+        ok: r.phase === "successful",
+        message: this.secrets.redact(r.message),
+        data: { phase: r.phase, ...(r.detail ? { detail: r.detail } : {}) },
+      };
     }
     const item = this.preflightItem(step.id);
     if (item?.check) return this.probe(step.id, this.runbook.checks[item.check]!);
@@ -884,14 +915,43 @@ export class Run {
   }
 
   private async probe(step: string, spec: Probe, previous?: unknown): Promise<StepOutcome> {
-    const rendered = this.renderDeep(spec, step) as Probe;
-    const m = await measure(rendered, { previous });
+    const m = await this.measure(spec, step, previous);
     if (m.captures) Object.assign(this.captures, m.captures);
     return {
       ok: m.phase === "successful",
       message: this.secrets.redact(m.message),
-      data: { phase: m.phase, value: m.value ?? null, ...(m.captures ? { captures: m.captures } : {}) },
+      // Captured values (a login's token) stay in memory: the log names them, never shows them.
+      data: {
+        phase: m.phase,
+        value: m.value ?? null,
+        ...(m.captures ? { captured: Object.keys(m.captures) } : {}),
+      },
     };
+  }
+
+  /** Measures a probe with the run's template values, its environment's connections and its secrets masked. */
+  private async measure(spec: Probe, where: string, previous?: unknown): Promise<Measurement> {
+    let rendered: Probe;
+    let env: ProbeEnvironment;
+    try {
+      rendered = this.renderDeep(spec, where) as Probe;
+      env = this.scope.probeEnvironment(rendered);
+    } catch (e) {
+      const now = new Date().toISOString();
+      return {
+        phase: "error",
+        message: this.secrets.redact((e as Error).message),
+        startedAt: now,
+        finishedAt: now,
+      };
+    }
+    return measure(rendered, {
+      previous,
+      env,
+      redact: this.secrets.redact,
+      dir: this.cwd,
+      ...(this.deployedAt ? { since: new Date(this.deployedAt).toISOString() } : {}),
+    });
   }
 
   private provider(onLine: (line: string) => void): Provider {
@@ -912,12 +972,9 @@ export class Run {
 
   /** The values templates see at run time. */
   templateValues(release: Record<string, unknown> = {}): Record<string, unknown> {
-    const env = this.runbook.environments[this.input.env]!;
     const ref = this.plan.ref;
     return {
-      service: this.runbook.metadata.service,
-      runbook: { name: this.runbook.metadata.name, file: this.input.file },
-      env: { name: this.input.env, url: env.url, vars: env.vars },
+      ...baseValues(this.runbook, this.input.env, this.input.file, this.secrets),
       release: {
         version: this.version,
         ref: this.input.ref,
@@ -928,7 +985,6 @@ export class Run {
         ...release,
       },
       run: { id: this.input.runId, operator: this.input.operator },
-      secrets: this.secrets.values,
       captures: this.captures,
     };
   }
@@ -953,7 +1009,7 @@ export class Run {
 
   /** Used by the sampler: measures one signal with the run's template values. */
   measureSignal(name: string, spec: Probe, previous: unknown): Promise<Measurement> {
-    return measure(this.renderDeep(spec, `monitor.signals.${name}`) as Probe, { previous });
+    return this.measure(spec, `monitor.signals.${name}`, previous);
   }
 }
 

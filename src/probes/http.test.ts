@@ -3,20 +3,27 @@
  */
 
 import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
 import { type TestContext, test } from "node:test";
 import { HttpProbe } from "../runbook/schema/probes.js";
 import { httpProbe } from "./http.js";
+import { closedPort } from "./test-support.js";
 
-type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string, raw: Buffer) => void;
 
 /** A server on a free loopback port, closed when the test ends. Returns its base URL. */
 async function serve(t: TestContext, handler: Handler): Promise<string> {
   const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => (body += chunk));
-    req.on("end", () => handler(req, res, body));
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const raw = Buffer.concat(chunks);
+      handler(req, res, raw.toString(), raw);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   t.after(
@@ -186,12 +193,12 @@ test("samples and a latency budget", async (t) => {
   assert.equal(m.phase, "failed");
   assert.match(m.message, /^p95 \d+ ms > budget 10 ms over 4 samples$/);
   assert.equal(m.detail?.samples, 4);
-  const p = m.detail?.percentiles as { p50: number; p95: number; max: number };
-  assert.ok(p.p50 >= 30 && p.max >= p.p95 && p.p95 >= p.p50);
+  const p = m.detail as { p50: number; p95: number; p99: number; max: number };
+  assert.ok(p.p50 >= 30 && p.max >= p.p99 && p.p99 >= p.p95 && p.p95 >= p.p50);
 
   const within = await httpProbe.measure(probe({ url: base, samples: 3, budget: { max: "400ms" } }), {});
   assert.equal(within.phase, "successful");
-  assert.match(within.message, /→ 3 samples, p50 \d+ ms, p95 \d+ ms, max \d+ ms$/);
+  assert.match(within.message, /→ 3 samples, p50 \d+ ms, p95 \d+ ms, p99 \d+ ms, max \d+ ms$/);
 });
 
 test("samples and an error budget", async (t) => {
@@ -291,16 +298,31 @@ test("a redirect is followed unless one is expected", async (t) => {
   );
 });
 
-test("what is not supported or cannot be sent is an error, with no secret in the message", async () => {
-  const multipart = await httpProbe.measure(
-    probe({ url: "http://127.0.0.1:9/", method: "POST", multipart: { a: "b" } }),
+test("what cannot be sent is an error, with no secret in the message", async () => {
+  const multipartGet = await httpProbe.measure(
+    probe({ url: "http://127.0.0.1:9/", multipart: { a: "b" } }),
     {},
   );
-  assert.equal(multipart.phase, "error");
-  assert.match(multipart.message, /multipart bodies are not supported yet/);
+  assert.equal(multipartGet.phase, "error");
+  assert.match(multipartGet.message, /a GET request cannot have a body/);
 
-  const download = await httpProbe.measure(probe({ url: "http://127.0.0.1:9/", download: { url: "x" } }), {});
-  assert.match(download.message, /download is not supported yet/);
+  const twoBodies = await httpProbe.measure(
+    probe({ url: "http://127.0.0.1:9/", method: "POST", text: "x", multipart: { a: "b" } }),
+    {},
+  );
+  assert.match(twoBodies.message, /give one body: json, form, text or multipart/);
+
+  const boundary = await httpProbe.measure(
+    probe({
+      url: "http://127.0.0.1:9/",
+      method: "POST",
+      headers: { "Content-Type": "multipart/form-data" },
+      multipart: { a: "b" },
+    }),
+    {},
+  );
+  assert.equal(boundary.phase, "error");
+  assert.match(boundary.message, /leave out the Content-Type header with multipart/);
 
   const creds = await httpProbe.measure(probe({ url: "http://user:hunter2@127.0.0.1:9/" }), {});
   assert.equal(creds.phase, "error");
@@ -312,4 +334,274 @@ test("what is not supported or cannot be sent is an error, with no secret in the
   const bad = await httpProbe.measure(probe({ url: "not a url" }), {});
   assert.equal(bad.phase, "error");
   assert.match(bad.message, /not a valid URL/);
+});
+
+/** A fresh folder, removed when the test ends. */
+async function tempDir(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "gantry-http-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Reads a multipart body the way a server does (undici's Request.formData()). */
+function parseForm(req: IncomingMessage, raw: Buffer): Promise<FormData> {
+  const headers = req.headers as Record<string, string>;
+  return new Request("http://x", { method: "POST", headers, body: new Uint8Array(raw) }).formData();
+}
+
+test("multipart sends text fields and a file read relative to the runbook's folder", async (t) => {
+  const dir = await tempDir(t);
+  // Every byte value: not valid UTF-8, so a body decoded as text on the way would not compare equal.
+  const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  await mkdir(join(dir, "fixtures"));
+  await writeFile(join(dir, "fixtures", "evidence.pdf"), bytes);
+  let uploads = 0;
+  const base = await serve(t, async (req, res, _body, raw) => {
+    try {
+      const form = await parseForm(req, raw);
+      const file = form.get("file");
+      if (!(file instanceof File)) return json(res, { error: "no file part" }, 400);
+      const sameBytes = Buffer.from(await file.arrayBuffer()).equals(bytes);
+      if (sameBytes) uploads++;
+      json(
+        res,
+        {
+          type: req.headers["content-type"],
+          filename: file.name,
+          fileType: file.type,
+          sameBytes,
+          questionId: form.get("questionId"),
+        },
+        201,
+      );
+    } catch (err) {
+      json(res, { error: String(err) }, 400);
+    }
+  });
+  const capture = {
+    type: "$.type",
+    filename: "$.filename",
+    fileType: "$.fileType",
+    sameBytes: "$.sameBytes",
+    questionId: "$.questionId",
+  };
+
+  const m = await httpProbe.measure(
+    probe({
+      url: `${base}/evidence`,
+      method: "POST",
+      multipart: {
+        file: { file: "fixtures/evidence.pdf", contentType: "application/pdf" },
+        questionId: "789",
+      },
+      expect: { status: 201 },
+      capture,
+    }),
+    { dir },
+  );
+  assert.equal(m.phase, "successful", m.message);
+  const { type, ...rest } = m.captures ?? {};
+  assert.match(String(type), /^multipart\/form-data; boundary=/, "fetch writes the boundary");
+  assert.deepEqual(rest, {
+    filename: "evidence.pdf",
+    fileType: "application/pdf",
+    sameBytes: true,
+    questionId: "789",
+  });
+
+  // Without a folder, paths start at the current directory; every sample sends the whole file.
+  const fromCwd = relative(process.cwd(), join(dir, "fixtures", "evidence.pdf"));
+  const again = await httpProbe.measure(
+    probe({
+      url: `${base}/evidence`,
+      method: "POST",
+      multipart: { file: { file: fromCwd } },
+      expect: { status: 201 },
+      samples: 2,
+      capture,
+    }),
+    {},
+  );
+  assert.equal(again.phase, "successful", again.message);
+  assert.equal(again.captures?.fileType, "application/octet-stream");
+  assert.equal(uploads, 3);
+});
+
+test("a multipart file that cannot be read is an error, and nothing is sent", async (t) => {
+  const dir = await tempDir(t);
+  let hits = 0;
+  const base = await serve(t, (_req, res) => {
+    hits++;
+    json(res, {});
+  });
+  const upload = (file: string) =>
+    httpProbe.measure(probe({ url: base, method: "POST", multipart: { note: "x", file: { file } } }), {
+      dir,
+    });
+  const missing = await upload("missing.pdf");
+  assert.equal(missing.phase, "error");
+  assert.equal(
+    missing.message,
+    `POST ${base}: multipart field file: cannot read ${join(dir, "missing.pdf")}: no such file`,
+  );
+  const folder = await upload(".");
+  assert.equal(folder.phase, "error");
+  assert.match(folder.message, /multipart field file: cannot read .*: it is a folder, not a file$/);
+  assert.equal(hits, 0);
+});
+
+/** An export service: POST /jobs starts a job, GET /jobs/<id> says how far it is, /result is the file. */
+async function exportServer(t: TestContext, result: (res: ServerResponse) => void) {
+  const seen: string[] = [];
+  let polls = 0;
+  const base = await serve(t, (req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    if (req.method === "POST" && req.url === "/jobs") return json(res, { id: "job 7" }, 202);
+    if (req.url === "/jobs/job%207") return json(res, { status: ++polls < 3 ? "running" : "done" });
+    if (req.url === "/jobs/job%207/result") return result(res);
+    json(res, { error: "not found" }, 404);
+  });
+  return { base, seen };
+}
+
+function pdf(size: number) {
+  return (res: ServerResponse) => {
+    res.writeHead(200, { "content-type": "application/pdf; name=result.pdf" });
+    res.end(Buffer.concat([Buffer.from("%PDF-1.7\n"), Buffer.alloc(size - 9, 0x20)]));
+  };
+}
+
+function exportProbe(base: string, download: Record<string, unknown> = {}) {
+  return probe({
+    url: `${base}/jobs`,
+    method: "POST",
+    json: { format: "pdf" },
+    expect: { status: 202 },
+    capture: { id: "$.id" },
+    poll: {
+      url: `${base}/jobs/{{ captures.id }}`,
+      path: "$.status",
+      until: "done",
+      interval: "10ms",
+      timeout: "2s",
+    },
+    download: {
+      url: `${base}/jobs/{{ captures.id }}/result`,
+      contentType: "application/pdf",
+      minBytes: 1024,
+      ...download,
+    },
+  });
+}
+
+test("an async job: start it, poll it until done, download the result", async (t) => {
+  const { base, seen } = await exportServer(t, pdf(4096));
+  const m = await httpProbe.measure(exportProbe(base), {});
+  assert.equal(m.phase, "successful", m.message);
+  assert.match(
+    m.message,
+    /^POST .*\/jobs → 202 in \d+ ms; \$\.status became done \(3 polls, \d+ ms\); download GET http:\/\/127\.0\.0\.1:\d+\/jobs\/job%207\/result → 200, application\/pdf, 4096 bytes in \d+ ms$/,
+  );
+  assert.equal(m.value, 202);
+  assert.deepEqual(m.captures, { id: "job 7" });
+  const download = m.detail?.download as Record<string, unknown>;
+  assert.equal(download.status, 200);
+  assert.equal(download.contentType, "application/pdf; name=result.pdf");
+  assert.equal(download.bytes, 4096);
+  assert.equal(typeof download.latencyMs, "number");
+  assert.equal(m.detail?.polls, 3);
+  assert.deepEqual(seen, [
+    "POST /jobs",
+    "GET /jobs/job%207",
+    "GET /jobs/job%207",
+    "GET /jobs/job%207",
+    "GET /jobs/job%207/result",
+  ]);
+});
+
+test("a download that is too small, of another type or missing fails", async (t) => {
+  const small = await exportServer(t, pdf(512));
+  const tooSmall = await httpProbe.measure(exportProbe(small.base), {});
+  assert.equal(tooSmall.phase, "failed");
+  assert.match(
+    tooSmall.message,
+    /^download GET .*\/jobs\/job%207\/result → 200, application\/pdf, 512 bytes, expected at least 1024 bytes$/,
+  );
+  assert.equal((tooSmall.detail?.download as { bytes?: number } | undefined)?.bytes, 512);
+  assert.deepEqual(tooSmall.captures, { id: "job 7" }, "the request's captures are kept");
+
+  const html = await exportServer(t, (res) => {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end(`<html>${" ".repeat(2000)}</html>`);
+  });
+  const wrongType = await httpProbe.measure(exportProbe(html.base), {});
+  assert.equal(wrongType.phase, "failed");
+  assert.match(wrongType.message, /→ 200, text\/html, 2013 bytes, expected application\/pdf$/);
+  const anyText = await httpProbe.measure(exportProbe(html.base, { contentType: "text/*" }), {});
+  assert.equal(anyText.phase, "successful", anyText.message);
+
+  const gone = await exportServer(t, (res) => json(res, { error: "not found" }, 404));
+  const notFound = await httpProbe.measure(exportProbe(gone.base), {});
+  assert.equal(notFound.phase, "failed");
+  assert.match(notFound.message, /result → 404, application\/json, \d+ bytes, expected a 2xx status$/);
+});
+
+test("a download without an answer, or with a capture it does not have, is an error", async (t) => {
+  const { base } = await exportServer(t, pdf(4096));
+  const port = await closedPort();
+  const refused = await httpProbe.measure(
+    exportProbe(base, { url: `http://127.0.0.1:${port}/result/{{ captures.id }}` }),
+    {},
+  );
+  assert.equal(refused.phase, "error");
+  assert.equal(refused.message, `download GET http://127.0.0.1:${port}/result/job%207: connection refused`);
+
+  const unknown = await httpProbe.measure(exportProbe(base, { url: `${base}/{{ captures.nope }}` }), {});
+  assert.equal(unknown.phase, "error");
+  assert.match(unknown.message, /captures\.nope was not captured by this request$/);
+});
+
+test("samples give nearest-rank percentiles and the error rate, judged against the budget", async (t) => {
+  let n = 0;
+  // Ten latencies from about 2 to 38 ms; the seventh request of every ten fails.
+  const base = await serve(t, (_req, res) => {
+    const i = n++ % 10;
+    setTimeout(() => json(res, {}, i === 6 ? 503 : 200), 2 + i * 4);
+  });
+  const measure = (budget: Record<string, unknown>) =>
+    httpProbe.measure(probe({ url: `${base}/api/items`, samples: 10, budget }), {});
+
+  const within = await measure({ p95: "5s", errorRate: "10%" });
+  assert.equal(within.phase, "successful", within.message);
+  assert.match(
+    within.message,
+    /→ 10 samples, p50 \d+ ms, p95 \d+ ms, p99 \d+ ms, max \d+ ms, 1 failed \(10%, within budget\)$/,
+  );
+  const d = within.detail as Record<string, number>;
+  assert.equal(d.samples, 10);
+  assert.equal(d.failed, 1);
+  assert.equal(d.errorRate, 0.1);
+  assert.equal(d.status, 200);
+  for (const key of ["p50", "p95", "p99", "max"]) assert.equal(typeof d[key], "number", key);
+  assert.ok(d.p50! <= d.p95! && d.p95! <= d.p99! && d.p99! <= d.max!);
+  assert.equal(d.p95, d.max, "nearest rank: with 10 samples p95 is the slowest sample");
+  assert.equal(d.p99, d.max);
+  assert.ok(d.p50! >= 10 && d.max! >= 30, "p50 is the 5th of ten latencies");
+  assert.deepEqual(within.detail?.budget, { p95: 5000, errorRate: 0.1 });
+
+  const strict = await measure({ p95: "5s", errorRate: "5%" });
+  assert.equal(strict.phase, "failed");
+  assert.match(
+    strict.message,
+    /^error rate 10% > budget 5% over 10 samples; first failure: GET .*\/api\/items → 503, expected 200$/,
+  );
+  assert.equal(strict.detail?.errorRate, 0.1);
+
+  const slow = await measure({ p99: "1ms", errorRate: 0.2 });
+  assert.equal(slow.phase, "failed");
+  assert.match(slow.message, /^p99 \d+ ms > budget 1 ms over 10 samples$/);
+
+  const noBudget = await measure({});
+  assert.equal(noBudget.phase, "failed", "without an error budget any failure fails");
+  assert.match(noBudget.message, /^1 of 10 samples failed; first: /);
 });

@@ -14,7 +14,8 @@ export interface HttpRequest {
   method: string;
   url: string;
   headers: Record<string, string>;
-  body?: string;
+  /** A FormData body is sent as multipart/form-data; fetch sets the content type and boundary. */
+  body?: string | FormData;
   /** For each request: covers connecting, the response and reading the body. */
   timeout: Duration;
   redirect?: "follow" | "manual";

@@ -76,6 +76,15 @@ CREATE TABLE IF NOT EXISTS gantry.gate_cache (
   passed_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (sha, command)
 );
+CREATE TABLE IF NOT EXISTS gantry.config_structure (
+  service text NOT NULL,
+  environment text NOT NULL,
+  hash text NOT NULL,
+  paths jsonb NOT NULL,
+  accepted_at timestamptz NOT NULL DEFAULT now(),
+  accepted_by text NOT NULL,
+  PRIMARY KEY (service, environment)
+);
 CREATE TABLE IF NOT EXISTS gantry.executors (
   pid integer NOT NULL,
   host text NOT NULL,

@@ -29,6 +29,14 @@ export interface NewEvent {
 
 type Listener = (event: RunEvent) => void;
 
+export interface ConfigStructure {
+  hash: string;
+  /** Key paths with their types, e.g. `db.pool.max:number`: names, never values. */
+  paths: string[];
+  acceptedAt: string;
+  acceptedBy: string;
+}
+
 export class EventStore {
   private listeners = new Set<Listener>();
 
@@ -143,6 +151,40 @@ export class EventStore {
     );
     const row = result.rows[0];
     return row ? { runId: row.run_id, at: row.passed_at.toISOString() } : undefined;
+  }
+
+  /** The last accepted configuration structure of an environment (drift), if any. */
+  async configStructure(service: string, environment: string): Promise<ConfigStructure | undefined> {
+    const result = await withRetry(() =>
+      this.pool.query<{ hash: string; paths: string[]; accepted_at: Date; accepted_by: string }>(
+        "SELECT hash, paths, accepted_at, accepted_by FROM gantry.config_structure WHERE service = $1 AND environment = $2",
+        [service, environment],
+      ),
+    );
+    const row = result.rows[0];
+    return row
+      ? {
+          hash: row.hash,
+          paths: row.paths,
+          acceptedAt: row.accepted_at.toISOString(),
+          acceptedBy: row.accepted_by,
+        }
+      : undefined;
+  }
+
+  async acceptConfigStructure(
+    service: string,
+    environment: string,
+    structure: { hash: string; paths: string[] },
+    by: string,
+  ): Promise<void> {
+    await withRetry(() =>
+      this.pool.query(
+        `INSERT INTO gantry.config_structure (service, environment, hash, paths, accepted_by) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (service, environment) DO UPDATE SET hash = $3, paths = $4, accepted_by = $5, accepted_at = now()`,
+        [service, environment, structure.hash, JSON.stringify(structure.paths), by],
+      ),
+    );
   }
 
   async cacheGate(sha: string, command: string, runId: string): Promise<void> {

@@ -225,6 +225,34 @@ function preflightSteps(runbook: Runbook, envName: string, version: string): Pla
       title: `${version} has run in ${env.soak.in} for at least ${env.soak.min.text}`,
     });
   }
+  for (const name of env.validate) {
+    const probe = runbook.checks[name];
+    const detail = probe ? describeProbe(probe) : undefined;
+    steps.push({
+      id: `validate:${name}`,
+      kind: "check",
+      title: `validate ${name}`,
+      ...(detail ? { detail } : {}),
+    });
+  }
+  if (runbook.parity?.in.includes(envName)) {
+    const p = runbook.parity;
+    steps.push({
+      id: "parity",
+      kind: "check",
+      title: `parity with ${p.with}`,
+      detail: `${p.compare.join(", ")}; go ≥ ${Math.round(p.go * 100)}%, no-go < ${Math.round(p.noGo * 100)}%`,
+    });
+  }
+  if (runbook.drift?.in.includes(envName)) {
+    const d = runbook.drift;
+    const what = [
+      d.secrets ? "secrets set" : "",
+      d.keys.length ? `${d.keys.length} keys present` : "",
+      d.config ? "config structure unchanged" : "",
+    ].filter(Boolean);
+    steps.push({ id: "drift", kind: "check", title: "no drift", detail: what.join(", ") });
+  }
   if (runbook.backup?.maxAge) {
     steps.push({
       id: "backup-age",

@@ -20,6 +20,9 @@ export const checkReferences: RunbookRule = (ctx) => {
   );
   rb.schedule.forEach((s, i) => s.checks.forEach((n, j) => ref(["schedule", i, "checks", j], n)));
   rb.rollback?.steps.forEach((s, i) => ref(["rollback", "steps", i, "check"], s.check));
+  for (const [name, env] of Object.entries(rb.environments)) {
+    env.validate.forEach((c, j) => ref(["environments", name, "validate", j], c));
+  }
 };
 
 export const roleReferences: RunbookRule = (ctx) => {
@@ -58,6 +61,19 @@ export const environmentReferences: RunbookRule = (ctx) => {
   ctx.runbook.decisions.forEach((item, i) => only(["decisions", i], item.only));
   ctx.runbook.checklists.forEach((item, i) => only(["checklists", i], item.only));
   ctx.runbook.smoke.forEach((item, i) => only(["smoke", i], "check" in item ? item.only : undefined));
+  const ref = (path: Path, n: string) => {
+    if (!envs.includes(n)) ctx.error(path, unknownName("environment", n, envs, "environments"));
+  };
+  const { parity, drift } = ctx.runbook;
+  if (parity) {
+    ref(["parity", "with"], parity.with);
+    parity.in.forEach((n, j) => {
+      if (n === parity.with)
+        ctx.error(["parity", "in", j], `parity compares \`${n}\` with itself; name another environment`);
+      else ref(["parity", "in", j], n);
+    });
+  }
+  drift?.in.forEach((n, j) => ref(["drift", "in", j], n));
   for (const [name, env] of Object.entries(ctx.runbook.environments)) {
     for (const [key, other] of [
       ["promoteFrom", env.promoteFrom],

@@ -55,6 +55,41 @@ const MetricSource = z.discriminatedUnion("type", [
   }),
 ]);
 
+const JsonPathField = z
+  .string()
+  .regex(/^\$/, { error: "a JSONPath starts with `$`, e.g. $.dependencies" })
+  .meta({ description: "A JSONPath into the inventory's JSON." });
+
+export const Inventory = z
+  .strictObject({
+    url: z
+      .string()
+      .optional()
+      .meta({ description: "A JSON endpoint describing the running service, e.g. {{ env.url }}/version." }),
+    headers: z.record(z.string(), secretField("A header value.")).default({}),
+    run: z
+      .string()
+      .optional()
+      .meta({ description: "Or a command printing that JSON (e.g. the platform's CLI)." }),
+    timeout: Duration.prefault("10s"),
+    dependencies: JsonPathField.optional().meta({
+      description: "An object of dependency name → version, e.g. $.dependencies.",
+    }),
+    runtime: JsonPathField.optional().meta({ description: "The runtime version, e.g. $.node." }),
+    keys: JsonPathField.optional().meta({
+      description:
+        "The environment's configuration keys: a list of names, or an object whose keys are taken (values are never read into output).",
+    }),
+    config: JsonPathField.optional().meta({
+      description:
+        "A configuration object whose structure (key paths and types, never values) is hashed for drift.",
+    }),
+  })
+  .meta({
+    description:
+      "Where Gantry reads what an environment runs: dependency versions, runtime, configuration key names. Used by parity and drift. Give `url` or `run`.",
+  });
+
 export const Environment = z
   .strictObject({
     description: Description.optional(),
@@ -78,6 +113,11 @@ export const Environment = z
       .optional(),
     redis: z.strictObject({ url: secretField("Redis connection URL.") }).optional(),
     metrics: z.record(Name, MetricSource).default({}).meta({ description: "Where signals are read from." }),
+    validate: z.array(Name).default([]).meta({
+      description:
+        "Named checks that validate this environment (health, TLS, DNS, database, Redis, external services): run before every deploy here, and by `gantry check` without check names.",
+    }),
+    inventory: Inventory.optional(),
     windows: z
       .array(Window)
       .default([])

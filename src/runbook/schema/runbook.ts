@@ -4,7 +4,7 @@
  * result (defaults filled in, durations in ms, shorthands expanded).
  */
 import * as z from "zod";
-import { Duration, Name, Offset, SecretRef, Severity } from "./common.js";
+import { Duration, Name, Offset, Percent, SecretRef, Severity } from "./common.js";
 import { Environment } from "./environment.js";
 import {
   Backup,
@@ -54,6 +54,53 @@ export const Success = z
   })
   .meta({ description: "When the release is declared successful." });
 
+export const Parity = z
+  .strictObject({
+    with: Name.meta({ description: "The environment to compare with, e.g. staging." }),
+    in: z
+      .array(Name)
+      .default([])
+      .meta({ description: "Run parity as a pre-flight step when releasing to these environments." }),
+    compare: z
+      .array(z.enum(["dependencies", "runtime", "keys", "schema"]))
+      .default(["dependencies", "runtime", "keys", "schema"])
+      .meta({
+        description:
+          "What to compare: dependency versions and runtime and key names (from each environment's inventory), the database schema version.",
+      }),
+    acceptable: z.array(z.string()).default([]).meta({
+      description:
+        "Differences that are fine, as glob patterns on the item, e.g. dependencies.debug, keys.FEATURE_*, runtime.",
+    }),
+    go: Percent.prefault("90%").meta({ description: "Go at this score or more." }),
+    noGo: Percent.prefault("80%").meta({ description: "No-go below this score; between the two: review." }),
+  })
+  .meta({
+    description:
+      "Compare two environments: the score is the share of compared items that match or differ acceptably.",
+  });
+
+export const Drift = z
+  .strictObject({
+    in: z
+      .array(Name)
+      .default([])
+      .meta({ description: "Run drift as a pre-flight step when releasing to these environments." }),
+    secrets: z.boolean().default(true).meta({
+      description: "Every secret the runbook declares for the environment resolves (never printed).",
+    }),
+    keys: z.array(z.string()).default([]).meta({
+      description: "Configuration keys that must be present in the environment's inventory (names only).",
+    }),
+    config: z.boolean().default(false).meta({
+      description:
+        "Compare a hash of the inventory's config structure with the last accepted one in Gantry's store.",
+    }),
+  })
+  .meta({
+    description: "The environment still has what the runbook expects: secrets, keys, config structure.",
+  });
+
 export const Runbook = z
   .strictObject({
     $schema: z.string().optional().meta({ description: "JSON Schema for editors; ignored by Gantry." }),
@@ -102,6 +149,8 @@ export const Runbook = z
     monitor: Monitor.optional(),
     rollback: Rollback.optional(),
     notify: Notify.optional(),
+    parity: Parity.optional(),
+    drift: Drift.optional(),
     schedule: z
       .array(ScheduleItem)
       .default([])

@@ -1,0 +1,114 @@
+/**
+ * An environment as checks see it: the values templates are filled with, its secrets (in
+ * memory only, with their redactor), and the probe context (database, Redis, metric sources)
+ * with templates filled in. Shared by `gantry check` and the engine's pre-flight steps.
+ */
+import path from "node:path";
+import { resolveSecrets, type Secrets, secretsUsed } from "../engine/secrets.js";
+import type { ProbeEnvironment } from "../probes/types.js";
+import type { Probe } from "../runbook/schema/probes.js";
+import type { EnvironmentSpec, Runbook } from "../runbook/schema/runbook.js";
+import { renderTemplate } from "../runbook/template.js";
+
+export interface EnvironmentScope {
+  name: string;
+  spec: EnvironmentSpec;
+  secrets: Secrets;
+  /** The runbook's folder. */
+  dir: string;
+  /** Fills in a template; throws an Error saying where and why it cannot. */
+  render(template: string, where: string): string;
+  /** render() applied to every string of a value (a probe spec, an inventory). */
+  renderDeep<T>(value: T, where: string): T;
+  /**
+   * The connections a probe needs (its database, Redis or metric source), templates filled
+   * in; throws an Error saying why when one cannot be filled in (a secret not set).
+   */
+  probeEnvironment(probe: Probe): ProbeEnvironment;
+}
+
+/** The values every template of an environment sees; the engine adds release, run and captures. */
+export function baseValues(
+  runbook: Runbook,
+  envName: string,
+  file: string,
+  secrets: Secrets,
+): Record<string, unknown> {
+  const env = runbook.environments[envName]!;
+  return {
+    service: runbook.metadata.service,
+    runbook: { name: runbook.metadata.name, file },
+    env: { name: envName, url: env.url, vars: env.vars },
+    secrets: secrets.values,
+  };
+}
+
+export function environmentScope(
+  runbook: Runbook,
+  envName: string,
+  file: string,
+  values: (secrets: Secrets) => Record<string, unknown> = (secrets) =>
+    baseValues(runbook, envName, file, secrets),
+): EnvironmentScope {
+  const spec = runbook.environments[envName];
+  if (!spec) throw new Error(`no environment ${envName}`);
+  const dir = path.dirname(path.resolve(file));
+  const secrets = resolveSecrets(runbook, envName, dir);
+  const render = (template: string, where: string): string => {
+    if (!template.includes("{{") && !template.includes("{%")) return template;
+    const missing = secretsUsed(template).filter((n) => secrets.missing[n] !== undefined);
+    if (missing.length > 0) {
+      throw new Error(
+        `${where}: ${missing.map((n) => `secret ${n} (${secrets.missing[n]}) is not set`).join("; ")}`,
+      );
+    }
+    try {
+      return renderTemplate(template, values(secrets));
+    } catch (e) {
+      throw new Error(
+        `${where}: cannot fill in ${secrets.redact(JSON.stringify(template))}: ${(e as Error).message}`,
+      );
+    }
+  };
+  const renderDeep = <T>(value: T, where: string): T => {
+    const walk = (v: unknown): unknown => {
+      if (typeof v === "string") return render(v, where);
+      if (Array.isArray(v)) return v.map(walk);
+      if (v && typeof v === "object" && !isDuration(v)) {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+      }
+      return v;
+    };
+    return walk(value) as T;
+  };
+  return {
+    name: envName,
+    spec,
+    secrets,
+    dir,
+    render,
+    renderDeep,
+    probeEnvironment: (probe) => {
+      const env: ProbeEnvironment = { name: envName, metrics: {} };
+      if (spec.database && probe.type === "postgres" && !probe.url) {
+        env.database = {
+          url: render(spec.database.url, `environments.${envName}.database.url`),
+          schemaVersion: spec.database.schemaVersion,
+        };
+      }
+      if (spec.redis && probe.type === "redis" && !probe.url)
+        env.redis = { url: render(spec.redis.url, `environments.${envName}.redis.url`) };
+      for (const [name, source] of Object.entries(spec.metrics)) {
+        const used = "source" in probe && probe.source === name;
+        // Unused sources are passed unrendered, their secrets untouched, so a probe can name them.
+        env.metrics![name] = used ? renderDeep(source, `environments.${envName}.metrics.${name}`) : source;
+      }
+      return env;
+    },
+  };
+}
+
+/** Parsed durations ({text, ms}) and comparisons are left as they are. */
+function isDuration(v: object): boolean {
+  return "ms" in v && "text" in v;
+}
