@@ -161,6 +161,27 @@ describe("releases", { concurrency: 3 }, () => {
 });
 
 describe("bad input and faults", { concurrency: 3 }, () => {
+  it("environment validation runs before the deploy: a failing check stops the release, nothing deployed", async () => {
+    const w = await ws({
+      previous: "1.0.0",
+      edit: [
+        ["  local:\n", "  local:\n    validate: [disk]\n"],
+        [
+          "checks:\n",
+          "checks:\n  disk:\n    type: command\n    run: echo 97\n    parse: number\n    expect: < 90\n",
+        ],
+      ],
+    });
+    const r = await release(w, "v3.0.0");
+    assert.equal(r.code, 7, r.stderr);
+    assert.equal(r.json!.outcome, "failed");
+    assert.match(
+      String(r.json!.reason),
+      /pre-flight validate disk: `echo 97` = 97, expected < 90; nothing was deployed/,
+    );
+    assert.equal(w.providerState().deploys.length, 0);
+  });
+
   it("a gate command that does not exist fails the gate, nothing is deployed", async () => {
     const w = await ws({ edit: [["run: node --check service.mjs", "run: no-such-command-gantry"]] });
     const r = await release(w, "v1.0.0");

@@ -10,7 +10,7 @@ import type { Probe } from "../runbook/schema/probes.js";
 import type { Runbook } from "../runbook/schema/runbook.js";
 import { runDrift, type StructureStore } from "./drift.js";
 import { runParity } from "./parity.js";
-import { environmentScope } from "./scope.js";
+import { environmentScope, renderProbe } from "./scope.js";
 
 export interface CheckResult {
   name: string;
@@ -95,7 +95,7 @@ export async function runChecks(
       }
       const spec = runbook.checks[name]!;
       const measurement = await guard(spec.type, context, async () => {
-        const rendered = scope.renderDeep(spec, `checks.${name}`);
+        const rendered = renderProbe(spec, (v) => scope.renderDeep(v, `checks.${name}`));
         const env = scope.probeEnvironment(rendered);
         const { startedAt: _s, finishedAt: _f, ...outcome } = await measure(rendered, { ...context, env });
         return outcome;

@@ -112,3 +112,28 @@ export function environmentScope(
 function isDuration(v: object): boolean {
   return "ms" in v && "text" in v;
 }
+
+/**
+ * Fills in a probe spec's templates, except an http probe's own captures in `poll.url` and
+ * `download.url`: those are known only after its request, and the probe fills them in itself.
+ */
+export function renderProbe(spec: Probe, renderDeep: <T>(value: T) => T): Probe {
+  if (spec.type !== "http" || (!spec.poll?.url && !spec.download)) return renderDeep(spec);
+  const own = new Set(Object.keys(spec.capture));
+  const hide = (url: string) =>
+    url.replace(/\{\{\s*captures\.([A-Za-z0-9._-]+)\s*\}\}/g, (whole, name: string) =>
+      own.has(name) ? `\u0000${name}\u0000` : whole,
+    );
+  const show = (url: string) => url.replace(/\u0000([A-Za-z0-9._-]+)\u0000/g, "{{ captures.$1 }}");
+  const hidden = {
+    ...spec,
+    ...(spec.poll?.url ? { poll: { ...spec.poll, url: hide(spec.poll.url) } } : {}),
+    ...(spec.download ? { download: { ...spec.download, url: hide(spec.download.url) } } : {}),
+  };
+  const rendered = renderDeep(hidden);
+  return {
+    ...rendered,
+    ...(rendered.poll?.url ? { poll: { ...rendered.poll, url: show(rendered.poll.url) } } : {}),
+    ...(rendered.download ? { download: { ...rendered.download, url: show(rendered.download.url) } } : {}),
+  };
+}

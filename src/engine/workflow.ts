@@ -16,7 +16,7 @@ import { DBOS } from "@dbos-inc/dbos-sdk";
 import { formatValue, RuleEvaluator, type Sample } from "../analysis/rules.js";
 import { runDrift } from "../checks/drift.js";
 import { runParity } from "../checks/parity.js";
-import { baseValues, type EnvironmentScope, environmentScope } from "../checks/scope.js";
+import { baseValues, type EnvironmentScope, environmentScope, renderProbe } from "../checks/scope.js";
 import { describeEnd, formatMs, runCommand } from "../exec/command.js";
 import { measure } from "../probes/index.js";
 import type { Measurement, ProbeEnvironment } from "../probes/types.js";
@@ -934,7 +934,7 @@ export class Run {
     let rendered: Probe;
     let env: ProbeEnvironment;
     try {
-      rendered = this.renderDeep(spec, where) as Probe;
+      rendered = renderProbe(spec, (v) => this.renderDeep(v, where) as typeof v);
       env = this.scope.probeEnvironment(rendered);
     } catch (e) {
       const now = new Date().toISOString();

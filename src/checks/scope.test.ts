@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Probe } from "../runbook/schema/probes.js";
+import { renderTemplate } from "../runbook/template.js";
+import { renderProbe } from "./scope.js";
+
+describe("renderProbe", () => {
+  const values = {
+    env: { url: "http://127.0.0.1:9" },
+    captures: { id: "stale-from-an-earlier-step", token: "t" },
+  };
+  const render = <T>(v: T): T => {
+    const walk = (x: unknown): unknown =>
+      typeof x === "string"
+        ? renderTemplate(x, values)
+        : Array.isArray(x)
+          ? x.map(walk)
+          : x && typeof x === "object" && !("ms" in x)
+            ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, walk(y)]))
+            : x;
+    return walk(v) as T;
+  };
+
+  it("leaves an http probe's own captures in poll and download for the probe to fill in", () => {
+    const spec = Probe.parse({
+      type: "http",
+      method: "POST",
+      url: "{{ env.url }}/jobs",
+      headers: { authorization: "Bearer {{ captures.token }}" },
+      capture: { id: "$.id" },
+      poll: { url: "{{ env.url }}/jobs/{{ captures.id }}", path: "$.status", until: "done" },
+      download: { url: "{{ env.url }}/jobs/{{captures.id}}/result?by={{ captures.token }}" },
+    });
+    const r = renderProbe(spec, render) as Extract<Probe, { type: "http" }>;
+    assert.equal(r.url, "http://127.0.0.1:9/jobs");
+    assert.equal(r.headers.authorization, "Bearer t");
+    assert.equal(r.poll!.url, "http://127.0.0.1:9/jobs/{{ captures.id }}");
+    assert.equal(r.download!.url, "http://127.0.0.1:9/jobs/{{ captures.id }}/result?by=t");
+  });
+});
