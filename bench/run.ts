@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { loadRunbook } from "../src/runbook/load.js";
 import { plan } from "../src/runbook/plan/plan.js";
 import { engineRows } from "./engine.js";
+import { probeRows } from "./probes.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BIN = join(ROOT, "bin/gantry.js");
@@ -108,6 +109,7 @@ rows.push([
   `node bin/gantry.js ${planArgs.join(" ").replace(ROOT, "")}`,
 ]);
 
+rows.push(...(await probeRows()));
 if (!process.argv.includes("--no-engine")) rows.push(...(await engineRows()));
 
 const width = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));

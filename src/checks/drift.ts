@@ -111,7 +111,7 @@ export async function runDrift(
             [added.length ? `added ${short(added)}` : "", removed.length ? `removed ${short(removed)}` : ""]
               .filter(Boolean)
               .join("; ") +
-            " (accept it with: gantry check … drift --accept)",
+            " (accept it with: gantry check … drift --accept-drift)",
         );
       } else notes.push(`config structure unchanged (${hash.slice(0, 12)})`);
     }

@@ -5,7 +5,7 @@ import {
   silentDnsServer,
   startDnsServer,
 } from "../../test/helpers/dns-server.js";
-import { type ConformanceCase, spec } from "./conformance.js";
+import { CONFORMANCE_TIMEOUT, type ConformanceCase, spec } from "./conformance.js";
 
 const SECRET = "s3cr3t-verification-token";
 
@@ -21,13 +21,13 @@ export const conformance: ConformanceCase = {
     cleanup(silent.close);
     const garbage = await garbageDnsServer();
     cleanup(garbage.close);
-    const dns = (server: string, name: string, expect = ["10.0.0.1"]) =>
-      spec({ type: "dns", name, record: "A", expect, server });
+    const dns = (server: string, name: string, expect = ["10.0.0.1"], timeout = "5s") =>
+      spec({ type: "dns", name, record: "A", expect, server, timeout });
     return {
       healthy: dns(zone.address, "app.example.test"),
       failing: dns(zone.address, "app.example.test", ["10.0.0.9"]),
       unreachable: dns(`127.0.0.1:${await closedDnsPort()}`, "app.example.test"),
-      hanging: dns(silent.address, "app.example.test"),
+      hanging: dns(silent.address, "app.example.test", ["10.0.0.1"], CONFORMANCE_TIMEOUT),
       // The name holds the secret (a verification token): NXDOMAIN names it.
       secret: { spec: dns(zone.address, `${SECRET}.example.test`), value: SECRET },
       errors: [

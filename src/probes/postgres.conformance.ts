@@ -19,7 +19,7 @@ export const conformance: ConformanceCase = {
       createServer((socket) => socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n")),
       cleanup,
     );
-    const at = (port: number) => `postgres://gantry:x@127.0.0.1:${port}/gantry`;
+    const at = (port: number) => `postgres://gantry@127.0.0.1:${port}/gantry`;
     const connect = (url: string) => spec({ type: "postgres", url, measure: "connect" });
     const query = (text: string, expect?: string) =>
       spec({

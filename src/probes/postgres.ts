@@ -369,6 +369,8 @@ function problem(err: unknown): string {
 // ---------------------------------------------------------------------------------------
 // URLs and secrets
 
+const MIN_SCRUBBED = 4;
+
 interface Target {
   /** The URL with its password masked. */
   shown: string;
@@ -409,8 +411,13 @@ function parseTarget(url: string): Target | string {
   return { shown: u.toString(), secrets: [...new Set(secrets)].sort((a, b) => b.length - a.length) };
 }
 
-/** The outcome with every secret replaced by ***, in the message, a string value and the detail. */
-function scrub(outcome: Outcome, secrets: string[]): Outcome {
+/**
+ * The outcome with every secret replaced by ***, in the message, a string value and the detail.
+ * Passwords shorter than MIN_SCRUBBED are left to `redact`: replacing every "x" in a message
+ * would make it unreadable.
+ */
+function scrub(outcome: Outcome, all: string[]): Outcome {
+  const secrets = all.filter((s) => s.length >= MIN_SCRUBBED);
   if (secrets.length === 0) return outcome;
   const hide = (text: string) => secrets.reduce((t, s) => t.replaceAll(s, "***"), text);
   const out: Outcome = { ...outcome, message: hide(outcome.message) };

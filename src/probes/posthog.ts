@@ -68,7 +68,7 @@ async function measurePosthog(spec: PosthogSpec, context: ProbeContext): Promise
       timeout: spec.timeout,
     },
     context.signal,
-    { secrets: [source.token], credentials: "token", detail: posthogError },
+    { secrets: [source.token], credentials: "token", notFound: "url and project", detail: posthogError },
   );
   if ("problem" in answer) return { phase: "error", message: answer.problem };
   const results = (answer.json as { results?: unknown } | null)?.results;
@@ -169,7 +169,7 @@ const HOGQL_ESCAPES: Record<string, string> = {
 
 /** A HogQL string literal: single quotes, backslash escapes (as PostHog's own escaping). */
 export function hogqlString(text: string): string {
-  return `'${text.replace(/[\\'\b\f\r\n\t\0\x07\v]/g, (c) => HOGQL_ESCAPES[c]!)}'`;
+  return `'${[...text].map((c) => HOGQL_ESCAPES[c] ?? c).join("")}'`;
 }
 
 function posthogError(json: unknown): string | undefined {

@@ -73,11 +73,16 @@ async function measurePrometheus(spec: PrometheusSpec, context: ProbeContext): P
     `GET ${displayUrl(base)}${path}`,
     { method: "GET", url: `${base}${path}?${params}`, headers, timeout: spec.timeout },
     context.signal,
-    { secrets: Object.values(source.headers), credentials: "headers", detail: prometheusError },
+    {
+      secrets: headerSecrets(source.headers),
+      credentials: "headers",
+      notFound: "url (the base URL, without /api/v1)",
+      detail: prometheusError,
+    },
   );
   if ("problem" in answer) return { phase: "error", message: answer.problem };
   const body = answer.json as PromResponse;
-  const said = clip(spec.query.trim());
+  const said = clip(spec.query.trim().replace(/\s+/g, " "));
   if (body?.status === "error") return { phase: "error", message: `${said}: ${prometheusError(body)}` };
   const data = body?.data;
   if (body?.status !== "success" || typeof data !== "object" || data === null) {
@@ -225,6 +230,17 @@ function prometheusError(json: unknown): string | undefined {
   return `Prometheus refused the query (${typeof errorType === "string" ? errorType : "error"}): ${error}`;
 }
 
+const SECRET_HEADER = /authorization|token|key|secret|cookie|session|password|credential/i;
+
+/** Values of headers that carry credentials, and their last word (the token after `Bearer`). */
+function headerSecrets(headers: Record<string, string>): string[] {
+  const values = Object.entries(headers ?? {})
+    .filter(([name, value]) => SECRET_HEADER.test(name) && typeof value === "string")
+    .map(([, value]) => value);
+  const words = values.map((v) => v.trim().split(/\s+/).at(-1) ?? "").filter((w) => w.length >= 8);
+  return [...values, ...words];
+}
+
 function seconds(ms: number): string {
   return String(ms / 1000);
 }
@@ -262,6 +278,8 @@ export interface ApiOptions {
   secrets: string[];
   /** What a person checks on 401/403: "headers" or "token". */
   credentials: string;
+  /** What a person checks on 404, e.g. "url and org". */
+  notFound: string;
   /** The API's own error text in a JSON error body, when there is one. */
   detail: (json: unknown) => string | undefined;
 }
@@ -296,8 +314,11 @@ export async function getJson(
   if (r.status < 200 || r.status > 299) {
     const detail = (isJson && options.detail(json)) || snippet(text) || kind;
     const auth = r.status === 401 || r.status === 403;
-    const hint = auth ? ` unauthorized: check the source's ${options.credentials}` : "";
-    return { problem: `${what} → ${r.status}${hint}: ${mask(detail)}` };
+    const check = auth ? options.credentials : r.status === 404 ? options.notFound : "";
+    const hint = check
+      ? `${auth ? " unauthorized" : ""}: check the source's ${check} (${mask(detail)})`
+      : `: ${mask(detail)}`;
+    return { problem: `${what} → ${r.status}${hint}` };
   }
   if (!isJson) {
     const start = snippet(text);

@@ -75,6 +75,7 @@ async function measureRedis(spec: RedisSpec, context: ProbeContext): Promise<Out
     };
   }
   const what = `redis ${measure} at ${target.shown}`;
+  template(); // Built before the time box starts: the timeout is the server's.
   const outcome = await bounded(spec.timeout, context.signal, what, (signal) =>
     session(url, spec.timeout.ms, signal, what, (client) => read(client, spec, previous)),
   );
@@ -98,9 +99,14 @@ async function read(client: Client, spec: RedisSpec, previous: RedisState | unde
       const max = optionalCount(info, "maxclients");
       const detail = { connected, blocked: optionalCount(info, "blocked_clients"), maxclients: max };
       const of = max !== undefined ? ` of maxclients ${max}` : "";
-      return judge(connected, `${connected} clients connected${of} (this probe included)`, expect, {
-        detail,
-      });
+      return judge(
+        connected,
+        `${connected} client${connected === 1 ? "" : "s"} connected${of} (this probe included)`,
+        expect,
+        {
+          detail,
+        },
+      );
     }
     case "evictions":
       return evictions(client, previous, expect);
@@ -145,7 +151,8 @@ async function evictions(
   previous: RedisState | undefined,
   expect: Comparison | undefined,
 ): Promise<Outcome> {
-  const [stats, server] = [await infoOf(client, "stats"), await infoOf(client, "server")];
+  const stats = await infoOf(client, "stats");
+  const server = await infoOf(client, "server");
   const total = count(stats, "evicted_keys");
   const state: RedisState = { evicted: total, at: Date.now() };
   if (server.run_id) state.runId = server.run_id;
@@ -272,11 +279,10 @@ async function session(
   what: string,
   work: (client: Client) => Promise<Outcome>,
 ): Promise<Outcome> {
-  const client = createClient({
+  const client = template().duplicate({
     url,
     // One attempt: a probe reports what it found, it does not wait for the server to come back.
     socket: { connectTimeout: timeoutMs, reconnectStrategy: false },
-    disableClientInfo: true,
   });
   // The client reports connection problems as events too; the failed command says what happened.
   client.on("error", () => undefined);
@@ -293,6 +299,18 @@ async function session(
   }
 }
 
+let shared: Client | undefined;
+
+/**
+ * A client that is never connected, whose duplicates do the measuring. createClient() builds
+ * a client class (every command and module) for each new set of options, a tenth of a second
+ * or more; duplicates share the class it built once.
+ */
+function template(): Client {
+  shared ??= createClient({ disableClientInfo: true });
+  return shared;
+}
+
 function destroy(client: Client): void {
   try {
     if (client.isOpen) client.destroy();
@@ -304,11 +322,16 @@ function destroy(client: Client): void {
 function problem(err: unknown): string {
   const text = networkProblem(err);
   if (/^WRONGPASS|^NOAUTH/.test(text)) return `${text} (check the password in the Redis URL)`;
+  if (text === "Socket closed unexpectedly") {
+    return "the server closed the connection unexpectedly (is this a Redis server?)";
+  }
   return text;
 }
 
 // ---------------------------------------------------------------------------------------
 // URLs and secrets
+
+const MIN_SCRUBBED = 4;
 
 interface Target {
   /** The URL with its password masked. */
@@ -343,8 +366,13 @@ function parseTarget(url: string): Target | string {
   return { shown: u.toString(), secrets: [...new Set(secrets)].sort((a, b) => b.length - a.length) };
 }
 
-/** The outcome with every secret replaced by ***, in the message, a string value and the detail. */
-function scrub(outcome: Outcome, secrets: string[]): Outcome {
+/**
+ * The outcome with every secret replaced by ***, in the message, a string value and the detail.
+ * Passwords shorter than MIN_SCRUBBED are left to `redact`: replacing every "x" in a message
+ * would make it unreadable.
+ */
+function scrub(outcome: Outcome, all: string[]): Outcome {
+  const secrets = all.filter((s) => s.length >= MIN_SCRUBBED);
   if (secrets.length === 0) return outcome;
   const hide = (text: string) => secrets.reduce((t, s) => t.replaceAll(s, "***"), text);
   const out: Outcome = { ...outcome, message: hide(outcome.message) };

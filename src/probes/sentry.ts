@@ -48,6 +48,9 @@ async function measureSentry(spec: SentrySpec, context: ProbeContext): Promise<O
   if (spec.measure !== "errors" && spec.measure !== "top-issues") {
     return { phase: "error", message: "measure is errors or top-issues" };
   }
+  if (spec.query !== undefined && typeof spec.query !== "string") {
+    return { phase: "error", message: "query must be Sentry search text, e.g. level:error" };
+  }
   const window = countWindow(context.since, spec.window?.ms, spec.window?.text);
   if (typeof window === "string") return { phase: "error", message: window };
 
@@ -81,14 +84,15 @@ async function measureSentry(spec: SentrySpec, context: ProbeContext): Promise<O
       timeout: spec.timeout,
     },
     context.signal,
-    { secrets: [source.token], credentials: "token", detail: sentryError },
+    { secrets: [source.token], credentials: "token", notFound: "url and org", detail: sentryError },
   );
   if ("problem" in answer) return { phase: "error", message: answer.problem };
   const rows = (answer.json as { data?: unknown } | null)?.data;
   if (!Array.isArray(rows)) {
     return { phase: "error", message: `${answer.what}: not a Sentry events answer (no "data" list)` };
   }
-  const where = `in ${source.project}${spec.query?.trim() ? ` matching ${JSON.stringify(spec.query.trim())}` : ""} ${window.said}`;
+  const matching = spec.query?.trim() ? ` matching ${JSON.stringify(spec.query.trim())}` : "";
+  const where = `in ${source.project}${matching} ${window.said}`;
   const detail = {
     query: search,
     from: new Date(window.from).toISOString(),

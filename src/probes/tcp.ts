@@ -78,10 +78,10 @@ export function bare(host: string): string {
 }
 
 /** Why `host` is not a host name or IP address, or undefined. Checked before any lookup. */
-export function hostProblem(host: unknown): string | undefined {
-  if (typeof host !== "string" || host === "") return "give a host: a name or an IP address";
+export function hostProblem(host: unknown, field = "host"): string | undefined {
+  if (typeof host !== "string" || host === "") return `give a ${field}: a name or an IP address`;
   if (isIP(bare(host)) || HOSTNAME.test(host)) return undefined;
-  return `bad host ${JSON.stringify(host)}: give a name or an IP address, without scheme, port or path (the port goes in port:)`;
+  return `bad ${field} ${JSON.stringify(host)}: give a name or an IP address, without scheme, port or path (the port goes in port:)`;
 }
 
 export function portProblem(port: unknown): string | undefined {

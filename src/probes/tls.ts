@@ -18,9 +18,11 @@ import { isIP } from "node:net";
 import path from "node:path";
 import {
   checkServerIdentity,
+  createSecureContext,
   type DetailedPeerCertificate,
   type PeerCertificate,
   rootCertificates,
+  type SecureContext,
   connect as tlsConnect,
 } from "node:tls";
 import type { Probe } from "../runbook/schema/probes.js";
@@ -49,23 +51,23 @@ async function measureTls(spec: TlsSpec, context: ProbeContext): Promise<Outcome
   const problem =
     hostProblem(spec.host) ??
     portProblem(spec.port) ??
-    (spec.servername === undefined ? undefined : hostProblem(spec.servername)) ??
+    (spec.servername === undefined ? undefined : hostProblem(spec.servername, "servername")) ??
     settingsProblem(spec);
   if (problem) return { phase: "error", message: problem };
   const host = bare(spec.host);
   const name = bare(spec.servername ?? spec.host);
   const where = hostPort(host, spec.port);
-  let ca: string[] | undefined;
+  let trust: SecureContext | undefined;
   if (spec.ca !== undefined) {
     const pem = await readCa(spec.ca, context.dir);
     if (!pem.ok) return { phase: "error", message: pem.problem };
-    ca = [...rootCertificates, pem.text];
+    trust = trusting(pem.text);
   }
   return bounded(spec.timeout, context.signal, `TLS handshake with ${where}`, async (signal) => {
-    const shook = await handshake(host, spec.port, name, ca, signal);
-    if ("problem" in shook)
-      return { phase: "error", message: `TLS handshake with ${where}: ${shook.problem}` };
-    return verdict(spec, where, name, shook);
+    const shook = await handshake(host, spec.port, name, trust, signal);
+    return "problem" in shook
+      ? { phase: "error", message: `TLS handshake with ${where}: ${shook.problem}` }
+      : verdict(spec, where, name, shook);
   });
 }
 
@@ -100,11 +102,26 @@ async function readCa(
   return { ok: true, text };
 }
 
+/**
+ * A context trusting the system's roots and the CA file's certificates, kept per file content:
+ * building one parses every root certificate, which takes long enough to matter.
+ */
+const contexts = new Map<string, SecureContext>();
+
+function trusting(pem: string): SecureContext {
+  let context = contexts.get(pem);
+  if (!context) {
+    context = createSecureContext({ ca: [...rootCertificates, pem], minVersion: "TLSv1" });
+    contexts.set(pem, context);
+  }
+  return context;
+}
+
 function handshake(
   host: string,
   port: number,
   name: string,
-  ca: string[] | undefined,
+  trust: SecureContext | undefined,
   signal: AbortSignal,
 ): Promise<Handshake | { problem: string }> {
   return new Promise((resolve) => {
@@ -113,9 +130,8 @@ function handshake(
       port,
       // SNI carries names only (RFC 6066), never an IP address.
       ...(isIP(name) ? {} : { servername: name }),
-      ...(ca ? { ca } : {}),
+      ...(trust ? { secureContext: trust } : { minVersion: "TLSv1" }),
       rejectUnauthorized: false,
-      minVersion: "TLSv1",
     });
     signal.addEventListener("abort", () => socket.destroy(), { once: true });
     socket.once("secureConnect", () => {
@@ -164,7 +180,7 @@ function verdict(spec: TlsSpec, where: string, name: string, shook: Handshake): 
   const now = Date.now();
   const daysLeft = Math.floor((validTo.getTime() - now) / DAY);
   const altNames = (cert.subjectaltname ?? "").split(", ").filter((n) => n !== "");
-  const covered = altNames.length > 0 ? altNames.map((n) => n.replace(/^(DNS|IP Address):/, "")) : [];
+  const covered = altNames.map((n) => n.replace(/^(DNS|IP Address):/, ""));
   const subject = first(cert.subject?.CN) ?? covered[0] ?? "(no name)";
 
   const expiry =

@@ -1,17 +1,17 @@
 /**
  * Certificates for TLS tests: a test CA and leaf certificates with chosen validity dates and
- * names, signed by the CA or self-signed. RSA keys are generated natively (node:crypto, fast)
- * once per process and shared: one for the CA, one for every leaf. node-forge builds and
- * signs the certificates.
+ * names, signed by the CA or self-signed. node-forge builds the certificates; keys and
+ * signatures come from node:crypto, which is much faster than forge's RSA in JavaScript.
+ * Keys are generated once per process and shared: one for the CA, one for every leaf.
  */
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, sign } from "node:crypto";
 import forge from "node-forge";
 
 const DAY = 24 * 60 * 60 * 1000;
 
 interface KeyPair {
+  /** The private key, PEM (PKCS#1). */
   pem: string;
-  privateKey: forge.pki.rsa.PrivateKey;
   publicKey: forge.pki.rsa.PublicKey;
 }
 
@@ -20,13 +20,12 @@ const keys = new Map<string, KeyPair>();
 function keyPair(use: "ca" | "leaf"): KeyPair {
   let pair = keys.get(use);
   if (!pair) {
-    const { privateKey: pem } = generateKeyPairSync("rsa", {
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", {
       modulusLength: 2048,
       publicKeyEncoding: { type: "spki", format: "pem" },
       privateKeyEncoding: { type: "pkcs1", format: "pem" },
     });
-    const privateKey = forge.pki.privateKeyFromPem(pem);
-    pair = { pem, privateKey, publicKey: forge.pki.setRsaPublicKey(privateKey.n, privateKey.e) };
+    pair = { pem: privateKey, publicKey: forge.pki.publicKeyFromPem(publicKey) as forge.pki.rsa.PublicKey };
     keys.set(use, pair);
   }
   return pair;
@@ -84,7 +83,7 @@ export function testCa(name = "Gantry Test CA"): Authority {
     { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
     { name: "subjectKeyIdentifier" },
   ]);
-  cert.sign(pair.privateKey, forge.md.sha256.create());
+  signWith(cert, pair);
   return { name, certificate: cert, cert: forge.pki.certificateToPem(cert), key: pair.pem };
 }
 
@@ -103,6 +102,20 @@ export function leaf(options: LeafOptions): Issued {
     { name: "subjectAltName", altNames },
   ]);
   cert.setIssuer(options.ca ? options.ca.certificate.subject.attributes : cert.subject.attributes);
-  cert.sign(options.ca ? keyPair("ca").privateKey : pair.privateKey, forge.md.sha256.create());
+  signWith(cert, options.ca ? keyPair("ca") : pair);
   return { cert: forge.pki.certificateToPem(cert), key: pair.pem };
+}
+
+/** Part of forge's API that its types leave out. */
+const pki = forge.pki as typeof forge.pki & {
+  getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1;
+};
+
+/** What forge's cert.sign() does, with the RSA signature made natively (SHA-256). */
+function signWith(cert: forge.pki.Certificate, signer: KeyPair): void {
+  const oid = forge.pki.oids.sha256WithRSAEncryption!;
+  cert.signatureOid = oid;
+  cert.siginfo.algorithmOid = oid;
+  const tbs = forge.asn1.toDer(pki.getTBSCertificate(cert)).getBytes();
+  cert.signature = sign("sha256", Buffer.from(tbs, "binary"), signer.pem).toString("binary");
 }

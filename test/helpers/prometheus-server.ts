@@ -34,7 +34,7 @@ export interface PrometheusOptions {
 export async function startPrometheus(options: PrometheusOptions): Promise<PrometheusServer> {
   if (!fs.existsSync(PROMETHEUS_BIN)) {
     throw new Error(
-      `prometheus is not installed at ${PROMETHEUS_BIN}: the test command installs prometheus; run npm test`,
+      `prometheus is not installed at ${PROMETHEUS_BIN} (PROMETHEUS_BIN sets another path): the test command installs prometheus; run npm test`,
     );
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-prometheus-"));

@@ -9,7 +9,11 @@ import os from "node:os";
 import path from "node:path";
 import { freePort } from "../../src/exec/port.js";
 
-export const REDIS_SERVER = "/usr/bin/redis-server";
+/** Debian's redis-server, or the first one on PATH (e.g. Homebrew's). */
+export const REDIS_SERVER = [
+  "/usr/bin/redis-server",
+  ...(process.env.PATH ?? "").split(path.delimiter).map((dir) => path.join(dir, "redis-server")),
+].find((file) => file.startsWith("/") && fs.existsSync(file));
 
 export interface RedisServer {
   /** redis://127.0.0.1:<port> */
@@ -22,22 +26,22 @@ const START_TIMEOUT_MS = 10_000;
 
 /** Starts redis-server with `extra` arguments, e.g. ["--maxmemory", "10mb"]. */
 export async function startRedis(extra: string[] = []): Promise<RedisServer> {
-  if (!fs.existsSync(REDIS_SERVER)) {
+  if (!REDIS_SERVER) {
     throw new Error(
-      `${REDIS_SERVER} is missing: install redis-server: the test command installs it; run npm test`,
+      "/usr/bin/redis-server is missing: install redis-server: the test command installs it; run npm test",
     );
   }
   // A port free a moment ago may be taken by the time redis binds it: try again then.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(extra);
+      return await startOnce(REDIS_SERVER, extra);
     } catch (err) {
       if (attempt >= 3 || !/Address already in use/i.test(String(err))) throw err;
     }
   }
 }
 
-async function startOnce(extra: string[]): Promise<RedisServer> {
+async function startOnce(binary: string, extra: string[]): Promise<RedisServer> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-probe-redis-"));
   const args = [
@@ -55,7 +59,7 @@ async function startOnce(extra: string[]): Promise<RedisServer> {
     "no",
     ...extra,
   ];
-  const child = spawn(REDIS_SERVER, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
@@ -63,7 +67,7 @@ async function startOnce(extra: string[]): Promise<RedisServer> {
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
   const exited = new Promise<never>((_, reject) => {
-    child.once("error", (err) => reject(new Error(`could not start ${REDIS_SERVER}: ${err.message}`)));
+    child.once("error", (err) => reject(new Error(`could not start ${binary}: ${err.message}`)));
     child.once("exit", (code, signal) =>
       reject(
         new Error(`redis-server exited (${signal ?? `code ${code}`}) before answering PING:\n${output}`),
