@@ -122,9 +122,9 @@ export function renderProbe(spec: Probe, renderDeep: <T>(value: T) => T): Probe 
   const own = new Set(Object.keys(spec.capture));
   const hide = (url: string) =>
     url.replace(/\{\{\s*captures\.([A-Za-z0-9._-]+)\s*\}\}/g, (whole, name: string) =>
-      own.has(name) ? `\u0000${name}\u0000` : whole,
+      own.has(name) ? `@@gantry-capture:${name}@@` : whole,
     );
-  const show = (url: string) => url.replace(/\u0000([A-Za-z0-9._-]+)\u0000/g, "{{ captures.$1 }}");
+  const show = (url: string) => url.replace(/@@gantry-capture:([A-Za-z0-9._-]+)@@/g, "{{ captures.$1 }}");
   const hidden = {
     ...spec,
     ...(spec.poll?.url ? { poll: { ...spec.poll, url: hide(spec.poll.url) } } : {}),
