@@ -31,7 +31,12 @@ export const anchorsExist: RunbookRule = (ctx) => {
   const checkpoints = (rb.monitor?.checkpoints ?? []).map((c) => c.at);
   const present: Record<string, boolean> = {
     gates: rb.gates.length > 0,
-    preflight: rb.preflight.length > 0,
+    // Validation, parity and drift are pre-flight steps too.
+    preflight:
+      rb.preflight.length > 0 ||
+      Object.values(rb.environments).some((e) => e.validate.length > 0) ||
+      (rb.parity?.in.length ?? 0) > 0 ||
+      (rb.drift?.in.length ?? 0) > 0,
     backup: rb.backup !== undefined,
     migrations: rb.migrations !== undefined,
     deploy: rb.deploy !== undefined,
