@@ -3,23 +3,11 @@
  * anything else, naming each part, rather than run a release while silently skipping a
  * part the runbook relies on. `gantry plan` lists the same parts.
  */
-import type { Probe } from "./runbook/schema/probes.js";
+import { PROBE_TYPES, type Probe } from "./runbook/schema/probes.js";
 import type { Runbook } from "./runbook/schema/runbook.js";
 
-/** Probe types the engine can measure (src/probes/; a test keeps this equal to the registry). */
-export const EXECUTABLE_PROBES: ReadonlySet<string> = new Set([
-  "http",
-  "tls",
-  "dns",
-  "tcp",
-  "postgres",
-  "redis",
-  "prometheus",
-  "metrics",
-  "command",
-  "sentry",
-  "posthog",
-]);
+/** Probe types the engine can measure: every type (src/probes/; a test keeps this equal to the registry). */
+export const EXECUTABLE_PROBES: ReadonlySet<string> = new Set(PROBE_TYPES);
 /** Deploy providers built in (src/providers/); others are driven through `command`. */
 export const EXECUTABLE_PROVIDERS: ReadonlySet<string> = new Set(["command", "local-process"]);
 /** Sections whose every form this version executes, and those it does not execute at all yet. */

@@ -47,12 +47,12 @@ export async function check(file: string, names: string[], options: CheckCommand
       ...(runbook.drift ? ["drift"] : []),
     ];
     throw new UsageError(
-      unknown
+      `${unknown
         .map((n) => {
           const near = closest(n, known);
           return `no check ${n}${near ? `; did you mean ${near}?` : ""}`;
         })
-        .join("\n") + `\nchecks in ${file}: ${known.join(", ") || "none"}`,
+        .join("\n")}\nchecks in ${file}: ${known.join(", ") || "none"}`,
     );
   }
   const wanted = names.length > 0 ? names : defaultChecks(runbook, options.env);

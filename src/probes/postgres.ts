@@ -19,9 +19,21 @@
  * masked, and the password is scrubbed from anything the driver says.
  */
 import pg from "pg";
-import { type Comparison, parseComparison } from "../runbook/expression.js";
+import type { Comparison } from "../runbook/expression.js";
 import type { Probe } from "../runbook/schema/probes.js";
-import { bounded, errorText, guard, judge, networkProblem, num, type Outcome, show } from "./shared.js";
+import {
+  bounded,
+  comparison,
+  errorText,
+  guard,
+  judge,
+  networkProblem,
+  num,
+  type Outcome,
+  percent,
+  scrub,
+  show,
+} from "./shared.js";
 import type { ProbeContext, ProbeImplementation, Value } from "./types.js";
 
 type PostgresSpec = Extract<Probe, { type: "postgres" }>;
@@ -369,8 +381,6 @@ function problem(err: unknown): string {
 // ---------------------------------------------------------------------------------------
 // URLs and secrets
 
-const MIN_SCRUBBED = 4;
-
 interface Target {
   /** The URL with its password masked. */
   shown: string;
@@ -411,35 +421,8 @@ function parseTarget(url: string): Target | string {
   return { shown: u.toString(), secrets: [...new Set(secrets)].sort((a, b) => b.length - a.length) };
 }
 
-/**
- * The outcome with every secret replaced by ***, in the message, a string value and the detail.
- * Passwords shorter than MIN_SCRUBBED are left to `redact`: replacing every "x" in a message
- * would make it unreadable.
- */
-function scrub(outcome: Outcome, all: string[]): Outcome {
-  const secrets = all.filter((s) => s.length >= MIN_SCRUBBED);
-  if (secrets.length === 0) return outcome;
-  const hide = (text: string) => secrets.reduce((t, s) => t.replaceAll(s, "***"), text);
-  const out: Outcome = { ...outcome, message: hide(outcome.message) };
-  if (typeof outcome.value === "string") out.value = hide(outcome.value);
-  if (outcome.detail)
-    out.detail = JSON.parse(hide(JSON.stringify(outcome.detail))) as Record<string, unknown>;
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------
 // Formatting
-
-function comparison(text: string): Comparison {
-  const parsed = parseComparison(text);
-  if (!parsed.ok) throw new Error(parsed.message);
-  return parsed.value;
-}
-
-/** A ratio as a percentage: 0.125 → "12.5%". */
-function percent(ratio: number): string {
-  return `${num(ratio * 100)}%`;
-}
 
 function duration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${num(ms / 1000)}s`;

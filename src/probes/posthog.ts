@@ -15,7 +15,7 @@
  * escaped string literals, never as HogQL.
  */
 import type { Probe } from "../runbook/schema/probes.js";
-import { clip, getJson, metricSource } from "./prometheus.js";
+import { clip, getJson, metricSource } from "./api.js";
 import { ago } from "./sentry.js";
 import { checkUrl, displayUrl, guard, judge, num, type Outcome } from "./shared.js";
 import type { ProbeContext, ProbeImplementation } from "./types.js";

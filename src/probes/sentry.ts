@@ -13,7 +13,7 @@
  *   number of issues with errors (at most `top`), listed in the message and in detail.issues.
  */
 import type { Probe } from "../runbook/schema/probes.js";
-import { clip, getJson, metricSource } from "./prometheus.js";
+import { clip, getJson, metricSource } from "./api.js";
 import { checkUrl, displayUrl, guard, judge, num, type Outcome } from "./shared.js";
 import type { ProbeContext, ProbeImplementation } from "./types.js";
 

@@ -3,7 +3,7 @@
  * the time box (timeout and cancellation) for probes that are not plain HTTP requests, the
  * verdict on a value against `expect`, and sending an HTTP request without throwing.
  */
-import { type Comparison, compare } from "../runbook/expression.js";
+import { type Comparison, compare, parseComparison } from "../runbook/expression.js";
 import type { Duration } from "../runbook/schema/common.js";
 import type { Measurement, ProbeContext, Value } from "./types.js";
 
@@ -246,4 +246,34 @@ export function show(v: unknown): string {
   if (v === undefined) return "missing";
   const text = JSON.stringify(v) ?? String(v);
   return text.length > 60 ? `${text.slice(0, 59)}…` : text;
+}
+
+/** Secrets shorter than this are left to the run's redactor: masking every "x" would make a message unreadable. */
+const MIN_SCRUBBED = 4;
+
+/**
+ * The outcome with the given secrets (a password from a connection URL) replaced by ***, in
+ * the message, a string value and the detail: a probe's own layer under the run's redactor.
+ */
+export function scrub(outcome: Outcome, all: string[]): Outcome {
+  const secrets = all.filter((s) => s.length >= MIN_SCRUBBED);
+  if (secrets.length === 0) return outcome;
+  const hide = (text: string) => secrets.reduce((t, s) => t.replaceAll(s, "***"), text);
+  const out: Outcome = { ...outcome, message: hide(outcome.message) };
+  if (typeof outcome.value === "string") out.value = hide(outcome.value);
+  if (outcome.detail)
+    out.detail = JSON.parse(hide(JSON.stringify(outcome.detail))) as Record<string, unknown>;
+  return out;
+}
+
+/** A comparison written in code, e.g. a probe's default `< 80%`. */
+export function comparison(text: string): Comparison {
+  const parsed = parseComparison(text);
+  if (!parsed.ok) throw new Error(parsed.message);
+  return parsed.value;
+}
+
+/** A ratio as a percentage: 0.125 → "12.5%". */
+export function percent(ratio: number): string {
+  return `${num(ratio * 100)}%`;
 }
