@@ -11,7 +11,7 @@ export const EXECUTABLE_PROBES: ReadonlySet<string> = new Set(PROBE_TYPES);
 /** Deploy providers built in (src/providers/); others are driven through `command`. */
 export const EXECUTABLE_PROVIDERS: ReadonlySet<string> = new Set(["command", "local-process"]);
 /** Sections whose every form this version executes, and those it does not execute at all yet. */
-export const NOT_YET: readonly string[] = ["backup", "migrations", "integrity", "notify", "schedule"];
+export const NOT_YET: readonly string[] = ["notify", "schedule"];
 
 /**
  * The parts of `runbook` (for environment `env`) this version cannot execute, each as
@@ -28,9 +28,12 @@ export function notExecutable(runbook: Runbook, env?: string): string[] {
   }
   const probe = (where: string, p: Probe | undefined) => {
     if (p && !EXECUTABLE_PROBES.has(p.type)) out.push(`${where} (probe type ${p.type})`);
-    // A before/after comparison needs the value from before the deploy: that is the integrity section's job.
-    else if (p?.type === "postgres" && p.baseline)
-      out.push(`${where} (postgres baseline: compared by integrity)`);
+  };
+  // Named checks get their before-the-deploy value measured (plan's baseline steps); an inline one does not.
+  const inline = (where: string, p: Probe) => {
+    probe(where, p);
+    if (p.type === "postgres" && p.baseline)
+      out.push(`${where} (postgres baseline: make it a named check, or an integrity check)`);
   };
   // A named check is reported once, however many steps use it.
   const check = (_where: string, name: string) => probe(`checks.${name}`, runbook.checks[name]);
@@ -49,14 +52,12 @@ export function notExecutable(runbook: Runbook, env?: string): string[] {
   runbook.smoke.forEach((s, i) => {
     if ("check" in s) {
       if (applies(s)) check(`smoke.${i}`, s.check);
-    } else probe(`smoke.${i}`, s);
+    } else inline(`smoke.${i}`, s);
   });
-  for (const [name, p] of Object.entries(runbook.monitor?.signals ?? {})) probe(`monitor.signals.${name}`, p);
+  for (const [name, p] of Object.entries(runbook.monitor?.signals ?? {})) inline(`monitor.signals.${name}`, p);
   for (const c of runbook.monitor?.checkpoints ?? [])
     for (const n of c.checks) check(`checkpoint ${c.at.text}`, n);
-  if (runbook.migrations?.contract) out.push("migrations.contract");
   runbook.rollback?.steps.forEach((s, i) => {
-    if (s.migrations) out.push(`rollback.steps.${i} (migrations)`);
     if (s.notify) out.push(`rollback.steps.${i} (notify)`);
     if (s.check) check(`rollback.steps.${i}`, s.check);
   });

@@ -150,7 +150,7 @@ describe("gantry plan", () => {
     assert.match(r.stdout, /T\+15m\s+2025-10-07T10:25:00-04:00/);
     assert.match(
       r.stdout,
-      /Not executable by this version of Gantry: backup, migrations, integrity, notify, schedule, /,
+      /Not executable by this version of Gantry: notify, schedule, deploy.canary, /,
     );
   });
 
@@ -247,15 +247,10 @@ describe("gantry release", () => {
     const result = JSON.parse(r.stdout);
     assert.equal(result.outcome, "not_executed");
     assert.deepEqual(result.notExecutable, [
-      "backup",
-      "migrations",
-      "integrity",
       "notify",
       "schedule",
       "deploy.canary",
-      "migrations.contract",
       "rollback.steps.0 (notify)",
-      "rollback.steps.3 (migrations)",
       "rollback.steps.6 (notify)",
     ]);
     const text = gantry([

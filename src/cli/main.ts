@@ -65,6 +65,31 @@ program
     (await import("./check.js")).check(file, checks, opts),
   );
 
+const migrations = program
+  .command("migrations")
+  .description("Lint migration files and show what a release would apply (dry run).");
+
+migrations
+  .command("lint")
+  .description(
+    "Parse every migration with the PostgreSQL parser; report destructive, breaking and locking statements with file:line and a safer form. Exit 1 when a release would refuse them.",
+  )
+  .argument("<file>", "runbook file")
+  .option("--env <name>", "read table sizes from this environment's database (for CREATE INDEX)")
+  .option("--json", "print the findings as JSON")
+  .action(async (file: string, opts) => (await import("./migrations.js")).lint(file, opts));
+
+migrations
+  .command("plan")
+  .description(
+    "Dry run: read the ledger in the environment's database and show, per phase, what would be applied and how. Changes nothing. Exit 1 when a release would refuse (lint error, changed file).",
+  )
+  .argument("<file>", "runbook file")
+  .requiredOption("--env <name>", "environment whose database holds the ledger")
+  .option("--ref <ref>", "version shown in commands that use {{ release.version }}")
+  .option("--json", "print the plan as JSON")
+  .action(async (file: string, opts) => (await import("./migrations.js")).plan(file, opts));
+
 program
   .command("release")
   .description(

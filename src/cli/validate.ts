@@ -1,6 +1,10 @@
 /** `gantry validate FILE…` */
+import path from "node:path";
 import { EXIT, ExitError } from "../errors.js";
-import { formatDiagnostic } from "../runbook/diagnostics.js";
+import { checkMigrations, formatProblem, type MigrationProblem } from "../migrations/check.js";
+import { readMigrations } from "../migrations/files.js";
+import { loadSqlParser } from "../migrations/lint.js";
+import { type Diagnostic, formatDiagnostic, sortDiagnostics } from "../runbook/diagnostics.js";
 import { hasErrors, type LoadResult, loadRunbook } from "../runbook/load.js";
 import { json, out } from "./output.js";
 
@@ -8,18 +12,32 @@ export interface ValidateOptions {
   json?: boolean;
 }
 
-export function validate(files: string[], options: ValidateOptions): void {
-  const results = files.map((file) => loadRunbook(file));
+export async function validate(files: string[], options: ValidateOptions): Promise<void> {
+  const results = await Promise.all(files.map((file) => withMigrations(loadRunbook(file))));
   const valid = results.every((r) => !hasErrors(r));
   if (options.json) {
     json({ valid, files: results.map(summary) });
   } else {
     for (const result of results) {
-      for (const d of result.diagnostics) out(formatDiagnostic(d));
+      for (const d of result.diagnostics) out("rule" in d ? formatProblem(d as MigrationProblem) : formatDiagnostic(d));
       out(line(result));
     }
   }
   if (!valid) throw new ExitError(EXIT.invalid);
+}
+
+/** A valid runbook with migrations also gets its migration files linted, as the pre-flight will. */
+async function withMigrations(result: LoadResult): Promise<LoadResult> {
+  const m = result.runbook?.migrations;
+  if (!m) return result;
+  await loadSqlParser();
+  const set = readMigrations(m, path.dirname(path.resolve(result.file)));
+  const problems: Diagnostic[] = checkMigrations(m, set).map((p) => ({
+    ...p,
+    // Shown relative to where the command runs, like the runbook's own path.
+    file: path.join(path.dirname(result.file), p.file),
+  }));
+  return { ...result, diagnostics: sortDiagnostics([...result.diagnostics, ...problems]) };
 }
 
 function counts(result: LoadResult): { errors: number; warnings: number } {

@@ -11,6 +11,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import fs from "node:fs";
 import path from "node:path";
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import { formatValue, RuleEvaluator, type Sample } from "../analysis/rules.js";
@@ -18,15 +19,24 @@ import { runDrift } from "../checks/drift.js";
 import { runParity } from "../checks/parity.js";
 import { baseValues, type EnvironmentScope, environmentScope, renderProbe } from "../checks/scope.js";
 import { describeEnd, formatMs, runCommand } from "../exec/command.js";
+import type { Phase as MigrationPhase } from "../migrations/files.js";
+import {
+  applyPhase,
+  lossStatement,
+  type MigrationTarget,
+  preflight as migrationsPreflight,
+  revertRun,
+  schemaVersion,
+} from "../migrations/run.js";
 import { measure } from "../probes/index.js";
-import type { Measurement, ProbeEnvironment } from "../probes/types.js";
+import type { Measurement, ProbeEnvironment, Value } from "../probes/types.js";
 import { createProvider } from "../providers/index.js";
 import type { Provider } from "../providers/types.js";
 import { loadRunbookText } from "../runbook/load.js";
 import { plan } from "../runbook/plan/plan.js";
 import type { PlanStep, ReleasePlan } from "../runbook/plan/types.js";
-import type { Probe } from "../runbook/schema/probes.js";
-import type { Runbook } from "../runbook/schema/runbook.js";
+import { PostgresProbe, type Probe } from "../runbook/schema/probes.js";
+import type { IntegritySpec, Runbook } from "../runbook/schema/runbook.js";
 import { renderTemplate } from "../runbook/template.js";
 import type { EventStore, NewEvent } from "../store/events.js";
 import { resolveSecrets, type Secrets, secretsUsed } from "./secrets.js";
@@ -120,6 +130,18 @@ interface RollbackCause {
 }
 
 const WAIT_CHUNK_S = 3600;
+/** How long a backup command or one migration applied by the team's tool may take. */
+const LONG_COMMAND_MS = 3_600_000;
+
+/** An approval refused while rolling back: that step is not done, the rest of the procedure goes on. */
+class StepRejected extends Error {}
+
+interface BackupInfo {
+  id: string;
+  at: string;
+  file?: string;
+  bytes?: number;
+}
 
 /** Runs inside the DBOS workflow. One instance per execution (and per replay). */
 export class Run {
@@ -138,6 +160,13 @@ export class Run {
   private captures: Record<string, unknown> = {};
   private sampling: SamplingState | undefined;
   private rollbackInfo: RunResult["rollback"];
+  private rollingBack = false;
+  /** Values measured before the deploy: integrity checks by name, named checks as `checks.<name>`. */
+  private readonly baselines = new Map<string, Value>();
+  private backupInfo: BackupInfo | undefined;
+  /** Migrations applied by this run before the deploy, and whether its contract phase ran. */
+  private expandApplied: string[] = [];
+  private contractDone = false;
 
   constructor(readonly input: RunInput) {
     if (!environment) throw new Error("engine environment not set");
@@ -253,6 +282,30 @@ export class Run {
         return this.approval(phase, step);
       case "deploy":
         return this.deploy(phase, step);
+      case "backup": {
+        const r = await this.tracked(phase, step, () => this.backup(step));
+        if (r.ok) this.backupInfo = r.data?.backup as BackupInfo;
+        else if (this.runbook.backup!.required)
+          throw new RunFinished("failed", `backup failed: ${r.message}; nothing was deployed`);
+        return;
+      }
+      case "baseline": {
+        const r = await this.tracked(phase, step, () => this.baseline(step));
+        if (!r.ok) throw new RunFinished("failed", `${step.title}: ${r.message}; nothing was deployed`);
+        this.baselines.set(step.id.slice("baseline:".length), (r.data?.value ?? null) as Value);
+        return;
+      }
+      case "migrate":
+        return this.migrate(phase, step);
+      case "integrity": {
+        const r = await this.tracked(phase, step, () => this.integrity(step));
+        if (!r.ok)
+          await this.rollback({
+            reason: `integrity ${step.title} failed: ${r.message}`,
+            detectedAt: await DBOS.now(),
+          });
+        return;
+      }
       case "smoke": {
         const r = await this.tracked(phase, step, () => this.smoke(step));
         if (!r.ok)
@@ -341,6 +394,10 @@ export class Run {
         data: { phase: r.phase, ...(r.detail ? { detail: r.detail } : {}) },
       };
     }
+    if (step.id === "migrations") {
+      return this.guarded(async () => migrationsPreflight(this.migrationTarget()));
+    }
+    if (step.id === "backup-age") return this.backupAge();
     const item = this.preflightItem(step.id);
     if (item?.check) return this.probe(step.id, this.runbook.checks[item.check]!);
     if (item?.run) {
@@ -364,8 +421,8 @@ export class Run {
     const entry = this.runbook.smoke.find(
       (s, i) => `smoke:${s.name ?? ("check" in s ? s.check : `smoke-${i + 1}`)}` === step.id,
     )!;
-    const spec = "check" in entry ? this.runbook.checks[entry.check]! : entry;
-    return this.probe(step.id, spec);
+    if ("check" in entry) return this.checkProbe(step.id, entry.check);
+    return this.probe(step.id, entry);
   }
 
   private async deploy(phase: string, step: PlanStep): Promise<void> {
@@ -385,6 +442,219 @@ export class Run {
     });
     this.deployedAt = Number(r.data?.finishedAt ?? (await DBOS.now()));
     if (!r.ok) await this.rollback({ reason: `deploy failed: ${r.message}`, detectedAt: await DBOS.now() });
+  }
+
+  // ——— backup, baselines, migrations, integrity ———
+
+  /** Runs the backup command; records the backup's id, time and size. */
+  private async backup(step: PlanStep): Promise<StepOutcome> {
+    const b = this.runbook.backup!;
+    return this.guarded(async () => {
+      const file = b.file ? this.render(b.file, "backup.file") : undefined;
+      const result = await this.command(step.id, this.render(b.run!, step.id), LONG_COMMAND_MS, {});
+      if (result.exitCode !== 0 || result.timedOut)
+        return { ok: false, message: `${describeEnd(result)}${lastLines(result.output)}` };
+      const at = new Date().toISOString();
+      let bytes: number | undefined;
+      if (file) {
+        try {
+          bytes = fs.statSync(path.resolve(this.cwd, file)).size;
+        } catch {
+          return { ok: false, message: `the backup command succeeded but wrote no ${file}` };
+        }
+      }
+      const printed = result.stdout
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .at(-1)
+        ?.trim();
+      const id = file ?? printed ?? `backup of run ${this.input.runId}`;
+      const backup: BackupInfo = {
+        id,
+        at,
+        ...(file ? { file } : {}),
+        ...(bytes !== undefined ? { bytes } : {}),
+      };
+      return {
+        ok: true,
+        message: `backup ${id} taken at ${at}${bytes !== undefined ? `, ${formatBytes(bytes)}` : ""}`,
+        data: { backup },
+      };
+    });
+  }
+
+  /** Pre-flight: the latest backup (as `backup.latest` prints it) is younger than `backup.maxAge`. */
+  private async backupAge(): Promise<StepOutcome> {
+    const b = this.runbook.backup!;
+    if (!b.latest)
+      return {
+        ok: false,
+        message: "backup.maxAge needs backup.latest, a command printing the latest backup's time",
+      };
+    return this.guarded(async () => {
+      const result = await this.command("backup-age", this.render(b.latest!, "backup.latest"), 120_000, {});
+      if (result.exitCode !== 0 || result.timedOut)
+        return { ok: false, message: `backup.latest: ${describeEnd(result)}${lastLines(result.output)}` };
+      const printed =
+        result.stdout
+          .split("\n")
+          .filter((l) => l.trim() !== "")
+          .at(-1)
+          ?.trim() ?? "";
+      const at = Date.parse(printed);
+      if (!printed || Number.isNaN(at))
+        return {
+          ok: false,
+          message: `backup.latest printed ${JSON.stringify(printed.slice(0, 60))}, not a time such as 2026-01-31T09:30:00Z`,
+        };
+      const age = Date.now() - at;
+      const ok = age <= b.maxAge!.ms;
+      return {
+        ok,
+        message: `latest backup ${printed} is ${formatMs(Math.max(0, age))} old${ok ? "" : `, older than ${b.maxAge!.text}`}`,
+        data: { latest: printed, ageMs: age },
+      };
+    });
+  }
+
+  /** Measures a value before the deploy: an integrity check with a tolerance, or a named check with baseline. */
+  private async baseline(step: PlanStep): Promise<StepOutcome> {
+    const key = step.id.slice("baseline:".length);
+    if (key.startsWith("checks."))
+      return this.probe(step.id, this.runbook.checks[key.slice("checks.".length)]!);
+    return this.probe(step.id, integrityProbe(this.runbook.integrity.find((c) => c.name === key)!));
+  }
+
+  private async integrity(step: PlanStep): Promise<StepOutcome> {
+    const name = step.id.slice("integrity:".length);
+    const check = this.runbook.integrity.find((c) => c.name === name)!;
+    if (check.tolerance !== undefined && !this.baselines.has(name))
+      return { ok: false, message: "no value from before the deploy to compare with" };
+    return this.probe(step.id, integrityProbe(check), undefined, this.baselines.get(name));
+  }
+
+  private async migrate(phase: string, step: PlanStep): Promise<void> {
+    const which: MigrationPhase = step.id === "migrate:contract" ? "contract" : "expand";
+    const m = this.runbook.migrations!;
+    const r = await this.tracked(phase, step, () =>
+      this.guarded(async () => {
+        const expect = which === "expand" && m.schemaVersion?.expect;
+        return applyPhase(this.migrationTarget(), which, {
+          runId: this.input.runId,
+          onLine: (line) => this.output(step.id, line),
+          ...(expect ? { expectVersion: this.render(expect, "migrations.schemaVersion.expect") } : {}),
+          ...(m.runner === "command"
+            ? {
+                command: async (f) => {
+                  const values = { migration: { file: f.file, name: f.name } };
+                  const result = await this.command(
+                    step.id,
+                    this.render(m.command!.apply, step.id, {}, values),
+                    LONG_COMMAND_MS,
+                    {},
+                  );
+                  const ok = result.exitCode === 0 && !result.timedOut;
+                  return { ok, message: `${describeEnd(result)}${ok ? "" : lastLines(result.output)}` };
+                },
+              }
+            : {}),
+        });
+      }),
+    );
+    const applied = (r.data?.applied as string[] | undefined) ?? [];
+    if (which === "expand") this.expandApplied = applied;
+    else this.contractDone = true;
+    if (r.ok) return;
+    if (which === "expand") throw new RunFinished("failed", `${r.message}${this.deployedNote()}`);
+    throw new RunFinished(
+      "failed",
+      `${r.message}; ${this.version} stays deployed and its expand schema stays in place; fix the migration and release again`,
+    );
+  }
+
+  /** Where this run's migrations go: the environment's database, secrets filled in. */
+  private migrationTarget(): MigrationTarget {
+    const m = this.runbook.migrations;
+    if (!m) throw new Error("the runbook has no migrations section");
+    const db = this.scope.spec.database;
+    if (!db) throw new Error(`environment ${this.input.env} has no database.url; migrations apply there`);
+    const versionQuery = m.schemaVersion?.query ?? db.schemaVersion;
+    return {
+      migrations: m,
+      dir: this.cwd,
+      url: this.scope.render(db.url, `environments.${this.input.env}.database.url`),
+      ...(versionQuery ? { versionQuery } : {}),
+    };
+  }
+
+  /** Runs `body`; an error it throws (a secret not set, a database down) is the step's failure. */
+  private async guarded(body: () => Promise<StepOutcome>): Promise<StepOutcome> {
+    try {
+      return await body();
+    } catch (e) {
+      return { ok: false, message: this.secrets.redact((e as Error).message) };
+    }
+  }
+
+  /**
+   * The rollback step `migrations: down|restore`: states what would be lost, asks the
+   * runbook's approver when data would be, then runs this run's down scripts (latest first)
+   * or the restore command.
+   */
+  private async rollbackMigrations(
+    id: string,
+    title: string,
+    strategy: "down" | "restore",
+  ): Promise<StepOutcome> {
+    const m = this.runbook.migrations;
+    if (!m) return { ok: true, message: "the runbook has no migrations" };
+    const loss = await this.step(`${id}:loss`, () =>
+      this.guarded(async () => {
+        const r = await lossStatement(
+          this.migrationTarget(),
+          this.input.runId,
+          strategy,
+          this.backupInfo,
+          Date.now(),
+        );
+        return { ok: true, message: r.statement, data: r };
+      }),
+    );
+    if (!loss.ok) {
+      const step: PlanStep = { id, kind: "rollback", title };
+      await this.finishStep(step, "failed", loss.message);
+      return { ok: false, message: loss.message };
+    }
+    const applied = (loss.data?.applied as string[]) ?? [];
+    await this.event({
+      key: `${id}:loss`,
+      kind: "migrations.loss",
+      step: id,
+      data: { strategy, applied, statement: loss.message, losesData: loss.data?.losesData ?? false },
+    });
+    if (applied.length > 0 && m.rollback.approval && loss.data?.losesData) {
+      await this.approval("rollback", {
+        id: `${id}:approval`,
+        kind: "confirm",
+        title: `${strategy === "down" ? "run the down scripts" : "restore the backup"} (role ${m.rollback.approval}): ${loss.message}`,
+      });
+    }
+    return this.tracked("rollback", { id, kind: "rollback", title }, () =>
+      this.guarded(async () => {
+        if (applied.length === 0) return { ok: true, message: loss.message };
+        const target = this.migrationTarget();
+        if (strategy === "down") return revertRun(target, this.input.runId, (line) => this.output(id, line));
+        const result = await this.command(id, this.render(m.rollback.restore!, id), LONG_COMMAND_MS, {});
+        const ok = result.exitCode === 0 && !result.timedOut;
+        if (!ok) return { ok, message: `restore: ${describeEnd(result)}${lastLines(result.output)}` };
+        const version = await schemaVersion(target);
+        return {
+          ok,
+          message: `restored ${this.backupInfo?.id ?? "the backup"}; schema version ${version ?? "(none)"}`,
+          data: { schemaVersion: version },
+        };
+      }),
+    );
   }
 
   // ——— approvals ———
@@ -429,6 +699,7 @@ export class Run {
       } else if (msg.type === "reject") {
         const reason = `${what}: rejected by ${msg.by}${msg.reason ? `: ${msg.reason}` : ""}`;
         await this.finishStep(step, "failed", reason);
+        if (this.rollingBack) throw new StepRejected(reason);
         if (this.deployed) {
           await this.rollback({ reason, detectedAt: await DBOS.now() });
           return;
@@ -488,9 +759,7 @@ export class Run {
     await this.monitorUntil(this.deployedAt + cp.at.ms);
     const failures: string[] = [];
     for (const name of cp.checks) {
-      const r = await this.step(`${step.id}:check:${name}`, () =>
-        this.probe(step.id, this.runbook.checks[name]!),
-      );
+      const r = await this.step(`${step.id}:check:${name}`, () => this.checkProbe(step.id, name));
       if (!r.ok) failures.push(`${name}: ${r.message}`);
     }
     if (failures.length > 0) {
@@ -629,7 +898,18 @@ export class Run {
   /** Restores the last known good version, verifies it, and ends the run as rolled_back (or failed). */
   private async rollback(cause: RollbackCause): Promise<never> {
     const startedAt = await DBOS.now();
+    this.rollingBack = true;
     const target = this.previousVersion;
+    const heldBack =
+      this.plan.phases.some((p) => p.steps.some((s) => s.id === "migrate:contract")) && !this.contractDone;
+    if (heldBack) {
+      await this.event({
+        key: "migrate:contract:finished",
+        kind: "step.finished",
+        step: "migrate:contract",
+        data: { status: "skipped", message: `held back: ${cause.reason}` },
+      });
+    }
     const spec = this.runbook.rollback;
     const targetMs =
       (cause.severity ? spec?.targets[cause.severity as "P0"]?.ms : undefined) ?? spec?.target.ms;
@@ -660,13 +940,17 @@ export class Run {
         s.name ??
         (s.revert
           ? `restore ${target}`
-          : s.run
-            ? "run"
-            : s.check
-              ? `check ${s.check}`
-              : s.wait
-                ? `wait ${s.wait.text}`
-                : (s.confirm ?? "step"));
+          : s.migrations
+            ? s.migrations === "down"
+              ? "run this release's down migrations"
+              : "restore the database from the backup"
+            : s.run
+              ? "run"
+              : s.check
+                ? `check ${s.check}`
+                : s.wait
+                  ? `wait ${s.wait.text}`
+                  : (s.confirm ?? "step"));
       const step: PlanStep = { id, kind: "rollback", title };
       if (s.wait) {
         await this.event({
@@ -679,8 +963,19 @@ export class Run {
         await this.finishStep(step, "passed", `waited ${s.wait.text}`);
         continue;
       }
-      if (s.confirm) {
-        await this.approval("rollback", { ...step, kind: "confirm", title: s.confirm });
+      try {
+        if (s.confirm) {
+          await this.approval("rollback", { ...step, kind: "confirm", title: s.confirm });
+          continue;
+        }
+        if (s.migrations) {
+          const r = await this.rollbackMigrations(id, title, s.migrations);
+          if (!r.ok) problems.push(`${title}: ${r.message}`);
+          continue;
+        }
+      } catch (e) {
+        if (!(e instanceof StepRejected)) throw e;
+        problems.push(e.message);
         continue;
       }
       const r = await this.tracked("rollback", step, async (): Promise<StepOutcome> => {
@@ -697,7 +992,7 @@ export class Run {
           const ok = result.exitCode === 0 && !result.timedOut;
           return { ok, message: `${describeEnd(result)}${ok ? "" : lastLines(result.output)}` };
         }
-        if (s.check) return this.probe(id, this.runbook.checks[s.check]!);
+        if (s.check) return this.checkProbe(id, s.check);
         return { ok: false, message: "not executable by this version" };
       });
       if (!r.ok) problems.push(`${title}: ${r.message}`);
@@ -733,7 +1028,8 @@ export class Run {
         `${cause.reason} → rollback to ${target} did not complete: ${[...problems, verify.ok ? "" : `verify: ${verify.message}`].filter(Boolean).join("; ")}`,
       );
     }
-    throw new RunFinished("rolled_back", `${cause.reason} → rolled back to ${target}; ${timing}`);
+    const held = heldBack ? "; contract migrations held back" : "";
+    throw new RunFinished("rolled_back", `${cause.reason} → rolled back to ${target}${held}; ${timing}`);
   }
 
   // ——— control ———
@@ -775,8 +1071,9 @@ export class Run {
   }
 
   private deployedNote(): string {
-    return this.deployed
-      ? `; ${this.version} stays deployed (roll back with gantry rollback)`
+    if (this.deployed) return `; ${this.version} stays deployed (roll back with gantry rollback)`;
+    return this.expandApplied.length
+      ? `; nothing was deployed (the expand migrations applied stay: ${this.expandApplied.join(", ")}; they are backward-compatible)`
       : "; nothing was deployed";
   }
 
@@ -914,8 +1211,13 @@ export class Run {
     });
   }
 
-  private async probe(step: string, spec: Probe, previous?: unknown): Promise<StepOutcome> {
-    const m = await this.measure(spec, step, previous);
+  /** A named check; a postgres check with `baseline:` is compared with its value from before the deploy. */
+  private checkProbe(step: string, name: string): Promise<StepOutcome> {
+    return this.probe(step, this.runbook.checks[name]!, undefined, this.baselines.get(`checks.${name}`));
+  }
+
+  private async probe(step: string, spec: Probe, previous?: unknown, baseline?: Value): Promise<StepOutcome> {
+    const m = await this.measure(spec, step, previous, baseline);
     if (m.captures) Object.assign(this.captures, m.captures);
     return {
       ok: m.phase === "successful",
@@ -930,7 +1232,12 @@ export class Run {
   }
 
   /** Measures a probe with the run's template values, its environment's connections and its secrets masked. */
-  private async measure(spec: Probe, where: string, previous?: unknown): Promise<Measurement> {
+  private async measure(
+    spec: Probe,
+    where: string,
+    previous?: unknown,
+    baseline?: Value,
+  ): Promise<Measurement> {
     let rendered: Probe;
     let env: ProbeEnvironment;
     try {
@@ -950,6 +1257,7 @@ export class Run {
       env,
       redact: this.secrets.redact,
       dir: this.cwd,
+      ...(baseline !== undefined ? { baseline } : {}),
       ...(this.deployedAt ? { since: new Date(this.deployedAt).toISOString() } : {}),
     });
   }
@@ -971,7 +1279,10 @@ export class Run {
   }
 
   /** The values templates see at run time. */
-  templateValues(release: Record<string, unknown> = {}): Record<string, unknown> {
+  templateValues(
+    release: Record<string, unknown> = {},
+    extra: Record<string, unknown> = {},
+  ): Record<string, unknown> {
     const ref = this.plan.ref;
     return {
       ...baseValues(this.runbook, this.input.env, this.input.file, this.secrets),
@@ -986,13 +1297,20 @@ export class Run {
       },
       run: { id: this.input.runId, operator: this.input.operator },
       captures: this.captures,
+      backup: this.backupInfo ?? {},
+      ...extra,
     };
   }
 
-  private render(template: string, where: string, release: Record<string, unknown> = {}): string {
+  private render(
+    template: string,
+    where: string,
+    release: Record<string, unknown> = {},
+    extra: Record<string, unknown> = {},
+  ): string {
     if (!template.includes("{{") && !template.includes("{%")) return template;
     try {
-      return renderTemplate(template, this.templateValues(release));
+      return renderTemplate(template, this.templateValues(release, extra));
     } catch (e) {
       throw new Error(`${where}: cannot fill in ${JSON.stringify(template)}: ${(e as Error).message}`);
     }
@@ -1094,6 +1412,32 @@ class SamplingState {
     );
     return parts.length ? parts.join(", ") : "healthy";
   }
+}
+
+/** An integrity check is a postgres query probe: against its expectation, or its baseline within ±tolerance. */
+function integrityProbe(c: IntegritySpec): Probe {
+  return PostgresProbe.parse({
+    type: "postgres",
+    name: c.name,
+    measure: "query",
+    query: c.query,
+    timeout: "30s",
+    ...(c.url ? { url: c.url } : {}),
+    ...(c.expect ? { expect: c.expect.text } : {}),
+    ...(c.tolerance !== undefined ? { baseline: { tolerance: c.tolerance } } : {}),
+  });
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
 }
 
 function meta(phase: string, step: PlanStep): Record<string, unknown> {

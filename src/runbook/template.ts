@@ -79,6 +79,11 @@ export const TEMPLATE_ROOTS: Record<string, Root> = {
     scopes: ["command"],
     fields: { file: true, name: true },
   },
+  backup: {
+    doc: "the backup this run took: file, id, at, bytes",
+    scopes: ["command", "message"],
+    fields: { file: true, id: true, at: true, bytes: true },
+  },
   roles: {
     doc: "a role: members, names",
     scopes: ["message"],

@@ -58,7 +58,7 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
         id: "migrate:expand",
         kind: "migrate",
         title: "expand migrations",
-        detail: `${m.dir} (${match}) via ${m.runner} runner`,
+        detail: `pending ${m.assign === "analysis" ? "backward-compatible files (by SQL analysis)" : `files matching ${match}`} in ${m.dir}, via the ${m.runner} runner`,
       },
     ]);
   }
@@ -253,6 +253,14 @@ function preflightSteps(runbook: Runbook, envName: string, version: string): Pla
     ].filter(Boolean);
     steps.push({ id: "drift", kind: "check", title: "no drift", detail: what.join(", ") });
   }
+  if (runbook.migrations) {
+    steps.push({
+      id: "migrations",
+      kind: "check",
+      title: "migrations lint clean, no applied file changed",
+      detail: `${runbook.migrations.dir}, ledger ${runbook.migrations.table}`,
+    });
+  }
   if (runbook.backup?.maxAge) {
     steps.push({
       id: "backup-age",
@@ -301,6 +309,14 @@ function backupSteps(runbook: Runbook): PlanStep[] {
       detail: `${runbook.backup.run}${required}`,
     });
   }
+  for (const name of baselineChecks(runbook)) {
+    steps.push({
+      id: `baseline:checks.${name}`,
+      kind: "baseline",
+      title: `baseline of check ${name}`,
+      detail: "measured now, compared after the deploy",
+    });
+  }
   for (const c of runbook.integrity) {
     if (c.tolerance !== undefined) {
       steps.push({
@@ -312,6 +328,18 @@ function backupSteps(runbook: Runbook): PlanStep[] {
     }
   }
   return steps;
+}
+
+/** Named postgres checks with `baseline:` used after the deploy: their value before it is measured first. */
+export function baselineChecks(runbook: Runbook): string[] {
+  const names = new Set<string>();
+  for (const s of runbook.smoke) if ("check" in s) names.add(s.check);
+  for (const c of runbook.monitor?.checkpoints ?? []) for (const n of c.checks) names.add(n);
+  for (const s of runbook.rollback?.steps ?? []) if (s.check) names.add(s.check);
+  return [...names].filter((n) => {
+    const probe = runbook.checks[n];
+    return probe?.type === "postgres" && probe.baseline !== undefined;
+  });
 }
 
 function monitorSteps(runbook: Runbook): PlanStep[] {

@@ -13,6 +13,7 @@ import {
 } from "./references.js";
 import { noLiteralSecrets } from "./secrets.js";
 import {
+  backupComplete,
   deployComplete,
   metricsReadOneValue,
   migrationsComplete,
@@ -41,6 +42,7 @@ export const RULES: readonly RunbookRule[] = [
   approvalsPossible,
   stepsDoOneThing,
   migrationsComplete,
+  backupComplete,
   deployComplete,
   metricsReadOneValue,
   rollbackPresent,

@@ -110,13 +110,45 @@ export const migrationsComplete: RunbookRule = (ctx) => {
       "say which files are contract migrations with `match:`, or set `assign: analysis`",
     );
   }
+  for (const [name, env] of Object.entries(ctx.runbook.environments)) {
+    if (!env.database) {
+      ctx.error(
+        ["environments", name],
+        "migrations apply to each environment's database: add `database: { url: … }` (the ledger of applied files lives there)",
+      );
+    }
+  }
   const steps = ctx.runbook.rollback?.steps ?? [];
+  steps.forEach((s, i) => {
+    if (s.migrations === "restore" && !m.rollback.restore) {
+      ctx.error(
+        ["rollback", "steps", i, "migrations"],
+        "`migrations: restore` needs `migrations.rollback.restore`, the command that restores the backup",
+      );
+    }
+  });
   if (!steps.some((s) => s.migrations !== undefined)) {
     ctx.warn(
       ["migrations"],
       "the rollback procedure has no `migrations:` step; a rollback would leave this release's schema changes in place",
     );
   }
+};
+
+export const backupComplete: RunbookRule = (ctx) => {
+  const b = ctx.runbook.backup;
+  if (b?.maxAge && !b.latest) {
+    ctx.error(
+      ["backup", "maxAge"],
+      "`maxAge` needs `latest`, a command printing the latest backup's time (ISO 8601)",
+    );
+  }
+  if (b?.file && !b.run) ctx.error(["backup", "file"], "`file` is where `run` writes the backup; add `run`");
+  ctx.runbook.rollback?.steps.forEach((s, i) => {
+    if (s.migrations !== undefined && !ctx.runbook.migrations) {
+      ctx.error(["rollback", "steps", i, "migrations"], "there is no `migrations` section whose migrations to undo");
+    }
+  });
 };
 
 export const deployComplete: RunbookRule = (ctx) => {

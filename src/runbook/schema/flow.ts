@@ -74,6 +74,10 @@ export const PreflightItem = z.strictObject(stepKeys).meta({
 export const Backup = z
   .strictObject({
     run: Command.optional().meta({ description: "Take a backup (pg_dump or the team's own command)." }),
+    file: z.string().optional().meta({
+      description:
+        "Where `run` writes the backup, relative to the runbook (templates allowed). Gantry records its size, and the restore command can use {{ backup.file }}.",
+    }),
     maxAge: Duration.optional().meta({
       description: "Pre-flight: the latest backup must be younger than this.",
     }),
@@ -88,11 +92,30 @@ export const Backup = z
 export const Migrations = z
   .strictObject({
     dir: z.string().meta({ description: "Folder of migration files, relative to the runbook." }),
-    runner: z.enum(["sql", "command"]).default("sql"),
+    runner: z.enum(["sql", "command"]).default("sql").meta({
+      description:
+        "sql: Gantry applies each .sql file in a transaction; command: the team's own tool applies each file.",
+    }),
+    table: z
+      .string()
+      .regex(
+        /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/,
+        "a table name like gantry_migrations or ops.migrations",
+      )
+      .default("gantry_migrations")
+      .meta({
+        description:
+          "The ledger in the environment's database: which files are applied, with their checksums and the run that applied them.",
+      }),
     command: z
       .strictObject({
-        apply: Command.meta({ description: "Applies one migration: {{ migration.file }}." }),
-        dryRun: Command.optional(),
+        apply: Command.meta({
+          description:
+            "Applies one migration: {{ migration.file }} (relative to the runbook), {{ migration.name }}.",
+        }),
+        dryRun: Command.optional().meta({
+          description: "Shows what the tool would do, for `gantry migrations plan`.",
+        }),
       })
       .optional()
       .meta({ description: "For runner: command — the team's own migration tool." }),
@@ -100,7 +123,14 @@ export const Migrations = z
       description: "pattern: by file name; analysis: destructive statements make a migration contract.",
     }),
     expand: z
-      .strictObject({ match: z.union([z.string(), z.array(z.string())]).default("*.sql") })
+      .strictObject({
+        match: z
+          .union([z.string(), z.array(z.string())])
+          .default("*.sql")
+          .meta({
+            description: "File pattern(s) relative to dir; rollback scripts never count as migrations.",
+          }),
+      })
       .default({ match: "*.sql" })
       .meta({ description: "Backward-compatible migrations, applied before the deploy." }),
     contract: z
@@ -129,9 +159,20 @@ export const Migrations = z
       })
       .default({ require: true, scripts: "{name}_rollback.sql", strategy: "down" }),
     schemaVersion: z
-      .strictObject({ query: z.string(), expect: z.string().optional() })
+      .strictObject({
+        query: z
+          .string()
+          .meta({ description: "SQL returning the schema version (first column of the first row)." }),
+        expect: z
+          .string()
+          .optional()
+          .meta({ description: "The version expected after the expand phase, e.g. {{ release.version }}." }),
+      })
       .optional()
-      .meta({ description: "How to read the schema version after migrating." }),
+      .meta({
+        description:
+          "How to read the schema version after each phase and after a rollback; without it, the last applied file in the ledger.",
+      }),
   })
   .meta({
     description: "Ordered database migrations: expand before the deploy, contract after it is healthy.",

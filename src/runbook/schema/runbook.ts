@@ -167,3 +167,5 @@ export type Runbook = z.output<typeof Runbook>;
 export type EnvironmentSpec = Runbook["environments"][string];
 export type GateSpec = Runbook["gates"][number];
 export type RuleSpec = NonNullable<Runbook["monitor"]>["rules"][number];
+export type MigrationsSpec = NonNullable<Runbook["migrations"]>;
+export type IntegritySpec = Runbook["integrity"][number];
