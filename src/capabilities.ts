@@ -54,7 +54,8 @@ export function notExecutable(runbook: Runbook, env?: string): string[] {
       if (applies(s)) check(`smoke.${i}`, s.check);
     } else inline(`smoke.${i}`, s);
   });
-  for (const [name, p] of Object.entries(runbook.monitor?.signals ?? {})) inline(`monitor.signals.${name}`, p);
+  for (const [name, p] of Object.entries(runbook.monitor?.signals ?? {}))
+    inline(`monitor.signals.${name}`, p);
   for (const c of runbook.monitor?.checkpoints ?? [])
     for (const n of c.checks) check(`checkpoint ${c.at.text}`, n);
   runbook.rollback?.steps.forEach((s, i) => {

@@ -19,7 +19,8 @@ export async function validate(files: string[], options: ValidateOptions): Promi
     json({ valid, files: results.map(summary) });
   } else {
     for (const result of results) {
-      for (const d of result.diagnostics) out("rule" in d ? formatProblem(d as MigrationProblem) : formatDiagnostic(d));
+      for (const d of result.diagnostics)
+        out("rule" in d ? formatProblem(d as MigrationProblem) : formatDiagnostic(d));
       out(line(result));
     }
   }

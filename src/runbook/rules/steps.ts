@@ -146,7 +146,10 @@ export const backupComplete: RunbookRule = (ctx) => {
   if (b?.file && !b.run) ctx.error(["backup", "file"], "`file` is where `run` writes the backup; add `run`");
   ctx.runbook.rollback?.steps.forEach((s, i) => {
     if (s.migrations !== undefined && !ctx.runbook.migrations) {
-      ctx.error(["rollback", "steps", i, "migrations"], "there is no `migrations` section whose migrations to undo");
+      ctx.error(
+        ["rollback", "steps", i, "migrations"],
+        "there is no `migrations` section whose migrations to undo",
+      );
     }
   });
 };
