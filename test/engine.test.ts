@@ -8,7 +8,7 @@ import path from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runningPort, startServer, stopServer } from "../src/store/embedded.js";
-import { type Outcome, type Workspace, workspace } from "./helpers/workspace.js";
+import { type Outcome, type Workspace, waitFor, workspace } from "./helpers/workspace.js";
 
 const spaces: Workspace[] = [];
 after(async () => {
@@ -26,40 +26,6 @@ const LONG_MONITOR: [string, string] = ["checkpoints: [T+2s, T+8s]", "checkpoint
 
 const release = (w: Workspace, ref: string, extra: string[] = []) =>
   w.gantry(["release", w.runbook, "--env", "local", "--ref", ref, "--json", ...extra]);
-
-/**
- * Polls `gantry status RUN --json` until `until` holds. With `child` (the release being
- * watched), gives up as soon as it ends and says how it ended, instead of polling on.
- */
-async function waitFor(
-  w: Workspace,
-  until: (view: Record<string, unknown>) => boolean,
-  runId?: string,
-  child?: Promise<Outcome>,
-) {
-  let ended: Outcome | undefined;
-  void child?.then((r) => (ended = r));
-  let last: unknown;
-  let run = runId;
-  for (let i = 0; i < 150; i++) {
-    if (!run) {
-      const list = (await w.gantry(["status", "--json"])).json;
-      run = Array.isArray(list) && list[0] ? (list[0] as { run: string }).run : undefined;
-    }
-    if (run) {
-      const r = await w.gantry(["status", run, "--json"]);
-      last = r.json ?? r.stderr;
-      if (r.json && until(r.json)) return r.json;
-    }
-    if (ended) {
-      throw new Error(
-        `the release ended (exit ${ended.code}) before the awaited state\n${ended.stderr}\nlast view: ${JSON.stringify(last)}`,
-      );
-    }
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for the run; last view: ${JSON.stringify(last)}`);
-}
 
 describe("releases", { concurrency: 3 }, () => {
   it("v2: monitoring catches the defect and rolls back to v1 on its own, with the reason", async () => {

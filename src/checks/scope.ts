@@ -4,10 +4,11 @@
  * with templates filled in. Shared by `gantry check` and the engine's pre-flight steps.
  */
 import path from "node:path";
-import { resolveSecrets, type Secrets, secretsUsed } from "../engine/secrets.js";
+import { readSecretRef, resolveSecrets, type Secrets, secretsUsed } from "../engine/secrets.js";
 import type { ProbeEnvironment } from "../probes/types.js";
 import type { Probe } from "../runbook/schema/probes.js";
 import type { EnvironmentSpec, Runbook } from "../runbook/schema/runbook.js";
+import { parseSecretRef } from "../runbook/secret.js";
 import { renderTemplate } from "../runbook/template.js";
 
 export interface EnvironmentScope {
@@ -18,6 +19,8 @@ export interface EnvironmentScope {
   dir: string;
   /** Fills in a template; throws an Error saying where and why it cannot. */
   render(template: string, where: string): string;
+  /** A connection field: a secret reference (env:NAME, file:PATH) read, or a template filled in. */
+  field(text: string, where: string): string;
   /** render() applied to every string of a value (a probe spec, an inventory). */
   renderDeep<T>(value: T, where: string): T;
   /**
@@ -71,33 +74,41 @@ export function environmentScope(
     }
   };
   const renderDeep = <T>(value: T, where: string): T => {
-    const walk = (v: unknown): unknown => {
-      if (typeof v === "string") return render(v, where);
-      if (Array.isArray(v)) return v.map(walk);
+    // A `url:` may be a secret reference (a probe's own database URL): read, not rendered.
+    const walk = (v: unknown, key?: string): unknown => {
+      if (typeof v === "string") return key === "url" ? field(v, where) : render(v, where);
+      if (Array.isArray(v)) return v.map((x) => walk(x));
       if (v && typeof v === "object" && !isDuration(v)) {
-        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
       }
       return v;
     };
     return walk(value) as T;
   };
+  function field(text: string, where: string): string {
+    if (!parseSecretRef(text)) return render(text, where);
+    const value = readSecretRef(text, dir);
+    if (value === undefined) throw new Error(`${where}: ${text} is not set`);
+    return value;
+  }
   return {
     name: envName,
     spec,
     secrets,
     dir,
     render,
+    field,
     renderDeep,
     probeEnvironment: (probe) => {
       const env: ProbeEnvironment = { name: envName, metrics: {} };
       if (spec.database && probe.type === "postgres" && !probe.url) {
         env.database = {
-          url: render(spec.database.url, `environments.${envName}.database.url`),
+          url: field(spec.database.url, `environments.${envName}.database.url`),
           schemaVersion: spec.database.schemaVersion,
         };
       }
       if (spec.redis && probe.type === "redis" && !probe.url)
-        env.redis = { url: render(spec.redis.url, `environments.${envName}.redis.url`) };
+        env.redis = { url: field(spec.redis.url, `environments.${envName}.redis.url`) };
       for (const [name, source] of Object.entries(spec.metrics)) {
         const used = "source" in probe && probe.source === name;
         // Unused sources are passed unrendered, their secrets untouched, so a probe can name them.

@@ -156,7 +156,7 @@ function open(file: string, options: MigrationsOptions, needEnv: boolean): Opene
     throw new UsageError(`environment ${options.env} has no database.url; the migrations ledger is there`);
   let url: string;
   try {
-    url = scope.render(db.url, `environments.${options.env}.database.url`);
+    url = scope.field(db.url, `environments.${options.env}.database.url`);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

@@ -21,20 +21,32 @@ export function resolveSecrets(runbook: Runbook, env: string, cwd: string): Secr
   const values: Record<string, string> = {};
   const missing: Record<string, string> = {};
   for (const [name, text] of Object.entries(refs)) {
-    const ref = parseSecretRef(text);
-    let value: string | undefined;
-    if (ref?.source === "env") value = process.env[ref.name];
-    else if (ref?.source === "file") {
-      try {
-        value = fs.readFileSync(path.resolve(cwd, ref.path), "utf8").trim();
-      } catch {
-        value = undefined;
-      }
-    }
+    const value = readSecretRef(text, cwd);
     if (value) values[name] = value;
     else missing[name] = text;
   }
-  return { values, missing, redact: redactor(Object.values(values)) };
+  // Connection URLs given as references (database.url: env:DATABASE_URL) are secrets too.
+  const spec = runbook.environments[env];
+  const inline = [spec?.database?.url, spec?.redis?.url].map((t) => (t ? readSecretRef(t, cwd) : undefined));
+  return {
+    values,
+    missing,
+    redact: redactor([...Object.values(values), ...inline.filter((v): v is string => v !== undefined)]),
+  };
+}
+
+/** The value of a secret reference (env:NAME, file:PATH); undefined when it is not set or not a reference. */
+export function readSecretRef(text: string, cwd: string): string | undefined {
+  const ref = parseSecretRef(text);
+  if (ref?.source === "env") return process.env[ref.name] || undefined;
+  if (ref?.source === "file") {
+    try {
+      return fs.readFileSync(path.resolve(cwd, ref.path), "utf8").trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 /** Replaces every occurrence of the given values (longest first) with a mask. */

@@ -37,6 +37,7 @@ import { plan } from "../runbook/plan/plan.js";
 import type { PlanStep, ReleasePlan } from "../runbook/plan/types.js";
 import { PostgresProbe, type Probe } from "../runbook/schema/probes.js";
 import type { IntegritySpec, Runbook } from "../runbook/schema/runbook.js";
+import { parseSecretRef } from "../runbook/secret.js";
 import { renderTemplate } from "../runbook/template.js";
 import type { EventStore, NewEvent } from "../store/events.js";
 import { resolveSecrets, type Secrets, secretsUsed } from "./secrets.js";
@@ -582,7 +583,7 @@ export class Run {
     return {
       migrations: m,
       dir: this.cwd,
-      url: this.scope.render(db.url, `environments.${this.input.env}.database.url`),
+      url: this.scope.field(db.url, `environments.${this.input.env}.database.url`),
       ...(versionQuery ? { versionQuery } : {}),
     };
   }
@@ -1242,6 +1243,9 @@ export class Run {
     let env: ProbeEnvironment;
     try {
       rendered = renderProbe(spec, (v) => this.renderDeep(v, where) as typeof v);
+      // A probe's own connection URL may be a secret reference (url: env:REPORTING_DATABASE_URL).
+      if ("url" in rendered && typeof rendered.url === "string" && parseSecretRef(rendered.url))
+        rendered = { ...rendered, url: this.scope.field(rendered.url, `${where}.url`) } as Probe;
       env = this.scope.probeEnvironment(rendered);
     } catch (e) {
       const now = new Date().toISOString();

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "../../src/exec/port.js";
 import { stopServer } from "../../src/store/embedded.js";
 import { BIN, ROOT } from "./paths.js";
@@ -141,4 +142,38 @@ export async function workspace(options: WorkspaceOptions = {}): Promise<Workspa
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Polls `gantry status RUN --json` until `until` holds. With `child` (the release being
+ * watched), gives up as soon as it ends and says how it ended, instead of polling on.
+ */
+export async function waitFor(
+  w: Workspace,
+  until: (view: Record<string, unknown>) => boolean,
+  runId?: string,
+  child?: Promise<Outcome>,
+) {
+  let ended: Outcome | undefined;
+  void child?.then((r) => (ended = r));
+  let last: unknown;
+  let run = runId;
+  for (let i = 0; i < 150; i++) {
+    if (!run) {
+      const list = (await w.gantry(["status", "--json"])).json;
+      run = Array.isArray(list) && list[0] ? (list[0] as { run: string }).run : undefined;
+    }
+    if (run) {
+      const r = await w.gantry(["status", run, "--json"]);
+      last = r.json ?? r.stderr;
+      if (r.json && until(r.json)) return r.json;
+    }
+    if (ended) {
+      throw new Error(
+        `the release ended (exit ${ended.code}) before the awaited state\n${ended.stderr}\nlast view: ${JSON.stringify(last)}`,
+      );
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out waiting for the run; last view: ${JSON.stringify(last)}`);
 }
