@@ -15,6 +15,7 @@ import { applyPhase } from "../src/migrations/run.js";
 import { Migrations } from "../src/runbook/schema/flow.js";
 import { type DebianPostgres, startDebianPostgres } from "./helpers/debian-postgres.js";
 import { POSTGRES_PASSWORD, type PostgresServer, startPostgres } from "./helpers/postgres-server.js";
+import { gantry } from "./helpers/run.js";
 import { type Workspace, waitFor, workspace } from "./helpers/workspace.js";
 
 let server: PostgresServer;
@@ -153,7 +154,10 @@ describe("releases with migrations", { concurrency: 3 }, () => {
     assert.match(String(finished("integrity:users-count")?.message), /2 vs 2 before the deploy/);
     assert.equal(finished("integrity:users-without-email")?.status, "passed");
     assert.deepEqual(await columns(url, "users"), ["id", "email", "nickname"]);
-    assert.ok(!JSON.stringify(log).includes(POSTGRES_PASSWORD), "the database password never reaches the log");
+    assert.ok(
+      !JSON.stringify(log).includes(POSTGRES_PASSWORD),
+      "the database password never reaches the log",
+    );
     const ledger = await sql(url, "SELECT name, run_id FROM gantry_migrations ORDER BY name");
     assert.deepEqual(
       ledger.rows.map((row) => [row.name, row.run_id === r.json!.run ? "this run" : row.run_id]),
@@ -259,5 +263,69 @@ smoke:
     );
     const ledger = await sql(url, "SELECT name FROM gantry_migrations");
     assert.deepEqual(ledger.rows, [{ name: "0001_users.sql" }]);
+  });
+});
+
+describe("gantry migrations", () => {
+  it("plan is a dry run from the ledger; lint and validate refuse destructive expand SQL with file:line", async () => {
+    const url = await database(server.url);
+    const w = await appWorkspace(url, [["smoke:\n", `${SECTIONS}smoke:\n`]]);
+    const env = { APP_DATABASE_URL: url };
+    const plan = gantry(["migrations", "plan", w.runbook, "--env", "local"], w.dir, env);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(
+      plan.stdout,
+      /expand \(before the deploy\):\n {2}applied {2}migrations\/0001_users\.sql\n {2}pending {2}migrations\/0002_nickname\.sql {2}in one transaction\n {11}rollback: migrations\/0002_nickname_rollback\.sql\n/,
+    );
+    assert.match(
+      plan.stdout,
+      /contract \(after T\+8s is healthy\):\n {2}pending {2}migrations\/contract\/0003_drop_legacy\.sql/,
+    );
+    assert.match(plan.stdout, /2 pending, 1 applied; 1 error|2 pending, 1 applied; .*nothing was changed/);
+    assert.deepEqual(await columns(url, "users"), ["id", "email", "legacy"], "the dry run changed nothing");
+
+    const clean = gantry(["migrations", "lint", w.runbook], w.dir, env);
+    assert.equal(clean.code, 0, clean.stdout);
+    assert.match(
+      clean.stdout,
+      /contract\/0003_drop_legacy\.sql:2:1: warning: drop-column: DROP COLUMN users\.legacy/,
+    );
+
+    fs.writeFileSync(
+      path.join(w.dir, "migrations/0004_cleanup.sql"),
+      "-- tidy up\n\nDELETE FROM users;\nSELECT FROM;\n",
+    );
+    fs.writeFileSync(
+      path.join(w.dir, "migrations/0005_audit.sql"),
+      "CREATE TABLE audit (id int);\n\nTRUNCATE users;\n",
+    );
+    const lint = gantry(["migrations", "lint", w.runbook], w.dir, env);
+    assert.equal(lint.code, 1);
+    assert.match(
+      lint.stdout,
+      /migrations\/0004_cleanup\.sql:4:\d+: error: parse-error: does not parse: syntax error/,
+    );
+    assert.match(
+      lint.stdout,
+      /migrations\/0005_audit\.sql:3:1: error: truncate: .*make it a contract migration\n {4}safer: /,
+    );
+    assert.match(
+      lint.stdout,
+      /migrations\/0005_audit\.sql: error: missing-rollback: has no rollback script \(migrations\/0005_audit_rollback\.sql\)/,
+    );
+    const validate = gantry(["validate", w.runbook], w.dir);
+    assert.equal(validate.code, 1);
+    assert.match(validate.stdout, /0005_audit\.sql:3:1: error: truncate:/);
+
+    fs.rmSync(path.join(w.dir, "migrations/0004_cleanup.sql"));
+    fs.rmSync(path.join(w.dir, "migrations/0005_audit.sql"));
+    fs.appendFileSync(path.join(w.dir, "migrations/0001_users.sql"), "-- edited after it was applied\n");
+    const changed = gantry(["migrations", "plan", w.runbook, "--env", "local"], w.dir, env);
+    assert.equal(changed.code, 1);
+    assert.match(changed.stdout, /CHANGED {2}migrations\/0001_users\.sql/);
+    assert.match(
+      changed.stdout,
+      /refused: migrations\/0001_users\.sql was changed after it was applied .* by run earlier-release\)/,
+    );
   });
 });

@@ -8,9 +8,10 @@ export interface RunResult {
   stderr: string;
 }
 
-export function gantry(args: string[], cwd = ROOT): RunResult {
+export function gantry(args: string[], cwd = ROOT, env?: Record<string, string>): RunResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd,
+    ...(env ? { env: { ...process.env, ...env } } : {}),
     encoding: "utf8",
     input: "",
     timeout: 30_000,
