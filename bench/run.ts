@@ -3,7 +3,7 @@
  * Nothing here is asserted; the test suite never depends on timing.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { loadRunbook } from "../src/runbook/load.js";
 import { plan } from "../src/runbook/plan/plan.js";
 import { engineRows } from "./engine.js";
+import { migrationRows } from "./migrations.js";
 import { probeRows } from "./probes.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -57,6 +58,8 @@ function bigRunbook(lines: number): string {
 const dir = mkdtempSync(join(tmpdir(), "gantry-bench-"));
 const big = join(dir, "runbook-1000.yaml");
 writeFileSync(big, bigRunbook(1000));
+// The fixture's migration files, which validate lints too.
+cpSync(join(ROOT, "test/fixtures/runbooks/migrations"), join(dir, "migrations"), { recursive: true });
 const bigLines = readFileSync(big, "utf8").split("\n").length;
 
 const rows: Array<[string, string, string, string]> = [];
@@ -110,6 +113,7 @@ rows.push([
 ]);
 
 rows.push(...(await probeRows()));
+rows.push(...(await migrationRows()));
 if (!process.argv.includes("--no-engine")) rows.push(...(await engineRows()));
 
 const width = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));

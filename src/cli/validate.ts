@@ -1,9 +1,7 @@
 /** `gantry validate FILE…` */
 import path from "node:path";
 import { EXIT, ExitError } from "../errors.js";
-import { checkMigrations, formatProblem, type MigrationProblem } from "../migrations/check.js";
-import { readMigrations } from "../migrations/files.js";
-import { loadSqlParser } from "../migrations/lint.js";
+import { formatProblem, type MigrationProblem } from "../migrations/check.js";
 import { type Diagnostic, formatDiagnostic, sortDiagnostics } from "../runbook/diagnostics.js";
 import { hasErrors, type LoadResult, loadRunbook } from "../runbook/load.js";
 import { json, out } from "./output.js";
@@ -31,6 +29,12 @@ export async function validate(files: string[], options: ValidateOptions): Promi
 async function withMigrations(result: LoadResult): Promise<LoadResult> {
   const m = result.runbook?.migrations;
   if (!m) return result;
+  // Loaded only here: the PostgreSQL parser (WASM) costs a runbook without migrations nothing.
+  const [{ loadSqlParser }, { readMigrations }, { checkMigrations }] = await Promise.all([
+    import("../migrations/lint.js"),
+    import("../migrations/files.js"),
+    import("../migrations/check.js"),
+  ]);
   await loadSqlParser();
   const set = readMigrations(m, path.dirname(path.resolve(result.file)));
   const problems: Diagnostic[] = checkMigrations(m, set).map((p) => ({
