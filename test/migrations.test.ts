@@ -239,7 +239,7 @@ smoke:
     const log = await events(w, String(r.json!.run), env);
     const backup = log.find((e) => e.kind === "step.finished" && e.step === "backup")?.data;
     assert.match(String(backup?.message), /^backup backup-2\.0\.0\.dump taken at \S+, \d+(\.\d)? KiB$/);
-    assert.equal((backup?.backup as { file: string }).file, "backup-2.0.0.dump");
+    assert.equal((backup?.backup as { file: string } | undefined)?.file, "backup-2.0.0.dump");
     assert.match(
       String(log.find((e) => e.step === "backup-age" && e.kind === "step.finished")?.data.message),
       /^latest backup \S+ is \d+/,

@@ -88,7 +88,14 @@ export function environmentScope(
   function field(text: string, where: string): string {
     if (!parseSecretRef(text)) return render(text, where);
     const value = readSecretRef(text, dir);
-    if (value === undefined) throw new Error(`${where}: ${text} is not set`);
+    if (value === undefined) {
+      const ref = parseSecretRef(text)!;
+      throw new Error(
+        ref.source === "env"
+          ? `${where}: ${text} is not set; export ${ref.name} before running gantry`
+          : `${where}: ${text} cannot be read, or is empty`,
+      );
+    }
     return value;
   }
   return {

@@ -35,7 +35,7 @@ export async function lint(file: string, options: MigrationsOptions): Promise<vo
   const set = target.url
     ? await withDatabase(target as MigrationTarget, (db) => loadSet(target as MigrationTarget, db))
     : await loadSet(target as MigrationTarget);
-  const problems = checkMigrations(runbook.migrations!, set);
+  const problems = shown(checkMigrations(runbook.migrations!, set), target.dir);
   const errors = problems.filter((p) => p.severity === "error").length;
   if (options.json) {
     json({
@@ -57,7 +57,7 @@ export async function plan(file: string, options: MigrationsOptions): Promise<vo
   const { runbook, target, render, renderReal } = open(file, options, true);
   const m = runbook.migrations!;
   const { set, status: st } = await status(target as MigrationTarget);
-  const problems = checkMigrations(m, set);
+  const problems = shown(checkMigrations(m, set), target.dir);
   const applied = new Set(st.applied.map((f) => f.name));
   const changed = new Set(st.changed.map((c) => c.file.name));
   const stateOf = (f: MigrationFile) =>
@@ -180,6 +180,11 @@ function open(file: string, options: MigrationsOptions, needEnv: boolean): Opene
     render: (t, f) => scope.secrets.redact(renderTemplate(t, values(f))),
     renderReal: (t, f) => renderTemplate(t, values(f)),
   };
+}
+
+/** Problems name files relative to the runbook; shown relative to where gantry runs, like validate's. */
+function shown(problems: MigrationProblem[], dir: string): MigrationProblem[] {
+  return problems.map((p) => ({ ...p, file: path.relative(process.cwd(), path.join(dir, p.file)) || "." }));
 }
 
 function summary(problems: MigrationProblem[]): string {

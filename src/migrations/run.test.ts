@@ -280,7 +280,10 @@ for (const seed of ["001-supabase", "002-replit-neon-stripe", "004-kubernetes-su
     const afterExpand = await shape(url);
     const contract = await applyPhase(t, "contract", { runId: "r2" });
     assert.equal(contract.ok, true, contract.message);
-    assert.ok((contract.data?.applied as string[]).length > 0, "the seed has contract migrations");
+    assert.ok(
+      ((contract.data?.applied as string[] | undefined) ?? []).length > 0,
+      "the seed has contract migrations",
+    );
     assert.notDeepEqual(await shape(url), afterExpand);
     assert.equal((await revertRun(t, "r2")).ok, true);
     assert.deepEqual(await shape(url), afterExpand, "the contract's down scripts restore the expand schema");
