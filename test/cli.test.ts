@@ -148,7 +148,10 @@ describe("gantry plan", () => {
     assert.match(r.stdout, /^Plan: rur2 2\.0\.0 → production/);
     assert.match(r.stdout, /Window: open at 2025-10-07T10:10:00-04:00/);
     assert.match(r.stdout, /T\+15m\s+2025-10-07T10:25:00-04:00/);
-    assert.match(r.stdout, /Not executable by this version of Gantry: notify, schedule, rollback.steps.0 \(notify\), /);
+    assert.match(
+      r.stdout,
+      /Not executable by this version of Gantry: notify, schedule, rollback.steps.0 \(notify\), /,
+    );
   });
 
   it("says when a closed window next opens", () => {

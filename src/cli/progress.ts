@@ -78,6 +78,8 @@ export function plainLine(e: RunEvent): string | undefined {
       return `ROLLING BACK ${d.to ? `to ${String(d.to)}` : "(no earlier version known)"}: ${String(d.reason)}`;
     case "rollback.finished":
       return `rollback ${d.ok ? "complete" : "did not complete"}${typeof d.detectToDoneMs === "number" ? ` (${formatMs(d.detectToDoneMs)} from detection)` : ""}`;
+    case "migrations.loss":
+      return `database rollback (${String(d.strategy)}): ${String(d.statement)}`;
     case "run.finished":
       return `${String(d.outcome).toUpperCase()}: ${String(d.reason)}`;
     default:
