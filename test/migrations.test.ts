@@ -10,12 +10,12 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import pg from "pg";
 import { applyPhase } from "../src/migrations/run.js";
 import { Migrations } from "../src/runbook/schema/flow.js";
 import { type DebianPostgres, startDebianPostgres } from "./helpers/debian-postgres.js";
 import { POSTGRES_PASSWORD, type PostgresServer, startPostgres } from "./helpers/postgres-server.js";
 import { gantry } from "./helpers/run.js";
+import { createDatabase, sql } from "./helpers/sql.js";
 import { type Workspace, waitFor, workspace } from "./helpers/workspace.js";
 
 let server: PostgresServer;
@@ -31,20 +31,8 @@ after(async () => {
   await Promise.all([server?.stop(), debian?.stop()]);
 });
 
-async function database(base: string): Promise<string> {
-  const name = `app${++n}`;
-  await sql(base, `CREATE DATABASE ${name}`);
-  return base.replace(/\/[^/]+$/, `/${name}`);
-}
-
-async function sql(url: string, text: string): Promise<pg.QueryResult> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(text);
-  } finally {
-    await c.end();
-  }
+function database(base: string): Promise<string> {
+  return createDatabase(base, `app${++n}`);
 }
 
 async function columns(url: string, table: string): Promise<string[]> {

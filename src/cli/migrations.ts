@@ -10,7 +10,7 @@
  * Both exit 1 when a release would refuse the migrations (lint errors, a changed file).
  */
 import path from "node:path";
-import { environmentScope } from "../checks/scope.js";
+import { baseValues, environmentScope } from "../checks/scope.js";
 import { EXIT, ExitError, UsageError } from "../errors.js";
 import { runCommand } from "../exec/command.js";
 import { checkMigrations, formatProblem, type MigrationProblem } from "../migrations/check.js";
@@ -162,9 +162,7 @@ function open(file: string, options: MigrationsOptions, needEnv: boolean): Opene
   }
   const versionQuery = m.schemaVersion?.query ?? db.schemaVersion;
   const values = (f: MigrationFile | undefined) => ({
-    service: runbook.metadata.service,
-    env: { name: options.env, url: scope.spec.url, vars: scope.spec.vars },
-    secrets: scope.secrets.values,
+    ...baseValues(runbook, scope.name, file, scope.secrets),
     release: { version: options.ref ?? "<version>" },
     ...(f ? { migration: { file: f.file, name: f.name } } : {}),
   });

@@ -464,12 +464,7 @@ export class Run {
           return { ok: false, message: `the backup command succeeded but wrote no ${file}` };
         }
       }
-      const printed = result.stdout
-        .split("\n")
-        .filter((l) => l.trim() !== "")
-        .at(-1)
-        ?.trim();
-      const id = file ?? printed ?? `backup of run ${this.input.runId}`;
+      const id = file ?? lastLine(result.stdout) ?? `backup of run ${this.input.runId}`;
       const backup: BackupInfo = {
         id,
         at,
@@ -496,12 +491,7 @@ export class Run {
       const result = await this.command("backup-age", this.render(b.latest!, "backup.latest"), 120_000, {});
       if (result.exitCode !== 0 || result.timedOut)
         return { ok: false, message: `backup.latest: ${describeEnd(result)}${lastLines(result.output)}` };
-      const printed =
-        result.stdout
-          .split("\n")
-          .filter((l) => l.trim() !== "")
-          .at(-1)
-          ?.trim() ?? "";
+      const printed = lastLine(result.stdout) ?? "";
       const at = Date.parse(printed);
       if (!printed || Number.isNaN(at))
         return {
@@ -1446,6 +1436,15 @@ function formatBytes(n: number): string {
 
 function meta(phase: string, step: PlanStep): Record<string, unknown> {
   return { phase, kind: step.kind, title: step.title };
+}
+
+/** The last non-empty line a command printed, trimmed. */
+function lastLine(stdout: string): string | undefined {
+  return stdout
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .at(-1);
 }
 
 function lastLines(lines: string[]): string {

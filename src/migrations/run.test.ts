@@ -10,9 +10,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import pg from "pg";
 import { ROOT } from "../../test/helpers/paths.js";
 import { type PostgresServer, startPostgres } from "../../test/helpers/postgres-server.js";
+import { createDatabase, sql } from "../../test/helpers/sql.js";
 import { loadRunbook } from "../runbook/load.js";
 import { Migrations } from "../runbook/schema/flow.js";
 import type { MigrationsSpec } from "../runbook/schema/runbook.js";
@@ -27,23 +27,8 @@ before(async () => {
 after(() => server?.stop());
 
 /** A new empty database on the shared server. */
-async function database(): Promise<string> {
-  const name = `m${++n}_${process.pid}`;
-  const admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  return server.url.replace(/\/[^/]+$/, `/${name}`);
-}
-
-async function sql(url: string, text: string): Promise<pg.QueryResult> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(text);
-  } finally {
-    await c.end();
-  }
+function database(): Promise<string> {
+  return createDatabase(server.url, `m${++n}_${process.pid}`);
 }
 
 /** Column list of the public schema (table.column type), the shape a rollback must restore. */
