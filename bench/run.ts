@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { loadRunbook } from "../src/runbook/load.js";
 import { plan } from "../src/runbook/plan/plan.js";
 import { engineRows } from "./engine.js";
+import { maskingRows } from "./masking.js";
 import { migrationRows } from "./migrations.js";
 import { probeRows } from "./probes.js";
 
@@ -112,6 +113,7 @@ rows.push([
   `node bin/gantry.js ${planArgs.join(" ").replace(ROOT, "")}`,
 ]);
 
+rows.push(...maskingRows());
 rows.push(...(await probeRows()));
 rows.push(...(await migrationRows()));
 if (!process.argv.includes("--no-engine")) rows.push(...(await engineRows()));

@@ -37,7 +37,7 @@ export async function readInventory(scope: EnvironmentScope, signal?: AbortSigna
       }
       json = JSON.parse(Buffer.from(sent.response.body).toString("utf8"));
     } else if (spec.run) {
-      const command = scope.render(spec.run, `${where}.run`);
+      const command = scope.renderShell(spec.run, `${where}.run`);
       const result = await runCommand(command, {
         cwd: scope.dir,
         timeoutMs: spec.timeout.ms,

@@ -95,7 +95,11 @@ export async function runChecks(
       }
       const spec = runbook.checks[name]!;
       const measurement = await guard(spec.type, context, async () => {
-        const rendered = renderProbe(spec, (v) => scope.renderDeep(v, `checks.${name}`));
+        const rendered = renderProbe(
+          spec,
+          (v) => scope.renderDeep(v, `checks.${name}`),
+          (c) => scope.renderShell(c, `checks.${name}.run`),
+        );
         const env = scope.probeEnvironment(rendered);
         const { startedAt: _s, finishedAt: _f, ...outcome } = await measure(rendered, { ...context, env });
         return outcome;

@@ -31,7 +31,7 @@ describe("renderProbe", () => {
       poll: { url: "{{ env.url }}/jobs/{{ captures.id }}", path: "$.status", until: "done" },
       download: { url: "{{ env.url }}/jobs/{{captures.id}}/result?by={{ captures.token }}" },
     });
-    const r = renderProbe(spec, render) as Extract<Probe, { type: "http" }>;
+    const r = renderProbe(spec, render, (c) => c) as Extract<Probe, { type: "http" }>;
     assert.equal(r.url, "http://127.0.0.1:9/jobs");
     assert.equal(r.headers.authorization, "Bearer t");
     assert.equal(r.poll!.url, "http://127.0.0.1:9/jobs/{{ captures.id }}");

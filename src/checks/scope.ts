@@ -9,7 +9,7 @@ import type { ProbeEnvironment } from "../probes/types.js";
 import type { Probe } from "../runbook/schema/probes.js";
 import type { EnvironmentSpec, Runbook } from "../runbook/schema/runbook.js";
 import { parseSecretRef } from "../runbook/secret.js";
-import { renderTemplate } from "../runbook/template.js";
+import { renderCommand, renderTemplate } from "../runbook/template.js";
 
 export interface EnvironmentScope {
   name: string;
@@ -19,6 +19,8 @@ export interface EnvironmentScope {
   dir: string;
   /** Fills in a template; throws an Error saying where and why it cannot. */
   render(template: string, where: string): string;
+  /** Fills in a shell command: every value reaches it as data (see renderCommand). */
+  renderShell(template: string, where: string): string;
   /** A connection field: a secret reference (env:NAME, file:PATH) read, or a template filled in. */
   field(text: string, where: string): string;
   /** render() applied to every string of a value (a probe spec, an inventory). */
@@ -57,7 +59,7 @@ export function environmentScope(
   if (!spec) throw new Error(`no environment ${envName}`);
   const dir = path.dirname(path.resolve(file));
   const secrets = resolveSecrets(runbook, envName, dir);
-  const render = (template: string, where: string): string => {
+  const fill = (template: string, where: string, shell: boolean): string => {
     if (!template.includes("{{") && !template.includes("{%")) return template;
     const missing = secretsUsed(template).filter((n) => secrets.missing[n] !== undefined);
     if (missing.length > 0) {
@@ -66,13 +68,17 @@ export function environmentScope(
       );
     }
     try {
-      return renderTemplate(template, values(secrets));
+      return shell
+        ? renderCommand(template, values(secrets))
+        : renderTemplate(template, values(secrets), { root: dir });
     } catch (e) {
       throw new Error(
         `${where}: cannot fill in ${secrets.redact(JSON.stringify(template))}: ${(e as Error).message}`,
       );
     }
   };
+  const render = (template: string, where: string) => fill(template, where, false);
+  const renderShell = (template: string, where: string) => fill(template, where, true);
   const renderDeep = <T>(value: T, where: string): T => {
     // A `url:` may be a secret reference (a probe's own database URL): read, not rendered.
     const walk = (v: unknown, key?: string): unknown => {
@@ -104,6 +110,7 @@ export function environmentScope(
     secrets,
     dir,
     render,
+    renderShell,
     field,
     renderDeep,
     probeEnvironment: (probe) => {
@@ -135,7 +142,13 @@ function isDuration(v: object): boolean {
  * Fills in a probe spec's templates, except an http probe's own captures in `poll.url` and
  * `download.url`: those are known only after its request, and the probe fills them in itself.
  */
-export function renderProbe(spec: Probe, renderDeep: <T>(value: T) => T): Probe {
+export function renderProbe(
+  spec: Probe,
+  renderDeep: <T>(value: T) => T,
+  renderShell: (command: string) => string,
+): Probe {
+  // A command probe's `run` is a shell command: its values are written as data.
+  if (spec.type === "command") return { ...renderDeep({ ...spec, run: "" }), run: renderShell(spec.run) };
   if (spec.type !== "http" || (!spec.poll?.url && !spec.download)) return renderDeep(spec);
   const own = new Set(Object.keys(spec.capture));
   const hide = (url: string) =>

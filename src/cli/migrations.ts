@@ -21,7 +21,7 @@ import { formatDiagnostic } from "../runbook/diagnostics.js";
 import { loadRunbook } from "../runbook/load.js";
 import type { Runbook } from "../runbook/schema/runbook.js";
 import { closest } from "../runbook/suggest.js";
-import { renderTemplate } from "../runbook/template.js";
+import { renderCommand } from "../runbook/template.js";
 import { err, json, out } from "./output.js";
 
 export interface MigrationsOptions {
@@ -175,8 +175,8 @@ function open(file: string, options: MigrationsOptions, needEnv: boolean): Opene
       redact: scope.secrets.redact,
       ...(versionQuery ? { versionQuery } : {}),
     },
-    render: (t, f) => scope.secrets.redact(renderTemplate(t, values(f))),
-    renderReal: (t, f) => renderTemplate(t, values(f)),
+    render: (t, f) => scope.secrets.redact(renderCommand(t, values(f))),
+    renderReal: (t, f) => renderCommand(t, values(f)),
   };
 }
 

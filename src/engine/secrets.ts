@@ -6,6 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Runbook } from "../runbook/schema/runbook.js";
 import { parseSecretRef } from "../runbook/secret.js";
+import { masker } from "./mask.js";
 
 export interface Secrets {
   values: Record<string, string>;
@@ -13,8 +14,6 @@ export interface Secrets {
   missing: Record<string, string>;
   redact: (text: string) => string;
 }
-
-const MASK = "•••";
 
 export function resolveSecrets(runbook: Runbook, env: string, cwd: string): Secrets {
   const refs = { ...runbook.secrets, ...(runbook.environments[env]?.secrets ?? {}) };
@@ -49,15 +48,13 @@ export function readSecretRef(text: string, cwd: string): string | undefined {
   return undefined;
 }
 
-/** Replaces every occurrence of the given values (longest first) with a mask. */
+/**
+ * Masks the given values with "•••" wherever they occur, as written and in the forms they
+ * take on the way out (encoded, escaped, a URL's password, pieces of a token): see mask.ts.
+ * Values shorter than 4 characters are left alone.
+ */
 export function redactor(secretValues: string[]): (text: string) => string {
-  const list = [...new Set(secretValues.filter((v) => v.length >= 4))].sort((a, b) => b.length - a.length);
-  if (list.length === 0) return (text) => text;
-  return (text) => {
-    let out = text;
-    for (const v of list) if (out.includes(v)) out = out.split(v).join(MASK);
-    return out;
-  };
+  return masker(secretValues);
 }
 
 /** The names of secrets a template refers to: `{{ secrets.stripe_key }}` → stripe_key. */

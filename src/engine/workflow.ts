@@ -10,7 +10,7 @@
  * read between steps and while waiting.
  */
 import { execFileSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { DBOS } from "@dbos-inc/dbos-sdk";
@@ -38,7 +38,7 @@ import type { PlanStep, ReleasePlan } from "../runbook/plan/types.js";
 import { PostgresProbe, type Probe } from "../runbook/schema/probes.js";
 import type { IntegritySpec, Runbook } from "../runbook/schema/runbook.js";
 import { parseSecretRef } from "../runbook/secret.js";
-import { renderTemplate } from "../runbook/template.js";
+import { renderCommand, renderTemplate } from "../runbook/template.js";
 import type { EventStore, NewEvent } from "../store/events.js";
 import { resolveSecrets, type Secrets, secretsUsed } from "./secrets.js";
 import type { Outcome } from "./state.js";
@@ -131,8 +131,13 @@ interface RollbackCause {
 }
 
 const WAIT_CHUNK_S = 3600;
+/** Crashes of the process in one step, in a row, after which the step is failed instead of run again. */
+const CRASH_LIMIT = 2;
 /** How long a backup command or one migration applied by the team's tool may take. */
 const LONG_COMMAND_MS = 3_600_000;
+
+/** A template that cannot be filled in (over its limits, a value where no quoting is safe): its step fails with this. */
+class TemplateFailed extends Error {}
 
 /** An approval refused while rolling back: that step is not done, the rest of the procedure goes on. */
 class StepRejected extends Error {}
@@ -329,9 +334,11 @@ export class Run {
 
   private async gate(step: PlanStep): Promise<StepOutcome> {
     const gate = this.runbook.gates.find((g) => `gate:${g.name}` === step.id)!;
-    const command = this.render(gate.run, step.id);
+    const command = this.renderShell(gate.run, step.id);
+    // The cache keys on a digest of the filled-in command: it may hold a secret, never stored.
+    const cacheKey = `sha256:${createHash("sha256").update(command).digest("hex")}`;
     if (gate.cache && this.sha && !this.input.noCache) {
-      const cached = await this.store.cachedGate(this.sha, command);
+      const cached = await this.store.cachedGate(this.sha, cacheKey);
       if (cached) {
         return {
           ok: true,
@@ -342,7 +349,7 @@ export class Run {
     }
     const result = await this.command(step.id, command, gate.timeout.ms, gate.env);
     const ok = result.exitCode === 0 && !result.timedOut;
-    if (ok && gate.cache && this.sha) await this.store.cacheGate(this.sha, command, this.input.runId);
+    if (ok && gate.cache && this.sha) await this.store.cacheGate(this.sha, cacheKey, this.input.runId);
     return {
       ok,
       message: `${describeEnd(result, gate.timeout.text)}${ok ? "" : lastLines(result.output)}`,
@@ -403,7 +410,7 @@ export class Run {
     if (item?.check) return this.probe(step.id, this.runbook.checks[item.check]!);
     if (item?.run) {
       const timeout = item.timeout?.ms ?? 600_000;
-      const result = await this.command(step.id, this.render(item.run, step.id), timeout, {});
+      const result = await this.command(step.id, this.renderShell(item.run, step.id), timeout, {});
       const ok = result.exitCode === 0 && !result.timedOut;
       return { ok, message: `${describeEnd(result)}${ok ? "" : lastLines(result.output)}` };
     }
@@ -452,7 +459,7 @@ export class Run {
     const b = this.runbook.backup!;
     return this.guarded(async () => {
       const file = b.file ? this.render(b.file, "backup.file") : undefined;
-      const result = await this.command(step.id, this.render(b.run!, step.id), LONG_COMMAND_MS, {});
+      const result = await this.command(step.id, this.renderShell(b.run!, step.id), LONG_COMMAND_MS, {});
       if (result.exitCode !== 0 || result.timedOut)
         return { ok: false, message: `${describeEnd(result)}${lastLines(result.output)}` };
       const at = new Date().toISOString();
@@ -540,7 +547,7 @@ export class Run {
                   const values = { migration: { file: f.file, name: f.name } };
                   const result = await this.command(
                     step.id,
-                    this.render(m.command!.apply, step.id, {}, values),
+                    this.renderShell(m.command!.apply, step.id, {}, values),
                     LONG_COMMAND_MS,
                     {},
                   );
@@ -635,7 +642,7 @@ export class Run {
         if (applied.length === 0) return { ok: true, message: loss.message };
         const target = this.migrationTarget();
         if (strategy === "down") return revertRun(target, this.input.runId, (line) => this.output(id, line));
-        const result = await this.command(id, this.render(m.rollback.restore!, id), LONG_COMMAND_MS, {});
+        const result = await this.command(id, this.renderShell(m.rollback.restore!, id), LONG_COMMAND_MS, {});
         const ok = result.exitCode === 0 && !result.timedOut;
         if (!ok) return { ok, message: `restore: ${describeEnd(result)}${lastLines(result.output)}` };
         const version = await schemaVersion(target);
@@ -979,7 +986,7 @@ export class Run {
           return { ok: result.ok, message: result.message };
         }
         if (s.run) {
-          const result = await this.command(id, this.render(s.run, id), s.timeout?.ms ?? 600_000, {});
+          const result = await this.command(id, this.renderShell(s.run, id), s.timeout?.ms ?? 600_000, {});
           const ok = result.exitCode === 0 && !result.timedOut;
           return { ok, message: `${describeEnd(result)}${ok ? "" : lastLines(result.output)}` };
         }
@@ -1112,9 +1119,16 @@ export class Run {
           control: true,
         };
       }
-      // Not awaited: only the end of a step must be durable before its checkpoint.
-      void this.event({
-        key: `${step.id}:started`,
+      // A step that took the gantry process down twice in a row is failed, not run a third time.
+      const crashes = (await this.stepAttempts()).get(step.id) ?? 0;
+      if (crashes >= CRASH_LIMIT) {
+        const message = `this step ended the gantry process ${crashes} times in a row without finishing (a crash, not a stop); marked failed so the run cannot crash-loop`;
+        const control = await this.finishStep(step, "failed", message);
+        return { ok: false, message, control };
+      }
+      // Durable before the step acts, so an attempt that takes the process down is counted.
+      await this.event({
+        key: this.everStarted.has(step.id) ? `${step.id}:started:${randomUUID()}` : `${step.id}:started`,
         kind: "step.started",
         step: step.id,
         data: meta(phase, step),
@@ -1123,7 +1137,10 @@ export class Run {
       try {
         r = await body();
       } catch (e) {
-        r = { ok: false, message: `internal error: ${(e as Error).message}` };
+        r = {
+          ok: false,
+          message: e instanceof TemplateFailed ? e.message : `internal error: ${(e as Error).message}`,
+        };
       }
       r = { ...r, message: this.secrets.redact(r.message) };
       const control = await this.finishStep(step, r.ok ? "passed" : "failed", r.message, r.data);
@@ -1135,6 +1152,28 @@ export class Run {
   }
 
   private finishedCache: Map<string, Record<string, unknown>> | undefined;
+  private attemptsCache: Map<string, number> | undefined;
+  /** Steps whose start an earlier process recorded: a new attempt gets a key of its own. */
+  private everStarted = new Set<string>();
+
+  /**
+   * For each unfinished step, how many times in a row an attempt started and the process
+   * ended without finishing it or stopping cleanly (a `run.interrupted` resets the count).
+   */
+  private async stepAttempts(): Promise<Map<string, number>> {
+    if (!this.attemptsCache) {
+      const events = await this.store.list(this.input.runId);
+      for (const e of events) if (e.kind === "step.started" && e.step) this.everStarted.add(e.step);
+      const counts = new Map<string, number>();
+      for (const e of events) {
+        if (e.kind === "run.interrupted") counts.clear();
+        else if (e.kind === "step.started" && e.step) counts.set(e.step, (counts.get(e.step) ?? 0) + 1);
+        else if (e.kind === "step.finished" && e.step) counts.delete(e.step);
+      }
+      this.attemptsCache = counts;
+    }
+    return this.attemptsCache;
+  }
 
   /** Steps this run finished before (a crash may have cut them off before their checkpoint). */
   private async finishedSteps(): Promise<Map<string, Record<string, unknown>>> {
@@ -1167,8 +1206,12 @@ export class Run {
     return DBOS.runStep(body, { name });
   }
 
+  /** Every event of the run goes through here: each string in it is masked before it is stored. */
   event(e: NewEvent): Promise<unknown> {
-    return this.store.append(this.input.runId, e);
+    return this.store.append(this.input.runId, {
+      ...e,
+      ...(e.data ? { data: maskDeep(e.data, this.secrets.redact) as Record<string, unknown> } : {}),
+    });
   }
 
   private output(step: string, line: string): void {
@@ -1198,6 +1241,8 @@ export class Run {
       cwd: this.cwd,
       env,
       timeoutMs,
+      // An attempt left running by a gantry that died is ended before this one starts.
+      track: { dir: path.join(environment!.dataDir, "attempts"), key: `${this.input.runId}:${step}` },
       onLine: (line) => this.output(step, line),
     });
   }
@@ -1232,7 +1277,11 @@ export class Run {
     let rendered: Probe;
     let env: ProbeEnvironment;
     try {
-      rendered = renderProbe(spec, (v) => this.renderDeep(v, where) as typeof v);
+      rendered = renderProbe(
+        spec,
+        (v) => this.renderDeep(v, where) as typeof v,
+        (c) => this.renderShell(c, `${where}.run`),
+      );
       // A probe's own connection URL may be a secret reference (url: env:REPORTING_DATABASE_URL).
       if ("url" in rendered && typeof rendered.url === "string" && parseSecretRef(rendered.url))
         rendered = { ...rendered, url: this.scope.field(rendered.url, `${where}.url`) } as Probe;
@@ -1261,7 +1310,7 @@ export class Run {
       stateDir: this.stateDir,
       cwd: this.cwd,
       render: (template, values) =>
-        this.render(template, "deploy", {
+        this.renderShell(template, "deploy", {
           version: values.version,
           ...(values.previousVersion ? { previousVersion: values.previousVersion } : {}),
         }),
@@ -1304,9 +1353,28 @@ export class Run {
   ): string {
     if (!template.includes("{{") && !template.includes("{%")) return template;
     try {
-      return renderTemplate(template, this.templateValues(release, extra));
+      return renderTemplate(template, this.templateValues(release, extra), { root: this.cwd });
     } catch (e) {
-      throw new Error(`${where}: cannot fill in ${JSON.stringify(template)}: ${(e as Error).message}`);
+      throw new TemplateFailed(
+        `${where}: cannot fill in ${JSON.stringify(template)}: ${(e as Error).message}`,
+      );
+    }
+  }
+
+  /** A shell command: every value in it reaches the command as data (see renderCommand). */
+  private renderShell(
+    template: string,
+    where: string,
+    release: Record<string, unknown> = {},
+    extra: Record<string, unknown> = {},
+  ): string {
+    if (!template.includes("{{") && !template.includes("{%")) return template;
+    try {
+      return renderCommand(template, this.templateValues(release, extra));
+    } catch (e) {
+      throw new TemplateFailed(
+        `${where}: cannot fill in ${JSON.stringify(template)}: ${(e as Error).message}`,
+      );
     }
   }
 
@@ -1432,6 +1500,16 @@ function formatBytes(n: number): string {
     u++;
   }
   return `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** Masks every string of a value (an event's data: step results, measurements, details). */
+function maskDeep(value: unknown, redact: (text: string) => string): unknown {
+  if (typeof value === "string") return redact(value);
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, redact));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v, redact)]));
+  }
+  return value;
 }
 
 function meta(phase: string, step: PlanStep): Record<string, unknown> {

@@ -8,6 +8,7 @@
  * redacted, then handed to onLine. state.json keeps the last known good version and one
  * `deploys` entry per real deploy or rollback.
  */
+import path from "node:path";
 import type * as z from "zod";
 import { type CommandResult, runCommand } from "../exec/command.js";
 import type { Deploy } from "../runbook/schema/flow.js";
@@ -45,9 +46,12 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
     timeoutMs: number,
     lines: string[],
     signal?: AbortSignal,
+    attempt?: string,
   ): Promise<CommandResult> {
     return runCommand(options.render(template, values), {
       cwd: options.cwd,
+      // A deploy or rollback left running by a gantry that died is ended before it runs again.
+      ...(attempt ? { track: { dir: path.join(options.stateDir, "attempts"), key: attempt } } : {}),
       ...(options.env ? { env: options.env } : {}),
       timeoutMs,
       ...(signal ? { signal } : {}),
@@ -145,6 +149,7 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
       timeoutMs,
       lines,
       signal,
+      `${action}:${key}`,
     );
     const problem = failure(action, result, timeoutMs);
     if (problem) return fail(problem);

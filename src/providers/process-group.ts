@@ -4,23 +4,11 @@
  * whole group, SIGKILL after a grace period). On Linux, /proc tells zombies (exited, not yet
  * reaped by their parent) from live processes; elsewhere `kill(-pgid, 0)` is the answer.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
+import { procStartTime, procStat } from "../exec/processes.js";
 import { sleep } from "./state.js";
 
-/** Fields of /proc/<pid>/stat after the command name: state, ppid, pgrp, … starttime. */
-function procStat(pid: number): string[] | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return text.slice(text.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return undefined;
-  }
-}
-
-/** When the process started, in clock ticks since boot (Linux); undefined elsewhere or when gone. */
-export function procStartTime(pid: number): string | undefined {
-  return procStat(pid)?.[19];
-}
+export { procStartTime };
 
 /** Live (not zombie) members of a process group, or undefined when /proc cannot say. */
 function liveMembers(pgid: number): number | undefined {

@@ -33,6 +33,8 @@ export function resolveRef(
     };
   }
   if (ref === undefined) return { ok: true, info: undefined };
+  const bad = refNameProblem(ref);
+  if (bad) return { ok: false, problem: bad };
   const version = policy.versionFrom === "tag" ? ref.replace(/^v(?=\d)/, "") : ref;
   if (policy.rc && picomatch.isMatch(ref, policy.rc)) {
     if (!env.allowRc) {
@@ -54,4 +56,42 @@ export function resolveRef(
     policy.allowCommits && "a commit SHA (release.allowCommits)",
   ].filter(Boolean);
   return { ok: false, problem: `ref \`${ref}\` does not match ${allowed.join(" or ")}` };
+}
+
+/** The characters a ref may hold: letters, digits and `.`, `_`, `-`, `+`, `/` — nothing a shell reads as syntax. */
+const REF_CHARS = /^[A-Za-z0-9._+/-]$/;
+
+/**
+ * Why a ref cannot be released, or undefined: git's rules for ref names (check-ref-format)
+ * and a character set with no shell metacharacters, checked before anything runs. Example:
+ * `refNameProblem("v1$(id)")` → "ref `v1$(id)`: character `$` (position 3) is not allowed; …".
+ */
+export function refNameProblem(ref: string): string | undefined {
+  const shown = JSON.stringify(ref).slice(1, -1);
+  if (ref === "") return "ref is empty: say what to release, e.g. --ref v1.2.0";
+  if (ref.length > 255) return `ref is ${ref.length} characters long; at most 255`;
+  const chars = [...ref];
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]!;
+    if (!REF_CHARS.test(c)) {
+      const name = /\s/.test(c) ? JSON.stringify(c) : `\`${c}\``;
+      return `ref \`${shown}\`: character ${name} (position ${i + 1}) is not allowed; a ref holds letters, digits and . _ - + / only`;
+    }
+  }
+  const why = [
+    [
+      ref.startsWith("/") || ref.endsWith("/") || ref.includes("//"),
+      "it starts or ends with `/`, or has `//`",
+    ],
+    [ref.includes(".."), "it has `..`"],
+    [
+      ref.split("/").some((p) => p.startsWith(".") || p.endsWith(".lock")),
+      "a part starts with `.` or ends with `.lock`",
+    ],
+    [ref.endsWith("."), "it ends with `.`"],
+    [ref.startsWith("-"), "it starts with `-` (it would read as an option)"],
+  ] as const;
+  for (const [broken, text] of why)
+    if (broken) return `ref \`${shown}\` is not a valid git ref name: ${text}`;
+  return undefined;
 }
