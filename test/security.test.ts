@@ -262,26 +262,26 @@ describe("templates are bounded the same way at validate time", () => {
 });
 
 describe("one copy of each command, and none left behind", { concurrency: 3 }, () => {
-  /** A gate that records its own pid, a background child's and a setsid child's, and whether two copies overlapped. */
-  const TRACKED_GATE = [
-    "gates:",
-    "  - name: tracked",
-    "    run: >-",
+  /**
+   * A command that records a background child's pid and a setsid child's, how often it
+   * started, and whether an earlier copy was still running when it started. Its first run
+   * waits long enough to be interrupted; later runs finish at once.
+   */
+  const TRACKED = [
     // A copy still running (a zombie, exited but not yet reaped, does not count).
-    "      for p in $(cat bg.pid setsid.pid 2>/dev/null); do s=$(cut -d')' -f2 /proc/$p/stat 2>/dev/null | cut -c2);",
-    '      [ -n "$s" ] && [ "$s" != Z ] && echo overlap >> overlaps.log; done;',
-    "      first=yes; [ -e starts.log ] && first=no; echo start >> starts.log;",
-    "      if [ $first = yes ]; then",
-    "      sh -c 'echo $$ > bg.pid; exec sleep 120' &",
-    "      setsid sh -c 'echo $$ > setsid.pid; exec sleep 121' &",
-    "      sleep 90; fi",
-    "    timeout: 120s",
-    "",
-  ].join("\n");
+    "for p in $(cat bg.pid setsid.pid 2>/dev/null); do s=$(cut -d')' -f2 /proc/$p/stat 2>/dev/null | cut -c2);",
+    '[ -n "$s" ] && [ "$s" != Z ] && echo overlap >> overlaps.log; done;',
+    "first=yes; [ -e starts.log ] && first=no; echo start >> starts.log;",
+    "if [ $first = yes ]; then",
+    "sh -c 'echo $$ > bg.pid; exec sleep 120' &",
+    "setsid sh -c 'echo $$ > setsid.pid; exec sleep 121' &",
+    "sleep 90; fi",
+  ].join("\n      ");
+  const TRACKED_GATE = `gates:\n  - name: tracked\n    run: >-\n      ${TRACKED}\n    timeout: 120s\n`;
+  const TRACKED_DEPLOY = `deploy:\n  provider: command\n  deploy: >-\n      ${TRACKED}\n  rollback: echo rolled back\n  timeout: 120s\n`;
 
-  it("SIGTERM during a gate stops the command and its descendants, setsid ones too; resume runs it once", async () => {
-    const w = await workspace({ edit: [["gates:\n", literal(TRACKED_GATE)]] });
-    spaces.push(w);
+  /** Starts a release and waits until the tracked command has started both children. */
+  async function startTracked(w: Workspace) {
     const child = w.spawn(["release", w.runbook, "--env", "local", "--ref", "v1.0.0"]);
     let said = "";
     child.stdout!.on("data", (d) => (said += d));
@@ -290,46 +290,47 @@ describe("one copy of each command, and none left behind", { concurrency: 3 }, (
     for (let i = 0; i < 1200 && pidsIn(w.dir, "bg").length + pidsIn(w.dir, "setsid").length < 2; i++)
       await sleep(50);
     const pids = [...pidsIn(w.dir, "bg"), ...pidsIn(w.dir, "setsid")];
-    assert.equal(
-      pids.length,
-      2,
-      `the gate started its children\n${said}\n${fs
-        .readdirSync(w.dir)
-        .map(
-          (n) =>
-            `${n}=${fs.statSync(path.join(w.dir, n)).isFile() ? JSON.stringify(fs.readFileSync(path.join(w.dir, n), "utf8").slice(0, 30)) : "dir"}`,
-        )
-        .join(" ")}`,
-    );
-    child.kill("SIGTERM");
-    await done;
-    for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} was left running`);
-    const resumed = await w.gantry(["resume"]);
-    assert.match(resumed.stdout + resumed.stderr, /released/, resumed.stderr);
-    const starts = fs.readFileSync(path.join(w.dir, "starts.log"), "utf8").trim().split("\n");
-    assert.equal(starts.length, 2, "once before SIGTERM, once on resume");
-    assert.equal(fs.existsSync(path.join(w.dir, "overlaps.log")), false);
-  });
+    assert.equal(pids.length, 2, `the command started its children\n${said}`);
+    return { child, done, pids };
+  }
 
-  it("after a kill -9 mid-gate, resume ends the earlier attempt before running the gate again", async () => {
-    const w = await workspace({ edit: [["gates:\n", literal(TRACKED_GATE)]] });
-    spaces.push(w);
-    const child = w.spawn(["release", w.runbook, "--env", "local", "--ref", "v1.0.0"]);
-    const done = new Promise<void>((r) => child.on("exit", () => r()));
-    for (let i = 0; i < 1200 && pidsIn(w.dir, "bg").length + pidsIn(w.dir, "setsid").length < 2; i++)
-      await sleep(50);
-    const earlier = [...pidsIn(w.dir, "bg"), ...pidsIn(w.dir, "setsid")];
-    child.kill("SIGKILL");
-    await done;
-    assert.equal(earlier.length, 2);
-    assert.ok(earlier.every(alive), "a crashed gantry leaves its command running");
-    const resumed = await w.gantry(["resume"]);
-    assert.match(resumed.stdout + resumed.stderr, /released/, resumed.stderr);
-    for (const pid of earlier) assert.equal(alive(pid), false, `the earlier attempt's pid ${pid} still runs`);
-    assert.equal(fs.existsSync(path.join(w.dir, "overlaps.log")), false, "two copies ran at once");
-    const log = await w.gantry(["log", await lastRun(w)]);
-    assert.match(log.stdout, /an earlier attempt of this step was still running/);
-  });
+  for (const [where, edit] of [
+    ["a gate", ["gates:\n", literal(TRACKED_GATE)]],
+    ["the deploy", [/deploy:\n {2}provider: local-process\n(?: {2}.*\n)*/, literal(TRACKED_DEPLOY)]],
+  ] as const) {
+    it(`SIGTERM during ${where} stops the command and its descendants, setsid ones too; resume runs it once`, async () => {
+      const w = await workspace({ edit: [edit as [string | RegExp, string]] });
+      spaces.push(w);
+      const { child, done, pids } = await startTracked(w);
+      child.kill("SIGTERM");
+      await done;
+      for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} was left running`);
+      const resumed = await w.gantry(["resume"]);
+      assert.match(resumed.stdout + resumed.stderr, /released|rolled_back|failed/, resumed.stderr);
+      const starts = fs.readFileSync(path.join(w.dir, "starts.log"), "utf8").trim().split("\n");
+      assert.equal(starts.length, 2, "once before SIGTERM, once on resume");
+      assert.equal(fs.existsSync(path.join(w.dir, "overlaps.log")), false, "two copies ran at once");
+      const log = await w.gantry(["log", await lastRun(w), "--json"]);
+      assert.match(log.stdout, /"stopped"/, "the interruption records what it stopped");
+    });
+
+    it(`after a kill -9 during ${where}, resume ends the earlier attempt before running it again`, async () => {
+      const w = await workspace({ edit: [edit as [string | RegExp, string]] });
+      spaces.push(w);
+      const { child, done, pids: earlier } = await startTracked(w);
+      child.kill("SIGKILL");
+      await done;
+      assert.equal(earlier.length, 2);
+      assert.ok(earlier.every(alive), "a crashed gantry leaves its command running");
+      const resumed = await w.gantry(["resume"]);
+      assert.match(resumed.stdout + resumed.stderr, /released|rolled_back|failed/, resumed.stderr);
+      for (const pid of earlier)
+        assert.equal(alive(pid), false, `the earlier attempt's pid ${pid} still runs`);
+      assert.equal(fs.existsSync(path.join(w.dir, "overlaps.log")), false, "two copies ran at once");
+      const log = await w.gantry(["log", await lastRun(w)]);
+      assert.match(log.stdout, /an earlier attempt of this step was still running/);
+    });
+  }
 
   it("a step ends when its main process exits: a background child holding the output is no timeout", async () => {
     const w = await workspace({
