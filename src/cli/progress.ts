@@ -54,6 +54,8 @@ export function plainLine(e: RunEvent): string | undefined {
       return `resumed by pid ${String(d.pid)}`;
     case "run.interrupted":
       return `interrupted (${String(d.signal)}); continue with: gantry resume ${e.runId}`;
+    case "executor.lost":
+      return `this executor (pid ${String(d.pid)}) lost the run to ${d.holder ? `pid ${String((d.holder as { pid?: unknown }).pid)}` : "another process"}; it stopped acting on it`;
     case "control.sent":
       return undefined;
     case "step.started":

@@ -3,11 +3,33 @@
  * `worker`) holds the database's executor lock and launches DBOS, which recovers every run a
  * crashed executor left behind. Other verbs talk to runs through `DBOSClient` and the event
  * log only; they never launch DBOS.
+ *
+ * One executor per run: every database connection the engine's runs use (Gantry's event log
+ * and DBOS's checkpoints, steps, timers and messages) goes through the executor lock's fence
+ * (src/store/executor.ts). A process that is not the proven holder of the lock waits; one
+ * that has lost it, or is stopping, never touches the database again for its runs.
  */
 import { DBOS, DBOSClient } from "@dbos-inc/dbos-sdk";
-import { type Database, type DatabaseOptions, openDatabase } from "../store/database.js";
-import { EventStore } from "../store/events.js";
-import { acquireExecutor, currentExecutor, type ExecutorInfo, type ExecutorLock } from "../store/executor.js";
+import pg from "pg";
+import { stopAllCommands } from "../exec/command.js";
+import {
+  bounded,
+  type Database,
+  type DatabaseOptions,
+  endPool,
+  executorRetryBudgetMs,
+  onRetryExhausted,
+  openDatabase,
+  setRetryBudget,
+} from "../store/database.js";
+import { EventStore, type NewEvent } from "../store/events.js";
+import {
+  acquireExecutor,
+  currentExecutor,
+  type ExecutorInfo,
+  type ExecutorLock,
+  type LockLost,
+} from "../store/executor.js";
 import { foldRun, type RunView } from "./state.js";
 import {
   type ControlMessage,
@@ -21,6 +43,8 @@ import {
 
 export const QUEUE = "gantry-releases";
 const WORKFLOW_NAME = "release";
+/** How long verbs that do not execute runs wait for the database before saying it is unreachable. */
+export const CONTROL_WAIT_MS = 5000;
 
 let registered: ((input: RunInput) => Promise<RunResult>) | undefined;
 
@@ -28,6 +52,8 @@ function workflow(): (input: RunInput) => Promise<RunResult> {
   registered ??= DBOS.registerWorkflow(releaseWorkflow, { name: WORKFLOW_NAME });
   return registered;
 }
+
+export type { LockLost };
 
 export interface Engine {
   db: Database;
@@ -37,6 +63,14 @@ export interface Engine {
   handle(runId: string): { result(): Promise<RunResult> };
   /** Runs this executor resumed at launch (interrupted by a crash or Ctrl-C). */
   recovered(): Promise<string[]>;
+  /** Runs the log calls interrupted that DBOS never started (the process died in between): nothing to resume. */
+  stranded: string[];
+  /** Resolves when this process has lost the right to execute runs; it must stop at once. */
+  lost: Promise<LockLost>;
+  /** This process is stopping: no run may end here, and nothing more is written for them. */
+  halt(): void;
+  /** Appends an event past the fence (after halting), giving up after `ms`. */
+  note(runId: string, event: NewEvent, ms?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -48,13 +82,47 @@ export interface EngineOptions extends DatabaseOptions {
   beforeLaunch?: (store: EventStore, db: Database) => Promise<void>;
 }
 
+/** A pool whose every connection waits for the fence: nothing reaches the database unless this process is the executor. */
+function fencedPool(url: string, lock: ExecutorLock, max: number, name: string): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: 10_000,
+    application_name: name,
+    // What DBOS sets on its own pool; a custom pool is ours to configure.
+    options: "-c idle_in_transaction_session_timeout=60000",
+  });
+  pool.on("error", () => undefined);
+  const connect = pool.connect.bind(pool) as (cb?: (...args: unknown[]) => void) => unknown;
+  // pg-pool's query() checks out through this.connect as well.
+  (pool as unknown as { connect: unknown }).connect = (cb?: (...args: unknown[]) => void) => {
+    if (!cb) return lock.fence().then(() => connect());
+    lock.fence().then(
+      () => connect(cb),
+      (e) => cb(e),
+    );
+    return undefined;
+  };
+  return pool;
+}
+
 /** Opens the database, takes the executor lock (throws DatabaseInUse) and launches DBOS. */
 export async function startEngine(options: EngineOptions): Promise<Engine> {
+  setRetryBudget(executorRetryBudgetMs());
   const db = await openDatabase(options);
   let lock: ExecutorLock | undefined;
+  let unsubscribe: () => unknown = () => undefined;
+  const pools: pg.Pool[] = [];
   try {
-    lock = await acquireExecutor(db.url, options.verb);
-    const store = new EventStore(db.pool);
+    // Losing the lock halts the runs at once, before any of their pending work can end them here.
+    lock = await acquireExecutor(db.url, options.verb, { onLost: () => haltRuns() });
+    const held = lock;
+    unsubscribe = onRetryExhausted((e) => held.abandon({ why: "unreachable", error: (e as Error)?.message }));
+    const storePool = fencedPool(db.url, held, 8, "gantry events");
+    const dbosPool = fencedPool(db.url, held, 10, "gantry dbos");
+    pools.push(storePool, dbosPool);
+    const store = new EventStore(storePool);
+    const plain = new EventStore(db.pool);
     await options.beforeLaunch?.(store, db);
     // Unfinished, started runs: DBOS.launch resumes each of them in this process.
     const interrupted: string[] = [];
@@ -67,13 +135,33 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     DBOS.setConfig({
       name: "gantry",
       systemDatabaseUrl: db.url,
+      systemDatabasePool: dbosPool,
       applicationVersion: ENGINE_VERSION,
       logLevel: process.env.GANTRY_DEBUG ? "info" : "error",
       listenQueues: options.worker ? [QUEUE] : ["gantry-none"],
     });
     await DBOS.launch();
     if (options.worker) await DBOS.registerQueue(QUEUE, { partitionConcurrency: 1 });
-    const heldLock = lock;
+    const recovered: string[] = [];
+    const stranded: string[] = [];
+    for (const id of interrupted) {
+      const status = await DBOS.getWorkflowStatus(id);
+      if (!status) {
+        stranded.push(id);
+        continue;
+      }
+      // Recovery puts a run a worker had taken back on the workers' queue, where only a worker
+      // takes it: this executor is no worker, so it runs it here (DBOS's internal queue).
+      if (!options.worker && status.status === "ENQUEUED" && status.queueName === QUEUE) {
+        await DBOS.resumeWorkflow(id);
+      }
+      recovered.push(id);
+    }
+    const halt = () => {
+      haltRuns();
+      held.halt();
+    };
+    let closing: Promise<void> | undefined;
     return {
       db,
       store,
@@ -85,16 +173,39 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
         const handle = DBOS.retrieveWorkflow<RunResult>(runId);
         return { result: () => handle.getResult() };
       },
-      recovered: async () => interrupted,
-      close: async () => {
-        haltRuns();
-        await DBOS.shutdown().catch(() => undefined);
-        await heldLock.release();
-        await db.close();
+      recovered: async () => recovered,
+      stranded,
+      lost: held.lost,
+      halt,
+      note: async (runId, event, ms = 3000) => {
+        await bounded(plain.append(runId, event), ms);
+      },
+      close: () => {
+        closing ??= (async () => {
+          // No run may end here. DBOS shuts down through an open fence (unless this process
+          // was halted or lost its lock already): its queue loop and listeners end cleanly.
+          haltRuns();
+          unsubscribe();
+          // Halted or lost, DBOS's loops wait on the closed fence: do not wait long for them.
+          await bounded(DBOS.shutdown(), held.owned ? 5000 : 1000);
+          halt();
+          // Runs DBOS resumed here that nobody followed (`gantry resume RUN` resumes them all)
+          // leave no command behind. The signal path has stopped them already.
+          await bounded(stopAllCommands(), 10_000);
+          await bounded(held.release(), 5000);
+          await Promise.all(pools.map((p) => endPool(p, 2000)));
+          await db.close();
+          // The verb is over: whatever a shutdown cut short left open does not keep the
+          // process alive (an unref'd timer fires only if something else still does).
+          setTimeout(() => process.exit(), 3000).unref();
+        })();
+        return closing;
       },
     };
   } catch (e) {
-    await lock?.release();
+    unsubscribe();
+    await bounded(lock?.release(), 5000);
+    await Promise.all(pools.map((p) => endPool(p, 2000)));
     await db.close();
     throw e;
   }
@@ -112,8 +223,14 @@ export interface Control {
   close(): Promise<void>;
 }
 
+/**
+ * Opens the database for a verb that does not execute runs. It never starts a second embedded
+ * server beside one that is down under a running gantry, and waits only a few seconds for an
+ * unreachable database (EmbeddedServerDown, or the connection error).
+ */
 export async function openControl(options: DatabaseOptions = {}): Promise<Control> {
-  const db = await openDatabase(options);
+  setRetryBudget(CONTROL_WAIT_MS);
+  const db = await openDatabase(options, { serverWaitMs: CONTROL_WAIT_MS, connectTimeoutMs: 3000 });
   const store = new EventStore(db.pool);
   let client: DBOSClient | undefined;
   const dbos = async () => {
@@ -150,7 +267,7 @@ export async function openControl(options: DatabaseOptions = {}): Promise<Contro
     },
     cancel: async (runId) => (await dbos()).cancelWorkflow(runId),
     close: async () => {
-      await client?.destroy().catch(() => undefined);
+      await bounded(client?.destroy(), 3000);
       await db.close();
     },
   };

@@ -13,7 +13,7 @@ import { execFileSync } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { DBOS } from "@dbos-inc/dbos-sdk";
+import { DBOS, DBOSWorkflowConflictError } from "@dbos-inc/dbos-sdk";
 import { formatValue, RuleEvaluator, type Sample } from "../analysis/rules.js";
 import { runDrift } from "../checks/drift.js";
 import { runParity } from "../checks/parity.js";
@@ -225,6 +225,8 @@ export class Run {
       );
     } catch (error) {
       if (halting) await new Promise(() => undefined);
+      // Another process owns the run now: nothing is recorded here.
+      if (error instanceof DBOSWorkflowConflictError) throw error;
       const e =
         error instanceof RunFinished
           ? error
@@ -1166,7 +1168,7 @@ export class Run {
       for (const e of events) if (e.kind === "step.started" && e.step) this.everStarted.add(e.step);
       const counts = new Map<string, number>();
       for (const e of events) {
-        if (e.kind === "run.interrupted") counts.clear();
+        if (e.kind === "run.interrupted" || e.kind === "executor.lost") counts.clear();
         else if (e.kind === "step.started" && e.step) counts.set(e.step, (counts.get(e.step) ?? 0) + 1);
         else if (e.kind === "step.finished" && e.step) counts.delete(e.step);
       }

@@ -12,6 +12,17 @@ export interface DatabaseOptions {
   dataDir?: string | undefined;
 }
 
+/** How a process opens the database: executors wait out an outage, other verbs only briefly. */
+export interface OpenOptions {
+  /**
+   * How long to wait for an embedded server that another gantry process uses but that is not
+   * running (stopped or crashed) before giving up with EmbeddedServerDown; default 5 s.
+   */
+  serverWaitMs?: number;
+  /** How long one connection attempt may take; default 10 s. */
+  connectTimeoutMs?: number;
+}
+
 export interface Database {
   url: string;
   /** The data folder (also used with an external database, for local state such as local-process services). */
@@ -26,25 +37,82 @@ export function dataDirOf(options: DatabaseOptions = {}): string {
   return path.resolve(options.dataDir ?? process.env.GANTRY_DATA_DIR ?? ".gantry");
 }
 
-export async function openDatabase(options: DatabaseOptions = {}): Promise<Database> {
+export async function openDatabase(options: DatabaseOptions = {}, open: OpenOptions = {}): Promise<Database> {
   const dataDir = dataDirOf(options);
   const external = process.env.GANTRY_DATABASE_URL;
-  const server = external ? undefined : await openEmbedded(dataDir);
+  const server = external
+    ? undefined
+    : await openEmbedded(dataDir, { serverWaitMs: open.serverWaitMs ?? 5000 });
   const url = external ?? server!.url;
-  const pool = new pg.Pool({ connectionString: url, max: 8, connectionTimeoutMillis: 10_000 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 8,
+    connectionTimeoutMillis: open.connectTimeoutMs ?? 10_000,
+  });
   // A connection that breaks (Postgres restarting) is dropped from the pool, not fatal.
   pool.on("error", () => undefined);
-  await withRetry(() => migrate(pool));
+  try {
+    await withRetry(() => migrate(pool));
+  } catch (e) {
+    await endPool(pool, 2000);
+    await bounded(server?.release(), 5000);
+    throw e;
+  }
+  let closed: Promise<void> | undefined;
   return {
     url,
     dataDir,
     where: external ? hostOf(external) : `embedded Postgres in ${dataDir}`,
     pool,
-    close: async () => {
-      await pool.end().catch(() => undefined);
-      await server?.release();
+    close: () => {
+      // Bounded: a pool whose connections hang (the server gone without a word) never ends.
+      closed ??= (async () => {
+        await endPool(pool, 3000);
+        await bounded(server?.release(), 35_000);
+      })();
+      return closed;
     },
   };
+}
+
+/**
+ * Ends a pool: gracefully for up to `ms`, then by cutting the connections still checked out
+ * (a query that never returns), so that none keeps the process alive.
+ */
+export async function endPool(pool: pg.Pool, ms: number): Promise<void> {
+  const ended = pool.end().then(
+    () => true,
+    () => true,
+  );
+  if (await bounded(ended, ms, false)) return;
+  const clients = (pool as unknown as { _clients?: unknown[] })._clients ?? [];
+  for (const client of clients) {
+    (client as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+  }
+  await bounded(ended, 1000);
+}
+
+/**
+ * Waits for `work` at most `ms`, then goes on without it (its result, or `fallback` when it
+ * failed or took too long). For clean-up that must never hold a stopping process forever.
+ */
+export async function bounded<T>(
+  work: Promise<T> | undefined,
+  ms: number,
+  fallback?: T,
+): Promise<T | undefined> {
+  if (!work) return fallback;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work.catch(() => fallback),
+      new Promise<T | undefined>((resolve) => {
+        timer = setTimeout(() => resolve(fallback), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function hostOf(url: string): string {
@@ -91,6 +159,10 @@ CREATE TABLE IF NOT EXISTS gantry.executors (
   verb text NOT NULL,
   started_at timestamptz NOT NULL DEFAULT now()
 );
+-- The executor's identity and its last proof of life (src/store/executor.ts).
+ALTER TABLE gantry.executors ADD COLUMN IF NOT EXISTS token text;
+ALTER TABLE gantry.executors ADD COLUMN IF NOT EXISTS backend_pid integer;
+ALTER TABLE gantry.executors ADD COLUMN IF NOT EXISTS heartbeat_at timestamptz;
 `;
 
 async function migrate(pool: pg.Pool): Promise<void> {
@@ -108,6 +180,11 @@ async function migrate(pool: pg.Pool): Promise<void> {
 const TRANSIENT = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
   "57P01",
   "57P02",
   "57P03",
@@ -121,22 +198,53 @@ export function isTransient(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
   return (
     (e?.code !== undefined && TRANSIENT.has(e.code)) ||
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(e?.message ?? "")
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|not queryable|Query read timeout/i.test(
+      e?.message ?? "",
+    )
   );
+}
+
+/** How long an executor (`release`, `resume`, `worker`) waits out an unreachable database: GANTRY_DB_RETRY_SECONDS, default 120. */
+export function executorRetryBudgetMs(): number {
+  const s = Number(process.env.GANTRY_DB_RETRY_SECONDS);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : 120_000;
+}
+
+let budgetMs = executorRetryBudgetMs();
+/** Sets how long `withRetry` retries in this process: the executor's budget, or a few seconds for other verbs. */
+export function setRetryBudget(ms: number): void {
+  budgetMs = ms;
+}
+export function retryBudgetMs(): number {
+  return budgetMs;
+}
+
+const exhausted = new Set<(error: unknown) => void>();
+/**
+ * Calls `listener` (synchronously, before the error is thrown) whenever `withRetry` gives up
+ * on a database that stayed unreachable for the whole budget. Returns an unsubscribe function.
+ */
+export function onRetryExhausted(listener: (error: unknown) => void): () => void {
+  exhausted.add(listener);
+  return () => exhausted.delete(listener);
 }
 
 /**
  * Retries an operation while Postgres is unreachable (restarting, failing over), for up to
- * `forMs`, then gives up with the last error.
+ * `forMs` (default: this process's budget), then gives up with the last error.
  */
-export async function withRetry<T>(fn: () => Promise<T>, forMs = 120_000): Promise<T> {
+export async function withRetry<T>(fn: () => Promise<T>, forMs = budgetMs): Promise<T> {
   const deadline = Date.now() + forMs;
   let delay = 100;
   for (;;) {
     try {
       return await fn();
     } catch (e) {
-      if (!isTransient(e) || Date.now() > deadline) throw e;
+      if (!isTransient(e)) throw e;
+      if (Date.now() > deadline) {
+        for (const listener of exhausted) listener(e);
+        throw e;
+      }
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 2000);
     }

@@ -8,12 +8,19 @@
  * running by a gantry that was killed is found through `postmaster.pid` and adopted; its
  * dead users are cleared. Postgres refuses to run as root, so as root it runs as the
  * `postgres` user (created if missing).
+ *
+ * A server that is not running while live gantry processes are registered as its users has
+ * been stopped or has crashed under them: their connections point at its port. No second
+ * server is started then (it would split the data between two clusters' clients and strand
+ * the running release); the caller waits a few seconds for it to come back, then gets
+ * EmbeddedServerDown.
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import { userInfo } from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { freePort } from "../exec/port.js";
 import { alive, withFileLock } from "./lock.js";
@@ -39,12 +46,51 @@ const START_TIMEOUT_S = 60;
 
 export class DataDirError extends Error {}
 
-export async function openEmbedded(dataDir: string): Promise<EmbeddedServer> {
+/** A gantry process registered as a user of the embedded server. */
+export interface ServerUser {
+  pid: number;
+  /** Its command line (`release runbook.yaml --env …`). */
+  command: string;
+}
+
+/** The embedded server is not running although live gantry processes use it (stopped or crashed). */
+export class EmbeddedServerDown extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly users: ServerUser[],
+    readonly waitedMs: number,
+  ) {
+    super(`the embedded Postgres in ${dataDir} is not running`);
+  }
+}
+
+export interface OpenEmbeddedOptions {
+  /** How long to wait for a server that is down under live users before EmbeddedServerDown. */
+  serverWaitMs?: number;
+}
+
+export async function openEmbedded(
+  dataDir: string,
+  options: OpenEmbeddedOptions = {},
+): Promise<EmbeddedServer> {
   fs.mkdirSync(dataDir, { recursive: true });
-  const pgDir = path.join(dataDir, "postgres");
   const usersDir = path.join(dataDir, "users");
   fs.mkdirSync(usersDir, { recursive: true });
+  const waitMs = options.serverWaitMs ?? 5000;
+  const since = Date.now();
+  for (;;) {
+    const server = await tryOpen(dataDir);
+    if (!Array.isArray(server)) return server;
+    const waited = Date.now() - since;
+    if (waited >= waitMs) throw new EmbeddedServerDown(dataDir, server, waited);
+    await sleep(Math.min(250, waitMs - waited));
+  }
+}
 
+/** Opens the server (starting it if nobody uses it), or returns the live users of a server that is down. */
+async function tryOpen(dataDir: string): Promise<EmbeddedServer | ServerUser[]> {
+  const pgDir = path.join(dataDir, "postgres");
+  const usersDir = path.join(dataDir, "users");
   return withFileLock(path.join(dataDir, "server.lock"), async () => {
     const credentials = readCredentials(dataDir);
     if (!fs.existsSync(path.join(pgDir, "PG_VERSION"))) await initialise(pgDir, credentials);
@@ -52,6 +98,8 @@ export async function openEmbedded(dataDir: string): Promise<EmbeddedServer> {
     let port = runningPort(pgDir);
     let started = false;
     if (port === undefined) {
+      const users = liveUsers(usersDir).filter((u) => u.pid !== process.pid);
+      if (users.length > 0) return users;
       port = await freePort();
       await startServer(pgDir, port);
       started = true;
@@ -91,10 +139,13 @@ export async function startServer(pgDir: string, port: number): Promise<void> {
   ]);
 }
 
-/** Stops the embedded server of a data folder if it runs; used by tests and `gantry` housekeeping. */
-export async function stopServer(pgDir: string): Promise<void> {
+/**
+ * Stops the embedded server of a data folder if it runs; used by tests and `gantry`
+ * housekeeping. `immediate` is a crash as far as Postgres is concerned (tests use it).
+ */
+export async function stopServer(pgDir: string, mode: "fast" | "immediate" = "fast"): Promise<void> {
   if (runningPort(pgDir) === undefined) return;
-  await pgCtl(pgDir, ["stop", "-m", "fast", "-w", "-t", "30"]).catch(() => undefined);
+  await pgCtl(pgDir, ["stop", "-m", mode, "-w", "-t", "30"]).catch(() => undefined);
 }
 
 /** The port of the server running on `pgDir`, or undefined when none is (a stale postmaster.pid is ignored). */
@@ -117,6 +168,30 @@ export function runningPort(pgDir: string): number | undefined {
     // No /proc (macOS): trust the pid.
   }
   return Number.isInteger(port) && port > 0 ? port : undefined;
+}
+
+/** The gantry processes registered as users of the server, alive now. */
+export function liveUsers(usersDir: string): ServerUser[] {
+  const users: ServerUser[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(usersDir);
+  } catch {
+    return users;
+  }
+  for (const name of names) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || !alive(pid)) continue;
+    let command = "";
+    try {
+      command = fs.readFileSync(path.join(usersDir, name), "utf8").trim();
+    } catch {
+      // gone meanwhile
+      continue;
+    }
+    users.push({ pid, command });
+  }
+  return users;
 }
 
 function clearDeadUsers(usersDir: string): void {

@@ -97,25 +97,7 @@ export async function workspace(options: WorkspaceOptions = {}): Promise<Workspa
     dataDir,
     port,
     spawn: start,
-    gantry: (args, extra, timeoutMs = 90_000) =>
-      new Promise((resolve) => {
-        const child = start(args, extra);
-        let stdout = "";
-        let stderr = "";
-        child.stdout!.on("data", (d) => (stdout += d));
-        child.stderr!.on("data", (d) => (stderr += d));
-        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-        child.on("close", (code, signal) => {
-          clearTimeout(timer);
-          let json: Record<string, unknown> | undefined;
-          try {
-            json = JSON.parse(stdout) as Record<string, unknown>;
-          } catch {
-            json = undefined;
-          }
-          resolve({ code, signal, stdout, stderr, ...(json ? { json } : {}) });
-        });
-      }),
+    gantry: (args, extra, timeoutMs = 90_000) => watch({ spawn: start }, args, extra, timeoutMs).closed,
     providerState: () => {
       try {
         return JSON.parse(fs.readFileSync(path.join(stateDir, "state.json"), "utf8"));
@@ -176,4 +158,60 @@ export async function waitFor(
     await sleep(200);
   }
   throw new Error(`timed out waiting for the run; last view: ${JSON.stringify(last)}`);
+}
+
+/** The embedded Postgres cluster of a workspace (postmaster.pid, server.log). */
+export function pgDirOf(w: Workspace): string {
+  return path.join(w.dataDir, "postgres");
+}
+
+/** A gantry started in the background, its output collected. */
+export interface Watched {
+  child: ReturnType<typeof spawn>;
+  pid: number;
+  stdout(): string;
+  stderr(): string;
+  /** How it ended; a process still running after the hang guard is killed with SIGKILL. */
+  closed: Promise<Outcome>;
+}
+
+/** Starts gantry like `w.spawn` and collects its output; `guardMs` is a hang guard, never a timing. */
+export function watch(
+  w: Pick<Workspace, "spawn">,
+  args: string[],
+  env?: Record<string, string>,
+  guardMs = 150_000,
+): Watched {
+  const child = w.spawn(args, env);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill("SIGKILL"), guardMs);
+  const closed = new Promise<Outcome>((resolve) =>
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      let json: Record<string, unknown> | undefined;
+      try {
+        json = JSON.parse(stdout) as Record<string, unknown>;
+      } catch {
+        json = undefined;
+      }
+      resolve({ code, signal, stdout, stderr, ...(json ? { json } : {}) });
+    }),
+  );
+  return { child, pid: child.pid!, stdout: () => stdout, stderr: () => stderr, closed };
+}
+
+/** A run's event log, read through `gantry log RUN --json`. */
+export async function events(
+  w: Workspace,
+  runId: string,
+): Promise<Array<{ kind: string; key: string; data: Record<string, unknown> }>> {
+  const r = await w.gantry(["log", runId, "--json"]);
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    return [];
+  }
 }
