@@ -14,6 +14,7 @@ import { engineRows } from "./engine.js";
 import { maskingRows } from "./masking.js";
 import { migrationRows } from "./migrations.js";
 import { probeRows } from "./probes.js";
+import { validateRows } from "./validate.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BIN = join(ROOT, "bin/gantry.js");
@@ -113,6 +114,7 @@ rows.push([
   `node bin/gantry.js ${planArgs.join(" ").replace(ROOT, "")}`,
 ]);
 
+rows.push(...validateRows());
 rows.push(...maskingRows());
 rows.push(...(await probeRows()));
 rows.push(...(await migrationRows()));

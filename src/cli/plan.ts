@@ -1,12 +1,11 @@
 /** `gantry plan FILE --env NAME [--ref REF] [--at TIME] [--json]` */
 import { DateTime } from "luxon";
 import { EXIT, ExitError, UsageError } from "../errors.js";
-import { formatDiagnostic } from "../runbook/diagnostics.js";
 import { loadRunbook } from "../runbook/load.js";
 import { plan } from "../runbook/plan/plan.js";
 import { renderPlan } from "../runbook/plan/render.js";
 import type { ReleasePlan } from "../runbook/plan/types.js";
-import { err, json, out } from "./output.js";
+import { err, json, out, printDiagnostics } from "./output.js";
 
 export interface PlanCommandOptions {
   env: string;
@@ -19,7 +18,7 @@ export interface PlanCommandOptions {
 export function loadAndPlan(file: string, options: PlanCommandOptions): ReleasePlan {
   const at = options.at === undefined ? new Date().toISOString() : parseAt(options.at);
   const loaded = loadRunbook(file);
-  for (const d of loaded.diagnostics) err(formatDiagnostic(d));
+  printDiagnostics(err, loaded);
   if (!loaded.runbook) {
     err(`${file}: invalid; fix the errors above (gantry validate ${file})`);
     throw new ExitError(EXIT.invalid);

@@ -2,9 +2,9 @@
 import path from "node:path";
 import { EXIT, ExitError } from "../errors.js";
 import { formatProblem, type MigrationProblem } from "../migrations/check.js";
-import { type Diagnostic, formatDiagnostic, sortDiagnostics } from "../runbook/diagnostics.js";
-import { hasErrors, type LoadResult, loadRunbook } from "../runbook/load.js";
-import { json, out } from "./output.js";
+import { capDiagnostics, type Diagnostic, MAX_COLLECTED } from "../runbook/diagnostics.js";
+import { hasErrors, type LoadResult, loadRunbook, problemCounts } from "../runbook/load.js";
+import { json, out, printDiagnostics } from "./output.js";
 
 export interface ValidateOptions {
   json?: boolean;
@@ -17,8 +17,7 @@ export async function validate(files: string[], options: ValidateOptions): Promi
     json({ valid, files: results.map(summary) });
   } else {
     for (const result of results) {
-      for (const d of result.diagnostics)
-        out("rule" in d ? formatProblem(d as MigrationProblem) : formatDiagnostic(d));
+      printDiagnostics(out, result, (d) => ("rule" in d ? formatProblem(d as MigrationProblem) : undefined));
       out(line(result));
     }
   }
@@ -42,21 +41,35 @@ async function withMigrations(result: LoadResult): Promise<LoadResult> {
     // Shown relative to where the command runs, like the runbook's own path.
     file: path.join(path.dirname(result.file), p.file),
   }));
-  return { ...result, diagnostics: sortDiagnostics([...result.diagnostics, ...problems]) };
+  return { ...result, ...capDiagnostics([...result.diagnostics, ...problems], result.omitted) };
 }
 
-function counts(result: LoadResult): { errors: number; warnings: number } {
-  const errors = result.diagnostics.filter((d) => d.severity === "error").length;
-  return { errors, warnings: result.diagnostics.length - errors };
-}
-
+/**
+ * One file in `--json`: `errors` and `warnings` count every problem found, `diagnostics` lists
+ * the first 200 in file order, `omitted` counts the rest, and `complete` is false when
+ * validation stopped looking (then the counts are a lower bound).
+ */
 function summary(result: LoadResult) {
-  return { file: result.file, valid: !hasErrors(result), ...counts(result), diagnostics: result.diagnostics };
+  const { errors, warnings } = problemCounts(result);
+  return {
+    file: result.file,
+    valid: !hasErrors(result),
+    errors,
+    warnings,
+    diagnostics: result.diagnostics,
+    omitted: result.omitted.errors + result.omitted.warnings,
+    complete: result.complete,
+  };
 }
 
 function line(result: LoadResult): string {
-  const { errors, warnings } = counts(result);
-  const w = warnings ? ` (${warnings} warning${warnings === 1 ? "" : "s"})` : "";
+  const { errors, warnings } = problemCounts(result);
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const w = warnings ? ` (${plural(warnings, "warning")})` : "";
   if (errors === 0) return `${result.file}: valid${w}`;
-  return `${result.file}: invalid, ${errors} error${errors === 1 ? "" : "s"}${warnings ? `, ${warnings} warning${warnings === 1 ? "" : "s"}` : ""}`;
+  const atLeast = result.complete ? "" : "at least ";
+  const stopped = result.complete
+    ? ""
+    : ` (validation stops looking after ${MAX_COLLECTED} problems; fix these and run it again)`;
+  return `${result.file}: invalid, ${atLeast}${plural(errors, "error")}${warnings ? `, ${plural(warnings, "warning")}` : ""}${stopped}`;
 }

@@ -3,7 +3,7 @@
  * what is wrong, and what to write instead.
  */
 import type * as z from "zod";
-import { type Diagnostic, formatPath, type Path } from "./diagnostics.js";
+import { type Diagnostic, DiagnosticSink, formatPath, type Path } from "./diagnostics.js";
 import { knownKeys, metaOf, schemaAt } from "./schema-walk.js";
 import { looksLikeSecret } from "./secret.js";
 import { closest } from "./suggest.js";
@@ -18,40 +18,59 @@ export interface IssueContext {
   yaml: ParsedYaml;
 }
 
+/** Every issue as diagnostics, sorted. Unbounded: for a handful of issues (tests, tools). */
 export function issuesToDiagnostics(issues: readonly Issue[], ctx: IssueContext): Diagnostic[] {
-  return issues.flatMap((issue) => convert(issue, ctx));
+  const sink = new DiagnosticSink(ctx.file, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+  collectIssues(issues, ctx, sink);
+  return sink.result().diagnostics;
 }
 
-function convert(issue: Issue, ctx: IssueContext): Diagnostic[] {
+/**
+ * Adds each issue's diagnostics to `sink`. Each is located while the sink has room; its
+ * message (suggestions cost the most) is written only if it is listed.
+ */
+export function collectIssues(issues: readonly Issue[], ctx: IssueContext, sink: DiagnosticSink): void {
+  const emit: Emit = (where, key, message, shown = where) =>
+    sink.add("error", () => ({ ...ctx.yaml.locate(where, key), path: formatPath(shown), message }));
+  for (const issue of issues) convert(issue, ctx, emit);
+}
+
+/** One diagnostic: located at `where` (its key when `key`), reported for the field `shown`. */
+type Emit = (where: Path, key: boolean, message: () => string, shown?: Path) => void;
+
+function convert(issue: Issue, ctx: IssueContext, emit: Emit): void {
   const path = issue.path as Array<string | number>;
   switch (issue.code) {
     case "unrecognized_keys":
-      return issue.keys.map((key) => at(ctx, [...path, key], true, unknownKey(ctx, path, key)));
+      for (const key of issue.keys) emit([...path, key], true, () => unknownKey(ctx, path, key));
+      break;
     case "invalid_union":
-      return invalidUnion(issue, ctx);
-    case "invalid_type":
-      if (issue.input === undefined) return [missingKey(ctx, path)];
-      if (!issue.message.startsWith("Invalid input")) return [at(ctx, path, false, issue.message)];
-      return [at(ctx, path, false, `expected ${article(issue.expected)}, got ${describe(issue.input)}`)];
+      invalidUnion(issue, ctx, emit);
+      break;
+    case "invalid_type": {
+      const text = issue.message;
+      if (issue.input === undefined) missingKey(ctx, path, emit);
+      else if (!text.startsWith("Invalid input")) emit(path, false, () => text);
+      else emit(path, false, () => `expected ${article(issue.expected)}, got ${describe(issue.input)}`);
+      break;
+    }
     case "invalid_value":
-      return [at(ctx, path, false, invalidValue(issue.values, issue.input))];
+      emit(path, false, () => invalidValue(issue.values, issue.input));
+      break;
     case "invalid_key":
-      return convert(
-        { ...issue.issues[0]!, path: [...path, ...(issue.issues[0]?.path ?? [])] } as Issue,
-        ctx,
-      );
+      convert({ ...issue.issues[0]!, path: [...path, ...(issue.issues[0]?.path ?? [])] } as Issue, ctx, emit);
+      break;
     case "invalid_element":
-      return issue.issues.flatMap((i) => convert({ ...i, path: [...path, ...i.path] } as Issue, ctx));
+      for (const i of issue.issues) convert({ ...i, path: [...path, ...i.path] } as Issue, ctx, emit);
+      break;
     case "too_small":
-      return [at(ctx, path, false, tooSmall(issue))];
-    default:
-      return [at(ctx, path, false, issue.message)];
+      emit(path, false, () => tooSmall(issue));
+      break;
+    default: {
+      const text = issue.message;
+      emit(path, false, () => text);
+    }
   }
-}
-
-function at(ctx: IssueContext, path: Path, key: boolean, message: string): Diagnostic {
-  const { line, col } = ctx.yaml.locate(path, key);
-  return { severity: "error", file: ctx.file, line, col, path: formatPath(path), message };
 }
 
 function unknownKey(ctx: IssueContext, path: Path, key: string): string {
@@ -62,18 +81,23 @@ function unknownKey(ctx: IssueContext, path: Path, key: string): string {
   return keys.length ? `unknown key \`${key}\`; allowed here: ${keys.join(", ")}` : `unknown key \`${key}\``;
 }
 
-function missingKey(ctx: IssueContext, path: Path): Diagnostic {
+function missingKey(ctx: IssueContext, path: Path, emit: Emit): void {
   const parent = path.slice(0, -1);
   const key = path[path.length - 1];
-  const here = schemaAt(ctx.root, ctx.yaml.value, path);
-  const description = here ? metaOf(here.schema).description : undefined;
-  const what = typeof description === "string" ? ` (${description.replace(/\.$/, "")})` : "";
-  const message = typeof key === "string" ? `missing required key \`${key}\`${what}` : "missing value";
-  const d = at(ctx, parent, false, message);
-  return { ...d, path: formatPath(path) };
+  emit(
+    parent,
+    false,
+    () => {
+      const here = schemaAt(ctx.root, ctx.yaml.value, path);
+      const description = here ? metaOf(here.schema).description : undefined;
+      const what = typeof description === "string" ? ` (${description.replace(/\.$/, "")})` : "";
+      return typeof key === "string" ? `missing required key \`${key}\`${what}` : "missing value";
+    },
+    path,
+  );
 }
 
-function invalidUnion(issue: Extract<Issue, { code: "invalid_union" }>, ctx: IssueContext): Diagnostic[] {
+function invalidUnion(issue: Extract<Issue, { code: "invalid_union" }>, ctx: IssueContext, emit: Emit): void {
   const path = issue.path as Array<string | number>;
   const discriminator = (issue as { discriminator?: string }).discriminator;
   if (discriminator) {
@@ -83,18 +107,24 @@ function invalidUnion(issue: Extract<Issue, { code: "invalid_union" }>, ctx: Iss
     const written =
       parent && typeof parent === "object" ? (parent as Record<string, unknown>)[discriminator] : undefined;
     if (written === undefined) {
-      return [missingWithChoices(ctx, path, discriminator, options)];
-    }
-    return [at(ctx, path, false, invalidValue(options, written))];
+      emit(
+        parentPath,
+        false,
+        () => `missing required key \`${discriminator}\`: one of ${options.join(", ")}`,
+        path,
+      );
+    } else emit(path, false, () => invalidValue(options, written));
+    return;
   }
   const branches = issue.errors;
   const value = schemaAt(ctx.root, ctx.yaml.value, path)?.value;
   const chosen = pickBranch(branches, value);
-  if (!chosen) return [at(ctx, path, false, issue.message)];
-  return issuesToDiagnostics(
-    chosen.map((i) => ({ ...i, path: [...path, ...i.path] }) as Issue),
-    ctx,
-  );
+  if (!chosen) {
+    const text = issue.message;
+    emit(path, false, () => text);
+    return;
+  }
+  for (const i of chosen) convert({ ...i, path: [...path, ...i.path] } as Issue, ctx, emit);
 }
 
 /**
@@ -112,16 +142,6 @@ function pickBranch(branches: Issue[][], value: unknown): Issue[] | undefined {
   });
   const pool = candidates.length > 0 ? candidates : branches;
   return [...pool].sort((a, b) => a.length - b.length)[0];
-}
-
-function missingWithChoices(ctx: IssueContext, path: Path, key: string, options: string[]): Diagnostic {
-  const d = at(
-    ctx,
-    path.slice(0, -1),
-    false,
-    `missing required key \`${key}\`: one of ${options.join(", ")}`,
-  );
-  return { ...d, path: formatPath(path) };
 }
 
 function invalidValue(values: readonly unknown[], input: unknown): string {

@@ -236,6 +236,8 @@ function variablesOf(text: string): Array<Array<string | number | object>> | Tem
 /** A plain output, `{{ a.b.c }}`: no filters, no brackets. Group 1 is the dotted path. */
 const PLAIN_OUTPUT = "\\{\\{-?\\s*([A-Za-z_][\\w-]*(?:\\.[A-Za-z_][\\w-]*)*)\\s*-?\\}\\}";
 
+const WHOLE_PLAIN_OUTPUT = new RegExp(`^${PLAIN_OUTPUT}$`);
+
 function simpleVariables(text: string): string[][] | undefined {
   if (text.includes("{%")) return undefined;
   const outputs = text.match(/\{\{[\s\S]*?\}\}/g) ?? [];
@@ -243,7 +245,7 @@ function simpleVariables(text: string): string[][] | undefined {
   if (rest.includes("{{") || rest.includes("}}")) return undefined;
   const variables: string[][] = [];
   for (const output of outputs) {
-    const m = new RegExp(`^${PLAIN_OUTPUT}$`).exec(output);
+    const m = WHOLE_PLAIN_OUTPUT.exec(output);
     if (!m) return undefined;
     variables.push(m[1]!.split("."));
   }

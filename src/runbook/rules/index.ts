@@ -12,6 +12,7 @@ import {
   signalReferences,
 } from "./references.js";
 import { noLiteralSecrets } from "./secrets.js";
+import { commandsQuotable } from "./shell.js";
 import {
   backupComplete,
   deployComplete,
@@ -51,5 +52,6 @@ export const RULES: readonly RunbookRule[] = [
   rulesCanFire,
   windowsValid,
   templatesValid,
+  commandsQuotable,
   noLiteralSecrets,
 ];

@@ -6,9 +6,10 @@ import { type RuleContext, type RunbookRule, unknownName } from "./context.js";
 export const checkReferences: RunbookRule = (ctx) => {
   const { runbook: rb } = ctx;
   const checks = Object.keys(rb.checks);
+  const checksSet = new Set(checks);
   const ref = (path: Path, name: string | undefined) => {
-    if (name !== undefined && !checks.includes(name))
-      ctx.error(path, unknownName("check", name, checks, "checks"));
+    if (name !== undefined && !checksSet.has(name))
+      ctx.error(path, () => unknownName("check", name, checks, "checks"));
   };
   rb.preflight.forEach((item, i) => ref(["preflight", i, "check"], item.check));
   rb.smoke.forEach((item, i) => {
@@ -28,9 +29,10 @@ export const checkReferences: RunbookRule = (ctx) => {
 export const roleReferences: RunbookRule = (ctx) => {
   const { runbook: rb } = ctx;
   const roles = Object.keys(rb.roles);
+  const rolesSet = new Set(roles);
   const ref = (path: Path, name: string | undefined) => {
-    if (name !== undefined && !roles.includes(name))
-      ctx.error(path, unknownName("role", name, roles, "roles"));
+    if (name !== undefined && !rolesSet.has(name))
+      ctx.error(path, () => unknownName("role", name, roles, "roles"));
   };
   ref(["metadata", "owner"], rb.metadata.owner);
   rb.preflight.forEach((item, i) => ref(["preflight", i, "by"], item.by));
@@ -52,17 +54,18 @@ export const roleReferences: RunbookRule = (ctx) => {
 
 export const environmentReferences: RunbookRule = (ctx) => {
   const envs = Object.keys(ctx.runbook.environments);
+  const envsSet = new Set(envs);
   const only = (path: Path, names: string[] | undefined) =>
     names?.forEach((n, j) => {
-      if (!envs.includes(n))
-        ctx.error([...path, "only", j], unknownName("environment", n, envs, "environments"));
+      if (!envsSet.has(n))
+        ctx.error([...path, "only", j], () => unknownName("environment", n, envs, "environments"));
     });
   ctx.runbook.preflight.forEach((item, i) => only(["preflight", i], item.only));
   ctx.runbook.decisions.forEach((item, i) => only(["decisions", i], item.only));
   ctx.runbook.checklists.forEach((item, i) => only(["checklists", i], item.only));
   ctx.runbook.smoke.forEach((item, i) => only(["smoke", i], "check" in item ? item.only : undefined));
   const ref = (path: Path, n: string) => {
-    if (!envs.includes(n)) ctx.error(path, unknownName("environment", n, envs, "environments"));
+    if (!envsSet.has(n)) ctx.error(path, () => unknownName("environment", n, envs, "environments"));
   };
   const { parity, drift } = ctx.runbook;
   if (parity) {
@@ -83,8 +86,8 @@ export const environmentReferences: RunbookRule = (ctx) => {
       const path = key === "soak" ? ["environments", name, "soak", "in"] : ["environments", name, key];
       if (other === name)
         ctx.error(path, `environment \`${name}\` cannot require itself; name the environment before it`);
-      else if (!envs.includes(other))
-        ctx.error(path, unknownName("environment", other, envs, "environments"));
+      else if (!envsSet.has(other))
+        ctx.error(path, () => unknownName("environment", other, envs, "environments"));
     }
   }
 };
@@ -94,16 +97,18 @@ export const metricSourceReferences: RunbookRule = (ctx) => {
   for (const { path, probe } of allProbes(ctx)) {
     if (!("source" in probe)) continue;
     const wanted = probe.type === "prometheus" ? ["prometheus", "http"] : [probe.type];
+    // Probes × environments: past the bound, stop (a hostile file can have thousands of each).
+    if (ctx.full) {
+      ctx.stopped();
+      return;
+    }
     for (const [envName, env] of Object.entries(ctx.runbook.environments)) {
       const source = env.metrics[probe.source];
       if (!source) {
-        const msg = unknownName(
-          "metric source",
-          probe.source,
-          Object.keys(env.metrics),
-          `environments.${envName}.metrics`,
-        );
-        ctx.error([...path, "source"], `${msg} (in environment \`${envName}\`)`);
+        const names = Object.keys(env.metrics);
+        const msg = () =>
+          unknownName("metric source", probe.source, names, `environments.${envName}.metrics`);
+        ctx.error([...path, "source"], () => `${msg()} (in environment \`${envName}\`)`);
       } else if (!wanted.includes(source.type)) {
         ctx.error(
           [...path, "source"],
@@ -132,8 +137,9 @@ export const connectionDefaults: RunbookRule = (ctx) => {
       );
     }
   }
+  const noDatabase = envs.every(([, env]) => !env.database);
   ctx.runbook.integrity.forEach((item, i) => {
-    if (!item.url && envs.every(([, env]) => !env.database)) {
+    if (!item.url && noDatabase) {
       ctx.error(
         ["integrity", i, "query"],
         "integrity checks use the environment's database.url, but no environment declares `database`",
@@ -146,10 +152,10 @@ export const signalReferences: RunbookRule = (ctx) => {
   const monitor = ctx.runbook.monitor;
   if (!monitor) return;
   const signals = Object.keys(monitor.signals);
+  const signalsSet = new Set(signals);
   monitor.rules.forEach((rule, i) => {
-    if (!signals.includes(rule.when.subject)) {
-      ctx.error(
-        ["monitor", "rules", i, "when"],
+    if (!signalsSet.has(rule.when.subject)) {
+      ctx.error(["monitor", "rules", i, "when"], () =>
         unknownName("signal", rule.when.subject, signals, "monitor.signals"),
       );
     }
@@ -165,27 +171,28 @@ export const signalReferences: RunbookRule = (ctx) => {
 export const notifyReferences: RunbookRule = (ctx) => {
   const notify = ctx.runbook.notify;
   const templates = Object.keys(notify?.templates ?? {});
+  const templatesSet = new Set(templates);
   const channels = Object.keys(notify?.channels ?? {});
+  const channelsSet = new Set(channels);
   notify?.on.forEach((sub, i) => {
-    if (!templates.includes(sub.template)) {
-      ctx.error(
-        ["notify", "on", i, "template"],
+    if (!templatesSet.has(sub.template)) {
+      ctx.error(["notify", "on", i, "template"], () =>
         unknownName("template", sub.template, templates, "notify.templates"),
       );
     }
     sub.to.forEach((c, j) => {
-      if (!channels.includes(c))
-        ctx.error(["notify", "on", i, "to", j], unknownName("channel", c, channels, "notify.channels"));
+      if (!channelsSet.has(c))
+        ctx.error(["notify", "on", i, "to", j], () => unknownName("channel", c, channels, "notify.channels"));
     });
     if (sub.every && sub.event !== "release.progress") {
       ctx.error(["notify", "on", i, "every"], "`every` applies only to event release.progress");
     }
   });
   ctx.runbook.rollback?.steps.forEach((s, i) => {
-    if (s.notify !== undefined && !templates.includes(s.notify)) {
-      ctx.error(
-        ["rollback", "steps", i, "notify"],
-        unknownName("template", s.notify, templates, "notify.templates"),
+    const name = s.notify;
+    if (name !== undefined && !templatesSet.has(name)) {
+      ctx.error(["rollback", "steps", i, "notify"], () =>
+        unknownName("template", name, templates, "notify.templates"),
       );
     }
   });

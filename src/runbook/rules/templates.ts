@@ -16,37 +16,138 @@ export const templatesValid: RunbookRule = (ctx) => {
     if ("capture" in probe) for (const k of Object.keys(probe.capture)) allCaptures.add(k);
   }
   const base: TemplateNames = {
-    secrets,
-    vars,
-    captures: allCaptures,
-    roles: new Set(Object.keys(rb.roles)),
-    signals: new Set(Object.keys(rb.monitor?.signals ?? {})),
-    checks: new Set(Object.keys(rb.checks)),
+    secrets: new Names(secrets),
+    vars: new Names(vars),
+    captures: new Names(allCaptures),
+    roles: new Names(new Set(Object.keys(rb.roles))),
+    signals: new Names(new Set(Object.keys(rb.monitor?.signals ?? {}))),
+    checks: new Names(new Set(Object.keys(rb.checks))),
   };
+  const smokeCaptures = new SmokeCaptures(ctx);
+  // Runbooks repeat templates; a template's problems depend only on it, its scope and the captures it sees.
+  const memo = new Map<string, ReturnType<typeof checkTemplate>>();
   visitStrings(ctx.raw, [], (text, path) => {
     if (!isTemplate(text)) return;
-    const names = { ...base, captures: capturesBefore(ctx, path, allCaptures) };
-    for (const problem of checkTemplate(text, scopeOf(path), names)) ctx.error(path, problem.message);
+    const scope = scopeOf(path);
+    const seen = capturesBefore(path, base.captures, smokeCaptures);
+    const key = `${scope}\0${seen.key}\0${text}`;
+    let problems = memo.get(key);
+    if (!problems) {
+      // Past the bound, a template seen before is still counted; a new one is not checked.
+      if (ctx.full) {
+        ctx.stopped();
+        return;
+      }
+      problems = checkTemplate(text, scope, { ...base, captures: seen.names });
+      memo.set(key, problems);
+    }
+    for (const problem of problems) ctx.error(path, problem.message);
   });
 };
 
 /** Smoke tests see what earlier smoke tests captured (and their own, in poll/download); checks may use any. */
-function capturesBefore(ctx: RuleContext, path: Path, all: Set<string>): Set<string> {
-  if (path[0] === "checks") return all;
-  if (path[0] !== "smoke" || typeof path[1] !== "number") return new Set();
-  const before = new Set<string>();
-  const own = ctx.runbook.smoke[path[1]];
-  if (own && "capture" in own && (path[2] === "poll" || path[2] === "download")) {
-    for (const k of Object.keys(own.capture)) before.add(k);
+function capturesBefore(
+  path: Path,
+  all: ReadonlySet<string>,
+  smoke: SmokeCaptures,
+): { key: string; names: ReadonlySet<string> } {
+  if (path[0] === "checks") return { key: "all", names: all };
+  if (path[0] !== "smoke" || typeof path[1] !== "number") return { key: "none", names: NO_NAMES };
+  return smoke.before(path[1], path[2] === "poll" || path[2] === "download");
+}
+
+/**
+ * A set of declared names as templates see it: membership and size exact, but iteration (for
+ * "did you mean" and "declared: …") stops after `LISTED` names, so a runbook declaring tens of
+ * thousands of names costs no more per message than one declaring a hundred.
+ */
+class Names implements ReadonlySet<string> {
+  constructor(
+    private readonly set: ReadonlySet<string>,
+    private readonly order: () => Iterable<string> = () => set,
+  ) {}
+  get size(): number {
+    return this.set.size;
   }
-  for (const item of ctx.runbook.smoke.slice(0, path[1])) {
-    if ("capture" in item) for (const k of Object.keys(item.capture)) before.add(k);
-    if ("check" in item) {
-      const check = ctx.runbook.checks[item.check];
-      if (check && "capture" in check) for (const k of Object.keys(check.capture)) before.add(k);
+  has(name: string): boolean {
+    return this.set.has(name);
+  }
+  *[Symbol.iterator](): IterableIterator<string> {
+    let n = 0;
+    for (const name of this.order()) {
+      if (n++ === LISTED) return;
+      yield name;
     }
   }
-  return before;
+  keys(): SetIterator<string> {
+    return this[Symbol.iterator]() as SetIterator<string>;
+  }
+  values(): SetIterator<string> {
+    return this[Symbol.iterator]() as SetIterator<string>;
+  }
+  *entries(): SetIterator<[string, string]> {
+    for (const name of this) yield [name, name];
+  }
+  forEach(fn: (value: string, key: string, set: ReadonlySet<string>) => void): void {
+    for (const name of this) fn(name, name, this);
+  }
+}
+
+const LISTED = 100;
+const NO_NAMES: ReadonlySet<string> = new Set();
+
+/** For each smoke test, the captures of the ones before it, without a set per test (lists can be long). */
+class SmokeCaptures {
+  /** Each captured name with the index of the first smoke test that captures it, in that order. */
+  private readonly first: Array<[string, number]> = [];
+  private readonly index = new Map<string, number>();
+  private readonly own: string[][];
+
+  constructor(ctx: RuleContext) {
+    const smoke = ctx.runbook.smoke;
+    this.own = smoke.map((item) => ("capture" in item ? Object.keys(item.capture) : []));
+    smoke.forEach((item, i) => {
+      const names = [...this.own[i]!];
+      if ("check" in item) {
+        const check = ctx.runbook.checks[item.check];
+        if (check && "capture" in check) for (const name of Object.keys(check.capture)) names.push(name);
+      }
+      for (const name of names) {
+        if (this.index.has(name)) continue;
+        this.index.set(name, i);
+        this.first.push([name, i]);
+      }
+    });
+  }
+
+  before(i: number, withOwn: boolean): { key: string; names: ReadonlySet<string> } {
+    // The names captured before test i are a prefix of `first`.
+    let count = 0;
+    let high = this.first.length;
+    while (count < high) {
+      const mid = (count + high) >> 1;
+      if (this.first[mid]![1] < i) count = mid + 1;
+      else high = mid;
+    }
+    const own = withOwn ? (this.own[i] ?? []) : [];
+    const ownSet = new Set(own);
+    const earlier = (name: string): boolean => {
+      const at = this.index.get(name);
+      return at !== undefined && at < i;
+    };
+    let size = count;
+    for (const name of ownSet) if (!earlier(name)) size++;
+    const set: ReadonlySet<string> = {
+      size,
+      has: (name: string) => ownSet.has(name) || earlier(name),
+    } as ReadonlySet<string>;
+    const first = this.first;
+    const names = new Names(set, function* () {
+      yield* ownSet;
+      for (let k = 0; k < count; k++) if (!ownSet.has(first[k]![0])) yield first[k]![0];
+    });
+    return { key: own.length > 0 ? `smoke${i}` : `before${count}`, names };
+  }
 }
 
 const COMMAND_SECTIONS = new Set(["gates", "backup", "migrations", "deploy"]);
