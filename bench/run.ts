@@ -120,10 +120,26 @@ rows.push(...(await probeRows()));
 rows.push(...(await migrationRows()));
 if (!process.argv.includes("--no-engine")) rows.push(...(await engineRows()));
 
+// Every figure with a numeric goal says whether it met it.
+for (const row of rows) row[1] = judged(row[1], row[2]);
 const width = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
 process.stdout.write(`Gantry bench — node ${process.version}, ${process.platform}/${process.arch}\n\n`);
 for (const [what, value, goal, command] of rows) {
   process.stdout.write(
     `${what.padEnd(width[0]!)}  ${value.padStart(width[1]!)}  goal ${goal.padEnd(width[2]!)}  $ ${command}\n`,
   );
+}
+
+const UNITS: Record<string, number> = { µs: 1e-3, ms: 1, s: 1000, MB: 1, MiB: 1, "%": 1 };
+
+/** `figure` with ", met" or ", missed" added when `goal` is `≤ N unit` (or ends in one) and the figure starts with a number. */
+function judged(figure: string, goal: string): string {
+  if (/\b(met|missed)\b/.test(figure)) return figure;
+  const g = /≤ .*?([\d.]+) ?(µs|ms|s|MB|MiB)\s*$/.exec(goal) ?? /^within ([\d.]+)(%)$/.exec(goal);
+  const f = /^(-?[\d.]+) ?(µs|ms|s|MB|MiB)\b/.exec(figure) ?? /\((-?[\d.]+)(%)\)/.exec(figure);
+  if (!g || !f || (UNITS[g[2]!] === undefined) !== (UNITS[f[2]!] === undefined)) return figure;
+  const sameKind = (g[2] === "%") === (f[2] === "%") && /B$/.test(g[2]!) === /B$/.test(f[2]!);
+  if (!sameKind) return figure;
+  const value = Math.abs(Number(f[1]) * UNITS[f[2]!]!);
+  return `${figure}, ${value <= Number(g[1]) * UNITS[g[2]!]! ? "met" : "missed"}`;
 }
