@@ -278,6 +278,8 @@ describe("gantry migrations", () => {
       clean.stdout,
       /contract\/0003_drop_legacy\.sql:2:1: warning: drop-column: DROP COLUMN users\.legacy/,
     );
+    // A contract migration is not told to move itself into a contract migration.
+    assert.match(clean.stdout, /safer: this already is a contract migration, run after the deploy/);
 
     fs.writeFileSync(
       path.join(w.dir, "migrations/0004_cleanup.sql"),

@@ -108,7 +108,10 @@ function judge(f: MigrationFile, finding: Finding): MigrationProblem {
     path: finding.rule,
     rule: finding.rule,
     message,
-    suggestion: finding.suggestion,
+    suggestion:
+      f.phase === "contract" && /contract migration/.test(finding.suggestion)
+        ? "this already is a contract migration, run after the deploy: make sure neither the new release nor the rollback target still uses what it removes or changes, and that a backup holds it"
+        : finding.suggestion,
   };
 }
 
