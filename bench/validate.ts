@@ -12,37 +12,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { HOSTILE_HEAD, repeatUnits } from "../test/helpers/hostile.js";
 import type { Row } from "./engine.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BIN = join(ROOT, "bin/gantry.js");
-/** Just under MAX_RUNBOOK_BYTES (src/runbook/source.ts). */
-const SIZE = 2 * 1024 * 1024 - 1024;
 const RUNS = 5;
 const WALL_GOAL_MS = 1000;
 const RSS_GOAL_MB = 200;
 
-const HEAD = `apiVersion: gantry/v1
-metadata: { name: hostile, service: web }
-environments:
-  production: { url: https://app.example.com }
-deploy:
-  provider: command
-  deploy: ./deploy.sh
-  rollback: ./rollback.sh
-`;
+const HEAD = HOSTILE_HEAD;
 
-/** `head` then `unit(i)` for i = 0, 1, … while the file stays under `SIZE`. */
+/** `head` then `unit(i)` for i = 0, 1, … while the file stays under the input limit. */
 function fill(head: string, unit: (i: number) => string): string {
-  const parts = [head];
-  let length = head.length;
-  for (let i = 0; ; i++) {
-    const next = unit(i);
-    if (length + next.length > SIZE) break;
-    parts.push(next);
-    length += next.length;
-  }
-  return parts.join("");
+  return repeatUnits(head, unit).text;
 }
 
 export const HOSTILE: Record<string, () => string> = {

@@ -9,39 +9,20 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { HOSTILE_HEAD, HOSTILE_SIZE, repeatUnits } from "./helpers/hostile.js";
 import { gantry } from "./helpers/run.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gantry-bounds-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-/** Just under the input limit (src/runbook/source.ts). */
-const SIZE = 2 * 1024 * 1024 - 1024;
-
-const HEAD = `apiVersion: gantry/v1
-metadata: { name: hostile, service: web }
-environments:
-  production: { url: https://app.example.com }
-deploy:
-  provider: command
-  deploy: ./deploy.sh
-  rollback: ./rollback.sh
-`;
+const SIZE = HOSTILE_SIZE;
+const HEAD = HOSTILE_HEAD;
 const HEAD_LINES = HEAD.split("\n").length - 1;
 
 /** Writes `head` then `unit(i)` for i = 0, 1, … up to `size` bytes; returns the path and the count of units. */
 function write(name: string, head: string, unit: (i: number) => string, tail = "", size = SIZE) {
-  const parts = [head];
-  let length = head.length + tail.length;
-  let count = 0;
-  for (;;) {
-    const next = unit(count);
-    if (length + next.length > size) break;
-    parts.push(next);
-    length += next.length;
-    count++;
-  }
-  parts.push(tail);
+  const { text, count } = repeatUnits(head, unit, tail, size);
   const file = join(dir, name);
-  writeFileSync(file, parts.join(""));
+  writeFileSync(file, text);
   return { file, count };
 }
 

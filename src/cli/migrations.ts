@@ -17,11 +17,11 @@ import { checkMigrations, formatProblem, type MigrationProblem } from "../migrat
 import { changedMessage } from "../migrations/database.js";
 import type { MigrationFile } from "../migrations/files.js";
 import { loadSet, type MigrationTarget, status, withDatabase } from "../migrations/run.js";
+import { renderCommand } from "../runbook/command-template.js";
 import { formatDiagnostic } from "../runbook/diagnostics.js";
 import { loadRunbook } from "../runbook/load.js";
 import type { Runbook } from "../runbook/schema/runbook.js";
 import { closest } from "../runbook/suggest.js";
-import { renderCommand } from "../runbook/template.js";
 import { err, json, out } from "./output.js";
 
 export interface MigrationsOptions {

@@ -32,13 +32,14 @@ import { measure } from "../probes/index.js";
 import type { Measurement, ProbeEnvironment, Value } from "../probes/types.js";
 import { createProvider } from "../providers/index.js";
 import type { Provider } from "../providers/types.js";
+import { renderCommand } from "../runbook/command-template.js";
 import { loadRunbookText } from "../runbook/load.js";
 import { plan } from "../runbook/plan/plan.js";
 import type { PlanStep, ReleasePlan } from "../runbook/plan/types.js";
 import { PostgresProbe, type Probe } from "../runbook/schema/probes.js";
 import type { IntegritySpec, Runbook } from "../runbook/schema/runbook.js";
 import { parseSecretRef } from "../runbook/secret.js";
-import { renderCommand, renderTemplate } from "../runbook/template.js";
+import { renderTemplate } from "../runbook/template.js";
 import type { EventStore, NewEvent } from "../store/events.js";
 import { resolveSecrets, type Secrets, secretsUsed } from "./secrets.js";
 import type { Outcome } from "./state.js";
@@ -1353,14 +1354,7 @@ export class Run {
     release: Record<string, unknown> = {},
     extra: Record<string, unknown> = {},
   ): string {
-    if (!template.includes("{{") && !template.includes("{%")) return template;
-    try {
-      return renderTemplate(template, this.templateValues(release, extra), { root: this.cwd });
-    } catch (e) {
-      throw new TemplateFailed(
-        `${where}: cannot fill in ${JSON.stringify(template)}: ${(e as Error).message}`,
-      );
-    }
+    return this.fill(template, where, false, release, extra);
   }
 
   /** A shell command: every value in it reaches the command as data (see renderCommand). */
@@ -1370,9 +1364,20 @@ export class Run {
     release: Record<string, unknown> = {},
     extra: Record<string, unknown> = {},
   ): string {
+    return this.fill(template, where, true, release, extra);
+  }
+
+  private fill(
+    template: string,
+    where: string,
+    shell: boolean,
+    release: Record<string, unknown>,
+    extra: Record<string, unknown>,
+  ): string {
     if (!template.includes("{{") && !template.includes("{%")) return template;
+    const values = this.templateValues(release, extra);
     try {
-      return renderCommand(template, this.templateValues(release, extra));
+      return shell ? renderCommand(template, values) : renderTemplate(template, values, { root: this.cwd });
     } catch (e) {
       throw new TemplateFailed(
         `${where}: cannot fill in ${JSON.stringify(template)}: ${(e as Error).message}`,

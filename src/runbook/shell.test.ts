@@ -4,7 +4,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { checkTemplate, commandPlacementProblems, renderCommand, type TemplateNames } from "./template.js";
+import { commandPlacementProblems, renderCommand } from "./command-template.js";
+import { checkTemplate, type TemplateNames } from "./template.js";
 
 const HOSTILE = [
   "x; touch pwned #",

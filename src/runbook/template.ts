@@ -7,8 +7,9 @@
  * `gantry validate` instead of rendering as an empty string in the middle of an incident.
  */
 import path from "node:path";
-import { Liquid, Output, type Template } from "liquidjs";
-import { quoteFor, ShellLexer } from "./shell.js";
+import type { Template } from "liquidjs";
+import { rawProblems } from "./command-template.js";
+import { engine, limitMessage, overOutput, renderError, TEMPLATE_LIMITS } from "./liquid.js";
 import { closest } from "./suggest.js";
 
 /** Where a string is used decides what it may refer to. */
@@ -124,50 +125,7 @@ export const TEMPLATE_ROOTS: Record<string, Root> = {
   deploy: { doc: "the deployment: url, id", scopes: ["message"], fields: { url: true, id: true } },
 };
 
-/**
- * What one template may cost, the same at `validate`, `plan` and run time: its length, the
- * time to render it, what it may allocate (a range, a join, a loop: Liquid's own memory
- * accounting) and the size of what it renders. Past a limit the template is an error with its
- * position; at run time its step fails with that error and the process lives on.
- */
-export const TEMPLATE_LIMITS = {
-  /** Characters of one template. */
-  parseChars: 100_000,
-  /** Milliseconds to render one template. */
-  renderMs: 1000,
-  /** Liquid's allocation units (roughly characters and array items) for one render. */
-  memory: 10_000_000,
-  /** Characters one template may render to. */
-  outputChars: 1_000_000,
-} as const;
-
-const LIMITS = {
-  parseLimit: TEMPLATE_LIMITS.parseChars,
-  renderLimit: TEMPLATE_LIMITS.renderMs,
-  memoryLimit: TEMPLATE_LIMITS.memory,
-};
-
-const engines = new Map<string, Liquid>();
-/**
- * Created on first use: most runbooks never need it at validation time, and it costs ~30 ms
- * to build. `{% include %}` (message templates) reads from `root`, the runbook's folder, and
- * never outside it; without a root, includes are refused.
- */
-function engine(root?: string): Liquid {
-  const key = root ?? "";
-  let liquid = engines.get(key);
-  if (!liquid) {
-    liquid = new Liquid({
-      strictFilters: true,
-      ...LIMITS,
-      ...(root
-        ? { root: [root], partials: [root], layouts: [root], relativeReference: false }
-        : { templates: {} }),
-    });
-    engines.set(key, liquid);
-  }
-  return liquid;
-}
+export { TEMPLATE_LIMITS };
 
 export interface TemplateProblem {
   message: string;
@@ -316,40 +274,6 @@ function liquidMessage(error: unknown): string {
 }
 
 /**
- * In a command, `| raw` writes a value unquoted. Only text the runbook's author wrote may be
- * written that way (`env.vars.*`, a literal); a version, ref, capture, secret or measured value
- * is always data.
- */
-function rawProblems(text: string): TemplateProblem[] {
-  if (!/\|\s*raw\b/.test(text)) return [];
-  const problems: TemplateProblem[] = [];
-  try {
-    for (const t of engine().parse(text)) {
-      if (!isRawOutput(t)) continue;
-      for (const v of engine().globalVariableSegmentsSync([t])) {
-        if (!authorWritten(v)) {
-          const name = v.map((p) => (typeof p === "object" ? "?" : String(p))).join(".");
-          problems.push({
-            message: `\`${name} | raw\`: only env.vars values may be written unquoted into a command; \`${name}\` always reaches the command as data (drop \`| raw\`)`,
-          });
-        }
-      }
-    }
-  } catch {
-    // a parse error is reported by variablesOf
-  }
-  return problems;
-}
-
-function isRawOutput(t: Template): boolean {
-  return t instanceof Output && t.value.filters.at(-1)?.name === "raw";
-}
-
-function authorWritten(segments: Array<string | number | object>): boolean {
-  return segments[0] === "env" && segments[1] === "vars";
-}
-
-/**
  * A template whose cost does not depend on the run's values (`(1..300000000) | join`) is
  * rendered once, empty-handed, at validation: what is over a limit then is over it at run time.
  * Only limit errors are reported here; the rest depends on values not known yet.
@@ -365,32 +289,6 @@ function trialRender(text: string): TemplateProblem | undefined {
       return { message: `template is over its limits: ${limitMessage(message)}` };
   }
   return undefined;
-}
-
-function overOutput(n: number): string {
-  return `template renders ${n} characters, over the limit of ${TEMPLATE_LIMITS.outputChars}`;
-}
-
-function limitMessage(message: string): string {
-  return message
-    .replace(
-      /^memory alloc limit exceeded/,
-      `it allocates more than ${TEMPLATE_LIMITS.memory} units (a range, join or loop too large)`,
-    )
-    .replace(
-      /^template render limit exceeded/,
-      `it takes longer than ${TEMPLATE_LIMITS.renderMs} ms to render`,
-    )
-    .replace(/^template parse limit exceeded/, `it is longer than ${TEMPLATE_LIMITS.parseChars} characters`)
-    .replace(/, line:(\d+), col:(\d+)$/, " (line $1, column $2 of the template)");
-}
-
-/** Why rendering failed, in words: a limit says which, with its position in the template. */
-function renderError(e: unknown): Error {
-  const message = (e as Error).message ?? String(e);
-  return new Error(
-    /limit exceeded/.test(message) ? `template is over its limits: ${limitMessage(message)}` : message,
-  );
 }
 
 export interface RenderOptions {
@@ -412,80 +310,6 @@ export function renderTemplate(
   }
   if (out.length > TEMPLATE_LIMITS.outputChars) throw new Error(overOutput(out.length));
   return out;
-}
-
-/**
- * Renders a shell command: every `{{ … }}` reaches the command as data, written for the
- * place it sits in (one quoted word outside quotes, escaped inside '…' or "…"; see
- * shell.ts). `{{ env.vars.x | raw }}` writes text the author wrote unquoted. A value in a
- * place no quoting makes safe (backticks, `${…}`, a here-document) is an error.
- */
-export function renderCommand(text: string, context: Record<string, unknown>): string {
-  if (!isTemplate(text)) return text;
-  const liquid = engine();
-  let parts: Template[];
-  try {
-    parts = liquid.parse(text);
-  } catch (e) {
-    throw renderError(e);
-  }
-  const lexer = new ShellLexer();
-  let out = "";
-  for (const part of parts) {
-    if (!(part instanceof Output)) {
-      const literal = literalText(part);
-      lexer.feed(literal);
-      out += literal;
-      continue;
-    }
-    let value: string;
-    try {
-      value = liquid.renderSync([part], context) as string;
-    } catch (e) {
-      throw renderError(e);
-    }
-    if (isRawOutput(part) && liquid.globalVariableSegmentsSync([part]).every(authorWritten)) {
-      lexer.feed(value);
-      out += value;
-    } else {
-      const where = lexer.context();
-      if (typeof where === "object") throw new Error(`${where.refused}: ${part.token.getText()}`);
-      out += quoteFor(where, value);
-    }
-    if (out.length > TEMPLATE_LIMITS.outputChars) throw new Error(overOutput(out.length));
-  }
-  return out;
-}
-
-/** The author's text between outputs; a command holds no tags (validation refuses them). */
-function literalText(part: Template): string {
-  const literal = (part as { str?: unknown }).str;
-  if (typeof literal !== "string") throw new Error("tags (`{% … %}`) cannot be used in commands");
-  return literal;
-}
-
-/** Where a command's `{{ … }}` cannot be quoted safely (backticks, `${…}`, here-documents), for validation. */
-export function commandPlacementProblems(text: string): TemplateProblem[] {
-  if (!text.includes("{{")) return [];
-  let parts: Template[];
-  try {
-    parts = engine().parse(text);
-  } catch {
-    return [];
-  }
-  const lexer = new ShellLexer();
-  const problems: TemplateProblem[] = [];
-  for (const part of parts) {
-    if (!(part instanceof Output)) {
-      const literal = (part as { str?: unknown }).str;
-      if (typeof literal !== "string") return problems; // a tag: checkTemplate says tags are not allowed here
-      lexer.feed(literal);
-      continue;
-    }
-    const where = lexer.context();
-    if (typeof where === "object") problems.push({ message: `${where.refused}: ${part.token.getText()}` });
-  }
-  return problems;
 }
 
 /**

@@ -3,8 +3,9 @@
  * quotes, inside '…' or "…", or inside $( … ). Backticks, ${ … } and here-documents are refused
  * here, at validation, as they would be at run time (see src/runbook/shell.ts).
  */
+
+import { commandPlacementProblems } from "../command-template.js";
 import type { Path } from "../diagnostics.js";
-import { commandPlacementProblems } from "../template.js";
 import type { RunbookRule } from "./context.js";
 
 /** Keys whose string is a shell command, by the section it is in. */
