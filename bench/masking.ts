@@ -5,7 +5,7 @@
  * lines that all hold one; and building the masker. In process, median of 7 passes.
  */
 import { performance } from "node:perf_hooks";
-import { redactor } from "../src/engine/secrets.js";
+import { redactor } from "../src/secrets/secrets.js";
 import type { Row } from "./engine.js";
 
 const GOAL_US = 20;

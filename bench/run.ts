@@ -14,6 +14,8 @@ import { engineRows } from "./engine.js";
 import { maskingRows } from "./masking.js";
 import { migrationRows } from "./migrations.js";
 import { probeRows } from "./probes.js";
+import { restartRows } from "./restart.js";
+import { stepRows } from "./steps.js";
 import { validateRows } from "./validate.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -118,9 +120,14 @@ rows.push(...validateRows());
 rows.push(...maskingRows());
 rows.push(...(await probeRows()));
 rows.push(...(await migrationRows()));
-if (!process.argv.includes("--no-engine")) rows.push(...(await engineRows()));
+if (!process.argv.includes("--no-engine")) {
+  rows.push(...(await stepRows()));
+  rows.push(...(await engineRows()));
+  rows.push(...(await restartRows()));
+}
 
 // Every figure with a numeric goal says whether it met it.
+const UNITS: Record<string, number> = { µs: 1e-3, ms: 1, s: 1000, MB: 1, MiB: 1, "%": 1 };
 for (const row of rows) row[1] = judged(row[1], row[2]);
 const width = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
 process.stdout.write(`Gantry bench — node ${process.version}, ${process.platform}/${process.arch}\n\n`);
@@ -129,8 +136,6 @@ for (const [what, value, goal, command] of rows) {
     `${what.padEnd(width[0]!)}  ${value.padStart(width[1]!)}  goal ${goal.padEnd(width[2]!)}  $ ${command}\n`,
   );
 }
-
-const UNITS: Record<string, number> = { µs: 1e-3, ms: 1, s: 1000, MB: 1, MiB: 1, "%": 1 };
 
 /** `figure` with ", met" or ", missed" added when `goal` is `≤ N unit` (or ends in one) and the figure starts with a number. */
 function judged(figure: string, goal: string): string {

@@ -12,6 +12,12 @@ export const EXIT = {
   usage: 2,
   /** The runbook is valid but asks for something this version of Gantry cannot execute. */
   unsupported: 3,
+  /** Another executor holds the database, or an earlier run must be finished first. */
+  busy: 8,
+  /** The run does not accept the request now: it has finished, waits for nothing, or the person already answered. */
+  notAccepted: 10,
+  /** The environment's deployment window is closed: nothing was run. */
+  windowClosed: 11,
   /** A bug in Gantry. */
   internal: 70,
 } as const;

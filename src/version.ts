@@ -1,2 +1,2 @@
-/** Gantry's version; also the engine's application version once releases run (see docs/upgrading.md). */
-export const VERSION = "0.4.0";
+/** Gantry's version; also the engine's application version once releases run (see docs/engine.md, "Engine versions"). */
+export const VERSION = "0.5.0";

@@ -45,6 +45,25 @@ describe("gantry validate", () => {
     );
   });
 
+  it("reports a schema error and a rule error of one file in one run, and nothing that follows from them", () => {
+    const dir = tmp();
+    const lines = readFileSync(join(ROOT, "examples/quickstart/runbook.yaml"), "utf8").split("\n");
+    const gates = lines.indexOf("gates:");
+    const when = lines.indexOf("      when: error_rate > 0.05");
+    assert.ok(gates > 0 && when > 0, "the quickstart runbook changed; update this test");
+    lines[gates] = "gatse:";
+    lines[when] = "      when: eror_rate > 0.05";
+    const file = join(dir, "runbook.yaml");
+    writeFileSync(file, lines.join("\n"));
+    const r = gantry(["validate", file]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(r.stdout.trimEnd().split("\n"), [
+      `${file}:${gates + 1}:1: error: gatse: unknown key \`gatse\`; did you mean \`gates\`?`,
+      `${file}:${when + 1}:13: error: monitor.rules[0].when: unknown signal \`eror_rate\`; did you mean \`error_rate\`?`,
+      `${file}: invalid, 2 errors`,
+    ]);
+  });
+
   it("prints a machine-readable result with --json", () => {
     const r = gantry([
       "validate",

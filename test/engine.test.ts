@@ -41,7 +41,7 @@ describe("releases", { concurrency: 3 }, () => {
       /^error_rate \d[\d.]* > 0\.05 for \d[\dms.]* \(P0\) → rolled back to 1\.0\.0/,
     );
     assert.match(String(result.reason), /detection to rollback complete/);
-    const deploys = w.providerState().deploys;
+    const deploys = (await w.providerState()).deploys;
     assert.deepEqual(
       deploys.map((d) => [d.action, d.version, d.result]),
       [
@@ -62,7 +62,7 @@ describe("releases", { concurrency: 3 }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json!.outcome, "released");
     assert.equal(r.json!.previousVersion, "1.0.0");
-    assert.equal(w.providerState().lastKnownGood, "3.0.0");
+    assert.equal((await w.providerState()).lastKnownGood, "3.0.0");
     // The gate passed for this ref before? Not a git commit here, so no cache: it ran once.
     assert.equal(w.gateRuns(), 1);
   });
@@ -84,7 +84,7 @@ describe("releases", { concurrency: 3 }, () => {
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /approved decision go as ana \(1\/2\)/);
     const again = await w.gantry(["approve", run, "--as", "ana"]);
-    assert.equal(again.code, 1);
+    assert.equal(again.code, 10, "the run does not accept a second approval by the same person");
     assert.match(again.stderr, /already approved/);
     await waitFor(w, (v) => (v.waiting as { approvals: string[] } | undefined)?.approvals.length === 1, run);
     assert.equal((await w.gantry(["approve", run, "--as", "bo"])).code, 0);
@@ -145,7 +145,7 @@ describe("bad input and faults", { concurrency: 3 }, () => {
       String(r.json!.reason),
       /pre-flight validate disk: `echo 97` = 97, expected < 90; nothing was deployed/,
     );
-    assert.equal(w.providerState().deploys.length, 0);
+    assert.equal((await w.providerState()).deploys.length, 0);
   });
 
   it("a gate command that does not exist fails the gate, nothing is deployed", async () => {
@@ -154,7 +154,7 @@ describe("bad input and faults", { concurrency: 3 }, () => {
     assert.equal(r.code, 4, r.stderr);
     assert.equal(r.json!.outcome, "gate_failed");
     assert.match(String(r.json!.reason), /gate syntax failed: command not found: no-such-command-gantry/);
-    assert.equal(w.providerState().deploys.length, 0);
+    assert.equal((await w.providerState()).deploys.length, 0);
   });
 
   it("secret values are masked in gate output, the log and the result", async () => {

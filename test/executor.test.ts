@@ -50,14 +50,15 @@ async function monitoringThenDatabaseDown(w: Workspace) {
   return { release, run: String(view.id), pgDir, port };
 }
 
-function assertReleasedOnce(w: Workspace, log: Array<{ kind: string; data: Record<string, unknown> }>) {
+async function assertReleasedOnce(w: Workspace, log: Array<{ kind: string; data: Record<string, unknown> }>) {
   const finished = log.filter((e) => e.kind === "run.finished");
   assert.equal(finished.length, 1, JSON.stringify(finished));
   assert.equal(finished[0]!.data.outcome, "released", JSON.stringify(finished[0]));
-  const deploys = w.providerState().deploys;
+  const state = await w.providerState();
+  const deploys = state.deploys;
   assert.equal(deploys.filter((d) => d.action === "deploy").length, 1, JSON.stringify(deploys));
   assert.equal(deploys.filter((d) => d.action === "rollback").length, 0, JSON.stringify(deploys));
-  assert.equal(w.providerState().lastKnownGood, "3.0.0");
+  assert.equal(state.lastKnownGood, "3.0.0");
 }
 
 describe("one executor per run", { concurrency: 3 }, () => {
@@ -78,7 +79,7 @@ describe("one executor per run", { concurrency: 3 }, () => {
     assert.doesNotMatch(r.stderr, /no longer owned|internal error/);
     const log = await events(w, run);
     assert.equal(log.filter((e) => e.kind === "executor.lost").length, 0);
-    assertReleasedOnce(w, log);
+    await assertReleasedOnce(w, log);
     assert.equal((await w.gantry(["status", run, "--json"])).json?.status, "released");
   });
 
@@ -117,7 +118,7 @@ describe("one executor per run", { concurrency: 3 }, () => {
       assert.equal(lost.length, 1, JSON.stringify(log.map((e) => e.kind)));
       assert.equal(lost[0]!.data.pid, release.pid);
       assert.equal((lost[0]!.data.holder as { pid: number }).pid, resume.pid);
-      assertReleasedOnce(w, log);
+      await assertReleasedOnce(w, log);
     } finally {
       release.child.kill("SIGCONT");
     }
@@ -138,7 +139,7 @@ describe("one executor per run", { concurrency: 3 }, () => {
     const r = await release.closed;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json?.outcome, "released");
-    assertReleasedOnce(w, await events(w, run));
+    await assertReleasedOnce(w, await events(w, run));
   });
 
   it("a database that stays away past the retry budget: the release stops by itself, its run resumable", async () => {
@@ -158,7 +159,7 @@ describe("one executor per run", { concurrency: 3 }, () => {
     const resumed = await w.gantry(["resume", "--json"]);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(resumed.json?.outcome, "released");
-    assertReleasedOnce(w, await events(w, run));
+    await assertReleasedOnce(w, await events(w, run));
   });
 
   it("SIGTERM while the database is down: the release exits, its run resumable", async () => {
@@ -173,7 +174,7 @@ describe("one executor per run", { concurrency: 3 }, () => {
     const resumed = await w.gantry(["resume", "--json"]);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(resumed.json?.outcome, "released");
-    assertReleasedOnce(w, await events(w, run));
+    await assertReleasedOnce(w, await events(w, run));
   });
 
   it("gantry resume on queued runs says at once that a worker runs them, and resumes a run a stopped worker had taken", async () => {
@@ -201,6 +202,6 @@ describe("one executor per run", { concurrency: 3 }, () => {
     const stops = log.filter((e) => e.kind === "run.interrupted");
     assert.equal(stops.length, 1);
     assert.ok(Array.isArray(stops[0]!.data.stopped), JSON.stringify(stops[0]));
-    assertReleasedOnce(w, log);
+    await assertReleasedOnce(w, log);
   });
 });

@@ -110,6 +110,26 @@ describe("capped diagnostics", () => {
     assert.match(lines[lines.length - 1]!, /invalid; fix the errors above/);
   });
 
+  const verbs: Array<[string, string[]]> = [
+    ["check", ["check", gates.file, "--env", "production"]],
+    ["migrations lint", ["migrations", "lint", gates.file]],
+  ];
+  for (const [verb, args] of verbs) {
+    it(`${verb} shows the same capped list on stderr, and how many more`, () => {
+      const r = gantry(args);
+      assert.equal(r.code, 1, r.stderr);
+      assertNoStackTrace(r.stderr);
+      const lines = r.stderr.trimEnd().split("\n");
+      const diagnostics = lines.filter((l) => DIAGNOSTIC.test(l));
+      assert.equal(diagnostics.length, 200);
+      assertFileOrder(diagnostics);
+      assert.deepEqual(lines.slice(200), [
+        `${gates.file}: and ${gates.count - 200} more`,
+        `${gates.file}: invalid; fix the errors above (gantry validate ${gates.file})`,
+      ]);
+    });
+  }
+
   const shapes: Array<[string, () => { file: string; count: number }, RegExp]> = [
     [
       "a list of `{{ a }}` lines",

@@ -6,17 +6,26 @@
  *   v2.0.0  a defect a few seconds after it starts   → rolled back to 1.0.0 on its own
  *   v3.0.0  the fix                                  → released
  * then stops the service it started. Exits 0 when the three outcomes are as above.
+ *
+ * The service listens on 127.0.0.1:18080. When another program holds that port, the
+ * quickstart picks a free one and releases a copy of the runbook that uses it (written to
+ * <data folder>/quickstart/). QUICKSTART_PORT=8181 npm run quickstart asks for a port.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+const DEFAULT_PORT = 18080;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
 const bin = path.join(root, "bin/gantry.js");
-const runbook = path.relative(process.cwd(), path.join(here, "runbook.yaml"));
 const dataDir = process.env.GANTRY_DATA_DIR ?? path.join(root, ".gantry");
+const processFile = path.join(dataDir, "services/quickstart/local/process.json");
+
+const port = await choosePort();
+const runbook = path.relative(process.cwd(), runbookFor(port));
 
 const steps = [
   { ref: "v1.0.0", expect: "released", why: "a healthy first version" },
@@ -50,14 +59,102 @@ process.exit(results.every((r) => r.outcome === r.expect) ? 0 : 1);
 
 /** The local-process provider leaves the service running after a release; the quickstart cleans up. */
 function stopService() {
-  const file = path.join(dataDir, "services/quickstart/local/state.json");
+  const running = serviceProcess();
+  if (!running) return;
   try {
-    const state = JSON.parse(fs.readFileSync(file, "utf8"));
-    if (state.current?.pid) {
-      process.kill(-state.current.pid, "SIGTERM");
-      console.log(`\n(stopped the quickstart service ${state.current.version}, pid ${state.current.pid})`);
-    }
+    process.kill(-running.pid, "SIGTERM");
+    console.log(`\n(stopped the quickstart service ${running.version}, pid ${running.pid})`);
   } catch {
-    // not running
+    // gone already
+  }
+}
+
+/** The process the local-process provider recorded as running (it stops it before starting another). */
+function serviceProcess() {
+  try {
+    return JSON.parse(fs.readFileSync(processFile, "utf8")).process ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * QUICKSTART_PORT when set (it must be free), else 18080 when free, else any free port.
+ * A port held by the quickstart's own service from an earlier run counts as free: the
+ * provider stops that service before it starts the next version.
+ */
+async function choosePort() {
+  const own = serviceProcess();
+  const free = async (p) => !(await taken(p)) || (own?.port === p && alive(own.pid));
+  const asked = process.env.QUICKSTART_PORT;
+  if (asked !== undefined && asked !== "") {
+    const p = Number(asked);
+    if (!Number.isInteger(p) || p < 1 || p > 65535) {
+      console.error(`quickstart: QUICKSTART_PORT must be a port number (1-65535), not ${JSON.stringify(asked)}`);
+      process.exit(2);
+    }
+    if (!(await free(p))) {
+      console.error(
+        `quickstart: QUICKSTART_PORT=${p}, but another program listens on 127.0.0.1:${p}; choose another port, or unset QUICKSTART_PORT to let the quickstart pick a free one`,
+      );
+      process.exit(2);
+    }
+    return p;
+  }
+  if (await free(DEFAULT_PORT)) return DEFAULT_PORT;
+  const p = await anyFreePort();
+  console.log(
+    `port ${DEFAULT_PORT} is in use by another program: the quickstart serves on 127.0.0.1:${p} instead (QUICKSTART_PORT chooses the port)`,
+  );
+  return p;
+}
+
+/** The runbook to release: the example itself on 18080, else a copy for `p` (with service.mjs beside it). */
+function runbookFor(p) {
+  const original = path.join(here, "runbook.yaml");
+  if (p === DEFAULT_PORT) return original;
+  const dir = path.join(dataDir, "quickstart");
+  fs.mkdirSync(dir, { recursive: true });
+  fs.copyFileSync(path.join(here, "service.mjs"), path.join(dir, "service.mjs"));
+  const text = fs
+    .readFileSync(original, "utf8")
+    .replace(/^# yaml-language-server: .*\n/, "")
+    .replaceAll(String(DEFAULT_PORT), String(p));
+  const file = path.join(dir, "runbook.yaml");
+  fs.writeFileSync(
+    file,
+    `# Written by examples/quickstart/run.mjs: examples/quickstart/runbook.yaml on port ${p}, because ${DEFAULT_PORT} was in use or QUICKSTART_PORT asked for ${p}.\n${text}`,
+  );
+  return file;
+}
+
+/** Whether something listens on 127.0.0.1:p (trying to bind it, as the local-process provider does). */
+function taken(p) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once("error", (e) => resolve(e.code === "EADDRINUSE" || e.code === "EACCES"));
+    server.listen({ port: p, host: "127.0.0.1", exclusive: true }, () => server.close(() => resolve(false)));
+  });
+}
+
+function anyFreePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port: p } = server.address();
+      server.close(() => resolve(p));
+    });
+  });
+}
+
+function alive(pid) {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
   }
 }

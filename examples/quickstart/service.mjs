@@ -6,6 +6,8 @@
  * GET /health    → 200 {"status":"ok","version"}              (the process is up)
  * GET /ready     → 200 {"status":"ready"|"not_ready","version"}
  * GET /api/hello → 200 {"hello":"world","version"}
+ * POST /api/login → 200 {"token"}                              (a session token, new per process)
+ * GET /api/me    → 200 {"user":"demo","version"} with `Authorization: Bearer <token>`, else 401
  * GET /metrics   → Prometheus text: http_requests_total{path,code} (for /api/* only),
  *                  quickstart_build_info{version} 1, process_start_time_seconds
  *
@@ -23,6 +25,8 @@ const defectAfterMs = Number(process.env.DEFECT_AFTER_MS || 4000);
 const traffic = process.env.QUICKSTART_TRAFFIC !== "0";
 const defective = version.replace(/^v/, "").split(".")[0] === "2";
 const startedAt = Date.now();
+/** The one session this process hands out: a later process does not know it. */
+const token = `t-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
 
 /** `${path} ${code}` → count, for /api/* requests. */
 const requests = new Map();
@@ -57,7 +61,12 @@ function metrics() {
 }
 
 function route(req, res, path) {
+  if (path === "/api/login" && req.method === "POST") return send(res, 200, { token });
   if (req.method !== "GET") return send(res, 405, { error: "method not allowed" });
+  if (path === "/api/me") {
+    if (req.headers.authorization === `Bearer ${token}`) return send(res, 200, { user: "demo", version });
+    return send(res, 401, { error: "not signed in" });
+  }
   if (path === "/health") return send(res, 200, { status: "ok", version });
   if (path === "/ready") return send(res, 200, { status: broken() ? "not_ready" : "ready", version });
   if (path === "/metrics") return send(res, 200, metrics(), "text/plain; version=0.0.4");

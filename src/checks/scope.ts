@@ -4,13 +4,13 @@
  * with templates filled in. Shared by `gantry check` and the engine's pre-flight steps.
  */
 import path from "node:path";
-import { readSecretRef, resolveSecrets, type Secrets, secretsUsed } from "../engine/secrets.js";
 import type { ProbeEnvironment } from "../probes/types.js";
 import { renderCommand } from "../runbook/command-template.js";
 import type { Probe } from "../runbook/schema/probes.js";
 import type { EnvironmentSpec, Runbook } from "../runbook/schema/runbook.js";
 import { parseSecretRef } from "../runbook/secret.js";
 import { renderTemplate } from "../runbook/template.js";
+import { readSecretRef, resolveSecrets, type Secrets, secretsUsed } from "../secrets/secrets.js";
 
 export interface EnvironmentScope {
   name: string;

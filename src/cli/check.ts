@@ -6,12 +6,11 @@
 import { userInfo } from "node:os";
 import { type CheckResult, defaultChecks, runChecks, unknownChecks } from "../checks/run.js";
 import { EXIT, ExitError, UsageError } from "../errors.js";
-import { formatDiagnostic } from "../runbook/diagnostics.js";
 import { loadRunbook } from "../runbook/load.js";
 import type { Runbook } from "../runbook/schema/runbook.js";
 import { closest } from "../runbook/suggest.js";
-import { err, json, out } from "./output.js";
-import { openForVerb } from "./runs.js";
+import { openForVerb } from "./executor.js";
+import { err, json, out, printDiagnostics } from "./output.js";
 
 export const EXIT_CHECK_FAILED = 4;
 export const EXIT_CHECK_ERROR = 9;
@@ -26,7 +25,7 @@ export interface CheckCommandOptions {
 
 export async function check(file: string, names: string[], options: CheckCommandOptions): Promise<void> {
   const loaded = loadRunbook(file);
-  for (const d of loaded.diagnostics) err(formatDiagnostic(d));
+  printDiagnostics(err, loaded);
   if (!loaded.runbook) {
     err(`${file}: invalid; fix the errors above (gantry validate ${file})`);
     throw new ExitError(EXIT.invalid);

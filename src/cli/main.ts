@@ -4,8 +4,10 @@
  * that already printed its message; UsageError is the user's; anything else is a bug.
  */
 import { Command, CommanderError, Option } from "commander";
+import { Refusal } from "../app/refusal.js";
 import { EXIT, ExitError, UsageError } from "../errors.js";
 import { VERSION } from "../version.js";
+import { exitFor } from "./exit.js";
 
 const program = new Command("gantry")
   .description("Release runbooks as executable, durable, auditable procedures.")
@@ -118,8 +120,21 @@ program
   .description("Print a run's event log: every step, output line, measurement, verdict and decision.")
   .argument("<run>", "run id")
   .addOption(dataDir())
-  .option("--json", "print the events as JSON")
+  .option("--json", "print the events as JSON (one per line with --follow)")
+  .option("--follow", "keep printing events as they are written, until the run finishes")
   .action(async (run: string, opts) => (await import("./runs.js")).log(run, opts));
+
+program
+  .command("deployments")
+  .description(
+    "Show what serves in an environment, its last known good version and the latest deploys and rollbacks, per service.",
+  )
+  .requiredOption("--env <name>", "environment")
+  .option("--service <name>", "only this service")
+  .option("--limit <n>", "entries shown per service (default 20)")
+  .addOption(dataDir())
+  .option("--json", "print as JSON")
+  .action(async (opts) => (await import("./deployments.js")).deployments(opts));
 
 program
   .command("approve")
@@ -176,14 +191,15 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof ExitError) return error.code;
     if (error instanceof CommanderError) {
-      if (
-        error.code === "commander.helpDisplayed" ||
-        error.code === "commander.version" ||
-        error.code === "commander.help"
-      ) {
-        return EXIT.ok;
-      }
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return EXIT.ok;
+      // `gantry` or `gantry migrations` without a verb prints the help and is a usage error.
+      if (error.code === "commander.help") return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return EXIT.usage;
+    }
+    if (error instanceof Refusal) {
+      process.stderr.write(`gantry: ${error.message}\n`);
+      for (const hint of error.hints) process.stderr.write(`${hint}\n`);
+      return exitFor(error);
     }
     if (error instanceof UsageError) {
       process.stderr.write(`gantry: ${error.message}\n`);

@@ -18,11 +18,10 @@ import { changedMessage } from "../migrations/database.js";
 import type { MigrationFile } from "../migrations/files.js";
 import { loadSet, type MigrationTarget, status, withDatabase } from "../migrations/run.js";
 import { renderCommand } from "../runbook/command-template.js";
-import { formatDiagnostic } from "../runbook/diagnostics.js";
 import { loadRunbook } from "../runbook/load.js";
 import type { Runbook } from "../runbook/schema/runbook.js";
 import { closest } from "../runbook/suggest.js";
-import { err, json, out } from "./output.js";
+import { err, json, out, printDiagnostics } from "./output.js";
 
 export interface MigrationsOptions {
   env?: string;
@@ -124,7 +123,13 @@ interface Opened {
 
 function open(file: string, options: MigrationsOptions, needEnv: boolean): Opened {
   const loaded = loadRunbook(file);
-  for (const d of loaded.diagnostics) if (d.severity === "error") err(formatDiagnostic(d));
+  // Errors only, as many as validate lists, then how many more there are.
+  const errors = loaded.diagnostics.filter((d) => d.severity === "error");
+  printDiagnostics(err, {
+    file,
+    diagnostics: errors,
+    omitted: { errors: loaded.omitted.errors, warnings: 0 },
+  });
   if (!loaded.runbook) {
     err(`${file}: invalid; fix the errors above (gantry validate ${file})`);
     throw new ExitError(EXIT.invalid);

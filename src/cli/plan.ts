@@ -1,10 +1,13 @@
 /** `gantry plan FILE --env NAME [--ref REF] [--at TIME] [--json]` */
+import fs from "node:fs";
 import { DateTime } from "luxon";
+import { notExecutable } from "../app/capabilities.js";
 import { EXIT, ExitError, UsageError } from "../errors.js";
 import { loadRunbook } from "../runbook/load.js";
 import { plan } from "../runbook/plan/plan.js";
 import { renderPlan } from "../runbook/plan/render.js";
 import type { ReleasePlan } from "../runbook/plan/types.js";
+import type { Runbook } from "../runbook/schema/runbook.js";
 import { err, json, out, printDiagnostics } from "./output.js";
 
 export interface PlanCommandOptions {
@@ -15,8 +18,12 @@ export interface PlanCommandOptions {
 }
 
 /** Loads and plans, printing diagnostics and exiting 1 when the runbook is invalid. Shared with `release`. */
-export function loadAndPlan(file: string, options: PlanCommandOptions): ReleasePlan {
+export function loadAndPlan(
+  file: string,
+  options: PlanCommandOptions,
+): { plan: ReleasePlan; runbook: Runbook } {
   const at = options.at === undefined ? new Date().toISOString() : parseAt(options.at);
+  if (!fs.existsSync(file)) throw new UsageError(`${file}: no such file`);
   const loaded = loadRunbook(file);
   printDiagnostics(err, loaded);
   if (!loaded.runbook) {
@@ -31,13 +38,14 @@ export function loadAndPlan(file: string, options: PlanCommandOptions): ReleaseP
     file,
   });
   if (!result.ok) throw new UsageError(`--env: ${result.message}`);
-  return result.plan;
+  return { plan: result.plan, runbook: loaded.runbook };
 }
 
 export function planCommand(file: string, options: PlanCommandOptions): void {
-  const p = loadAndPlan(file, options);
-  if (options.json) json(p);
-  else out(renderPlan(p));
+  const { plan: p, runbook } = loadAndPlan(file, options);
+  const missing = notExecutable(p, { schedule: runbook.schedule.length });
+  if (options.json) json({ ...p, notExecutable: missing });
+  else out(renderPlan(p, missing));
   if (p.blockers.length > 0) throw new ExitError(EXIT.invalid);
 }
 

@@ -9,9 +9,11 @@
  * (src/store/executor.ts). A process that is not the proven holder of the lock waits; one
  * that has lost it, or is stopping, never touches the database again for its runs.
  */
-import { DBOS, DBOSClient } from "@dbos-inc/dbos-sdk";
+import { DBOS } from "@dbos-inc/dbos-sdk";
+import { registerInternalQueue } from "@dbos-inc/dbos-sdk/internal/wfqueue";
 import pg from "pg";
 import { stopAllCommands } from "../exec/command.js";
+import { openSealer } from "../secrets/seal.js";
 import {
   bounded,
   type Database,
@@ -23,28 +25,11 @@ import {
   setRetryBudget,
 } from "../store/database.js";
 import { EventStore, type NewEvent } from "../store/events.js";
-import {
-  acquireExecutor,
-  currentExecutor,
-  type ExecutorInfo,
-  type ExecutorLock,
-  type LockLost,
-} from "../store/executor.js";
-import { foldRun, type RunView } from "./state.js";
-import {
-  type ControlMessage,
-  ENGINE_VERSION,
-  haltRuns,
-  type RunInput,
-  type RunResult,
-  releaseWorkflow,
-  setEngineEnvironment,
-} from "./workflow.js";
-
-export const QUEUE = "gantry-releases";
-const WORKFLOW_NAME = "release";
-/** How long verbs that do not execute runs wait for the database before saying it is unreachable. */
-export const CONTROL_WAIT_MS = 5000;
+import { acquireExecutor, type ExecutorLock, type LockLost } from "../store/executor.js";
+import { foldRun } from "./state.js";
+import type { RunInput, RunResult } from "./types.js";
+import { ENGINE_VERSION, FIRST_ENGINE_VERSION, INTERNAL_QUEUE, QUEUE, WORKFLOW_NAME } from "./version.js";
+import { haltRuns, releaseWorkflow, setEngineEnvironment } from "./workflow.js";
 
 let registered: ((input: RunInput) => Promise<RunResult>) | undefined;
 
@@ -65,6 +50,8 @@ export interface Engine {
   recovered(): Promise<string[]>;
   /** Runs the log calls interrupted that DBOS never started (the process died in between): nothing to resume. */
   stranded: string[];
+  /** Unfinished runs an earlier engine version started: not resumed here (docs/engine.md, "Engine versions"). */
+  otherEngine: Array<{ id: string; engine: string }>;
   /** Resolves when this process has lost the right to execute runs; it must stop at once. */
   lost: Promise<LockLost>;
   /** This process is stopping: no run may end here, and nothing more is written for them. */
@@ -126,11 +113,16 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     await options.beforeLaunch?.(store, db);
     // Unfinished, started runs: DBOS.launch resumes each of them in this process.
     const interrupted: string[] = [];
+    const otherEngine: Array<{ id: string; engine: string }> = [];
     for (const id of await store.unfinished()) {
-      const view = foldRun(await store.list(id), false);
-      if (view && view.status !== "queued") interrupted.push(id);
+      const events = await store.list(id);
+      const view = foldRun(events, false);
+      if (!view || view.status === "queued") continue;
+      const engine = String(events[0]?.data.engine ?? FIRST_ENGINE_VERSION);
+      if (engine === ENGINE_VERSION) interrupted.push(id);
+      else otherEngine.push({ id, engine });
     }
-    setEngineEnvironment({ store, dataDir: db.dataDir });
+    setEngineEnvironment({ store, dataDir: db.dataDir, pool: storePool, sealer: openSealer(db.dataDir) });
     const wf = workflow();
     DBOS.setConfig({
       name: "gantry",
@@ -140,6 +132,9 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       logLevel: process.env.GANTRY_DEBUG ? "info" : "error",
       listenQueues: options.worker ? [QUEUE] : ["gantry-none"],
     });
+    // DBOS puts the runs it recovers on its internal queue, first polled a second after launch:
+    // polled every 200 ms instead, a resumed run goes on at once (bench: restart → resumed).
+    registerInternalQueue(INTERNAL_QUEUE, { minPollingIntervalMs: 200 });
     await DBOS.launch();
     if (options.worker) await DBOS.registerQueue(QUEUE, { partitionConcurrency: 1 });
     const recovered: string[] = [];
@@ -175,6 +170,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       },
       recovered: async () => recovered,
       stranded,
+      otherEngine,
       lost: held.lost,
       halt,
       note: async (runId, event, ms = 3000) => {
@@ -208,83 +204,5 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     await Promise.all(pools.map((p) => endPool(p, 2000)));
     await db.close();
     throw e;
-  }
-}
-
-/** A connection for verbs that act on runs without executing them. */
-export interface Control {
-  db: Database;
-  store: EventStore;
-  executor(): Promise<ExecutorInfo | undefined>;
-  view(runId: string): Promise<RunView | undefined>;
-  send(runId: string, message: ControlMessage): Promise<void>;
-  enqueue(input: RunInput): Promise<void>;
-  cancel(runId: string): Promise<void>;
-  close(): Promise<void>;
-}
-
-/**
- * Opens the database for a verb that does not execute runs. It never starts a second embedded
- * server beside one that is down under a running gantry, and waits only a few seconds for an
- * unreachable database (EmbeddedServerDown, or the connection error).
- */
-export async function openControl(options: DatabaseOptions = {}): Promise<Control> {
-  setRetryBudget(CONTROL_WAIT_MS);
-  const db = await openDatabase(options, { serverWaitMs: CONTROL_WAIT_MS, connectTimeoutMs: 3000 });
-  const store = new EventStore(db.pool);
-  let client: DBOSClient | undefined;
-  const dbos = async () => {
-    if (!client) {
-      // A database no executor has used yet has no DBOS tables.
-      await quietly(() => DBOS.migrate(db.url));
-      client = await DBOSClient.create({ systemDatabaseUrl: db.url, logger: SILENT });
-    }
-    return client;
-  };
-  return {
-    db,
-    store,
-    executor: () => currentExecutor(db.pool),
-    view: async (runId) => foldRun(await store.list(runId), (await currentExecutor(db.pool)) !== undefined),
-    send: async (runId, message) => {
-      // Logged first: the run checks for unreceived messages at each step's end.
-      await store.append(runId, { key: `sent:${message.id}`, kind: "control.sent", data: { ...message } });
-      await (await dbos()).send(runId, message, "control", message.id);
-    },
-    enqueue: async (input) => {
-      const c = await dbos();
-      await c.registerQueue(QUEUE, { partitionConcurrency: 1 }).catch(() => undefined);
-      await c.enqueue(
-        {
-          queueName: QUEUE,
-          workflowName: WORKFLOW_NAME,
-          workflowID: input.runId,
-          queuePartitionKey: input.env,
-          appVersion: ENGINE_VERSION,
-        },
-        input,
-      );
-    },
-    cancel: async (runId) => (await dbos()).cancelWorkflow(runId),
-    close: async () => {
-      await bounded(client?.destroy(), 3000);
-      await db.close();
-    },
-  };
-}
-
-const debug = (entry: unknown) => {
-  if (process.env.GANTRY_DEBUG) process.stderr.write(`dbos: ${String(entry)}\n`);
-};
-/** DBOS's own chatter goes to stderr with GANTRY_DEBUG=1, nowhere otherwise: stdout carries results. */
-const SILENT = { info: debug, debug, warn: debug, error: debug };
-
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const saved = { log: console.log, info: console.info, warn: console.warn, debug: console.debug };
-  console.log = console.info = console.warn = console.debug = debug;
-  try {
-    return await fn();
-  } finally {
-    Object.assign(console, saved);
   }
 }

@@ -2,10 +2,12 @@
  * A run's state, derived from its event log and nothing else. `gantry status`, the live
  * progress view and `--json` results all read a RunView folded from the same events.
  */
-import type { RunEvent } from "../store/events.js";
 
-export const OUTCOMES = ["released", "rolled_back", "gate_failed", "aborted", "failed"] as const;
-export type Outcome = (typeof OUTCOMES)[number];
+import type { Outcome } from "../steps/contract.js";
+import type { RunEvent } from "../store/events.js";
+import { FIRST_ENGINE_VERSION } from "./version.js";
+
+export { OUTCOMES, type Outcome } from "../steps/contract.js";
 
 export type StepStatus = "pending" | "running" | "passed" | "failed" | "skipped" | "waiting";
 
@@ -29,6 +31,8 @@ export interface RunView {
   version: string;
   previousVersion?: string | undefined;
   file: string;
+  /** The engine version that executes it: a run of an earlier one is finished by the Gantry that started it. */
+  engine: string;
   createdAt: string;
   /** Where the run is now. `interrupted`: not finished and no gantry process is running it. */
   status: "queued" | "running" | "waiting" | "interrupted" | Outcome;
@@ -80,6 +84,7 @@ export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | u
     version: String(d.version),
     previousVersion: d.previousVersion as string | undefined,
     file: String(d.file),
+    engine: String(d.engine ?? FIRST_ENGINE_VERSION),
     createdAt: created.at,
     status: d.queued ? "queued" : "running",
     steps: [],
@@ -110,7 +115,7 @@ export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | u
         break;
       case "step.started": {
         const s = stepOf(e);
-        // Written without waiting, a start may land after its step's end.
+        // A retry of a step that finished before a crash does not make it run again.
         if (s.status === "passed" || s.status === "failed" || s.status === "skipped") break;
         s.status = "running";
         s.startedAt = e.at;

@@ -5,22 +5,17 @@
  * deploy(version): when `version` prints the target already and `status` passes, nothing is
  * run (replayed). Otherwise `deploy` runs (with the spec's timeout), then `status` and
  * `version` are checked until they pass or the timeout is spent. Every output line is
- * redacted, then handed to onLine. state.json keeps the last known good version and one
- * `deploys` entry per real deploy or rollback.
+ * redacted, then handed to onLine. The provider state (options.state, in Postgres) keeps what
+ * serves, the last known good version and one entry per real deploy or rollback; the local
+ * folder only tracks a running deploy or rollback command, so that a gantry that died while
+ * it ran has it ended before it runs again.
  */
 import path from "node:path";
 import type * as z from "zod";
 import { type CommandResult, runCommand } from "../exec/command.js";
 import type { Deploy } from "../runbook/schema/flow.js";
-import {
-  type DeployAction,
-  durationText,
-  effectiveTimeout,
-  StateFile,
-  sameVersion,
-  sleep,
-  thrown,
-} from "./state.js";
+import type { DeployAction } from "../store/provider-state-store.js";
+import { durationText, effectiveTimeout, ranNothing, sameVersion, sleep, thrown } from "./state.js";
 import type { DeployRequest, DeployResult, Provider, ProviderOptions, ProviderStatus } from "./types.js";
 
 export type CommandSpec = Extract<z.output<typeof Deploy>, { provider: "command" }>;
@@ -36,7 +31,7 @@ const CHECK_MAX_MS = 60_000;
 type Step = "deploy" | "rollback" | "status" | "version";
 
 export function createCommandProvider(spec: CommandSpec, options: ProviderOptions): Provider {
-  const store = new StateFile(options.stateDir);
+  const store = options.state;
   const checkTimeout = Math.min(spec.timeout.ms, CHECK_MAX_MS);
 
   /** Runs one rendered command; its redacted lines go to onLine and into `lines`. */
@@ -51,7 +46,7 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
     return runCommand(options.render(template, values), {
       cwd: options.cwd,
       // A deploy or rollback left running by a gantry that died is ended before it runs again.
-      ...(attempt ? { track: { dir: path.join(options.stateDir, "attempts"), key: attempt } } : {}),
+      ...(attempt ? { track: { dir: path.join(options.localDir, "attempts"), key: attempt } } : {}),
       ...(options.env ? { env: options.env } : {}),
       timeoutMs,
       ...(signal ? { signal } : {}),
@@ -101,29 +96,38 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
     return undefined;
   }
 
-  async function release(action: DeployAction, request: DeployRequest): Promise<DeployResult> {
+  /** `touched`: set once the call has run the deploy or rollback command (for a call that throws). */
+  async function release(
+    action: DeployAction,
+    request: DeployRequest,
+    touched: { started: boolean },
+  ): Promise<DeployResult> {
     const { version, key, signal } = request;
     const timeoutMs = effectiveTimeout(spec.timeout.ms, request.timeoutMs);
     const started = Date.now();
     const lines: string[] = [];
-    const state = store.read();
-    const entry = store.entry(key);
+    const state = await store.read();
+    const entry = await store.entry(key);
 
     // Already serving? With a version command it says; without one, this key's record does.
     const printed = await printedVersion(version, lines, signal);
-    const current = printed.version ?? state.current?.version;
+    const current = printed.version ?? state.current;
     const alreadyServing = spec.version
       ? sameVersion(printed.version, version)
-      : entry?.result === "ok" && entry.version === version && sameVersion(state.current?.version, version);
+      : entry?.result === "ok" && entry.version === version && sameVersion(state.current, version);
     if (alreadyServing && !(await statusProblem(version, lines, checkTimeout, signal))) {
       // An earlier call for this key ran the command but did not see it through: it did work.
       if (entry?.result === "in-progress" && entry.version === version) {
-        store.finish(key, "ok", `${version} found serving and healthy when the key was replayed`, (s) => {
-          s.current = { version, startedAt: entry.startedAt };
-        });
+        await store.finish(
+          key,
+          "ok",
+          `${version} found serving and healthy when the key was replayed`,
+          version,
+        );
       }
       return {
         ok: true,
+        started: true,
         replayed: true,
         version,
         ...(entry?.previousVersion ? { previousVersion: entry.previousVersion } : {}),
@@ -137,22 +141,28 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
       action === "deploy"
         ? { version, ...(previousVersion ? { previousVersion } : {}) }
         : { version: current ?? version, previousVersion: version };
-    store.begin({ key, version, action, ...(previousVersion ? { previousVersion } : {}) });
-    const fail = (message: string): DeployResult => {
-      store.finish(key, "failed", message);
-      return { ok: false, previousVersion, message, output: lines };
+    await store.begin({ key, version, action, ...(previousVersion ? { previousVersion } : {}) });
+    const fail = async (message: string, changed = true): Promise<DeployResult> => {
+      await store.finish(key, "failed", message);
+      return { ok: false, started: changed, previousVersion, message, output: lines };
     };
 
-    const result = await run(
-      action === "deploy" ? spec.deploy : spec.rollback,
-      values,
-      timeoutMs,
-      lines,
-      signal,
-      `${action}:${key}`,
-    );
+    const template = action === "deploy" ? spec.deploy : spec.rollback;
+    touched.started = true;
+    const from = lines.length;
+    const result = await run(template, values, timeoutMs, lines, signal, `${action}:${key}`);
     const problem = failure(action, result, timeoutMs);
-    if (problem) return fail(problem);
+    if (problem) {
+      // Not a single line of it ran (no shell, or its first command does not exist): nothing changed.
+      const nothing =
+        (result.problem !== undefined &&
+          result.exitCode === undefined &&
+          !result.timedOut &&
+          !result.aborted) ||
+        ranNothing(options.render(template, values), result.exitCode, lines.slice(from));
+      // An earlier attempt with this key may have run it: then something may have changed.
+      return fail(problem, !nothing || entry !== undefined);
+    }
 
     // The command succeeded; wait for status and version to agree, within the same timeout.
     const deadline = started + timeoutMs;
@@ -167,29 +177,29 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
     if (last) return fail(`${verb}, but the checks did not pass within ${durationText(timeoutMs)}: ${last}`);
 
     const message = `${verb} in ${durationText(Date.now() - started)}${previousVersion ? ` (was ${previousVersion})` : ""}`;
-    store.finish(key, "ok", message, (s) => {
-      s.current = { version, startedAt: new Date(started).toISOString() };
-    });
-    return { ok: true, version, previousVersion, message, output: lines };
+    await store.finish(key, "ok", message, version);
+    return { ok: true, started: true, version, previousVersion, message, output: lines };
   }
 
-  const guarded = (action: DeployAction, request: DeployRequest) =>
-    release(action, request).catch(
-      (e: unknown): DeployResult => thrown(action, request.version, e, options.redact),
+  const guarded = (action: DeployAction, request: DeployRequest) => {
+    const touched = { started: false };
+    return release(action, request, touched).catch(
+      (e: unknown): DeployResult => thrown(action, request.version, e, options.redact, touched.started),
     );
+  };
 
   return {
     name: "command",
 
     async status(signal?: AbortSignal): Promise<ProviderStatus> {
       const lines: string[] = [];
-      const state = store.read();
-      const recorded = state.current?.version ?? "";
+      const state = await store.read();
+      const recorded = state.current ?? "";
       const printed = await printedVersion(recorded, lines, signal);
-      const version = printed.version ?? (spec.version ? undefined : state.current?.version);
+      const version = printed.version ?? (spec.version ? undefined : state.current);
       const label = version ?? "unknown version";
       if (!spec.status) {
-        const lastEntry = state.deploys.at(-1);
+        const lastEntry = state.latest;
         const healthy = !printed.problem && lastEntry?.result === "ok";
         return {
           ...(version ? { version } : {}),
@@ -213,7 +223,7 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
     rollback: (request) => guarded("rollback", request),
 
     async markGood(version: string) {
-      store.markGood(version);
+      await store.markGood(version);
     },
 
     async stop() {},

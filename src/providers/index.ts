@@ -1,7 +1,8 @@
 /**
  * Deploy providers by name. `command` and `local-process` are built in; Vercel, Kubernetes and
  * Fly are driven through `command` for now (recipes in docs/providers.md), so createProvider
- * returns undefined for them.
+ * returns undefined for them. Each provider gets its memory (what serves, the last known good
+ * version, the deploy entries) as `options.state`, the contract in src/store/provider-state-store.ts.
  */
 import type * as z from "zod";
 import type { Deploy } from "../runbook/schema/flow.js";
@@ -25,6 +26,7 @@ export function createProvider(spec: DeploySpec, options: ProviderOptions): Prov
   }
 }
 
+export type * from "../store/provider-state-store.js";
 export type { CommandSpec } from "./command.js";
 export type { LocalProcessSpec } from "./local-process.js";
 export type * from "./types.js";

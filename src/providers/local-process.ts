@@ -5,10 +5,12 @@
  * deploy(version) stops the running version (SIGTERM to its process group, SIGKILL after
  * 5 s), starts `start` with /bin/sh -c in its own process group, detached and unref'd so it
  * keeps serving after Gantry exits or is killed, with PORT and VERSION set and its output
- * appended to `<stateDir>/<version>.log`; then it polls http://127.0.0.1:<port><health>
- * until 200 or the timeout. state.json records what runs (pid, port) and one entry per real
- * start, which makes a replayed call with the same key a no-op, or a resumed wait when the
- * earlier call started the process but did not see it become healthy.
+ * appended to `<localDir>/<version>.log`; then it polls http://127.0.0.1:<port><health>
+ * until 200 or the timeout. The provider state (options.state, in Postgres) records what
+ * serves and one entry per real start; `<localDir>/process.json` records the process group it
+ * started (pid, port, /proc start time, key). Together they make a replayed call with the same
+ * key a no-op, or a resumed wait when the earlier call started the process but did not see it
+ * become healthy.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync, closeSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
@@ -17,17 +19,10 @@ import net from "node:net";
 import { join } from "node:path";
 import type * as z from "zod";
 import type { Deploy } from "../runbook/schema/flow.js";
+import type { DeployAction } from "../store/provider-state-store.js";
 import { groupAlive, isOurGroup, procStartTime, stopGroup } from "./process-group.js";
-import {
-  type CurrentDeployment,
-  type DeployAction,
-  durationText,
-  effectiveTimeout,
-  StateFile,
-  sameVersion,
-  sleep,
-  thrown,
-} from "./state.js";
+import { ProcessFile, type ProcessRecord } from "./process-record.js";
+import { durationText, effectiveTimeout, ranNothing, sameVersion, sleep, thrown } from "./state.js";
 import type { DeployRequest, DeployResult, Provider, ProviderOptions, ProviderStatus } from "./types.js";
 
 export type LocalProcessSpec = Extract<z.output<typeof Deploy>, { provider: "local-process" }>;
@@ -43,7 +38,8 @@ type Wait =
   | { kind: "aborted" };
 
 export function createLocalProcessProvider(spec: LocalProcessSpec, options: ProviderOptions): Provider {
-  const store = new StateFile(options.stateDir);
+  const store = options.state;
+  const processes = new ProcessFile(options.localDir);
   const where = `127.0.0.1:${spec.port}`;
   const healthUrl = `http://${where}${spec.health.startsWith("/") ? spec.health : `/${spec.health}`}`;
 
@@ -55,13 +51,13 @@ export function createLocalProcessProvider(spec: LocalProcessSpec, options: Prov
     return run;
   };
 
-  /** The recorded deployment when its process group is alive and still the one we started. */
-  const running = (): CurrentDeployment | undefined => {
-    const current = store.read().current;
-    return current?.pid !== undefined && isOurGroup(current.pid, current.procStart) ? current : undefined;
+  /** The recorded process when its group is alive and still the one we started. */
+  const running = (): ProcessRecord | undefined => {
+    const record = processes.read();
+    return record && isOurGroup(record.pid, record.procStart) ? record : undefined;
   };
 
-  const logPathFor = (version: string) => join(options.stateDir, `${version.replace(/[^\w.-]/g, "_")}.log`);
+  const logPathFor = (version: string) => join(options.localDir, `${version.replace(/[^\w.-]/g, "_")}.log`);
 
   /** Waits for the health URL to answer 200; `exitOf` reports the started shell's exit when known. */
   async function waitHealthy(
@@ -89,10 +85,22 @@ export function createLocalProcessProvider(spec: LocalProcessSpec, options: Prov
     }
   }
 
-  /** The outcome of a wait, recorded in state.json and said in one line. */
+  /**
+   * The outcome of a wait, recorded and said in one line. `run.command` and `run.stopped` (the
+   * version serving before was stopped) tell a start that changed nothing.
+   */
   async function conclude(
     wait: Wait,
-    run: { key: string; version: string; pid: number; logPath: string; logFrom: number; timeoutMs: number },
+    run: {
+      key: string;
+      version: string;
+      pid: number;
+      logPath: string;
+      logFrom: number;
+      timeoutMs: number;
+      command?: string;
+      stopped?: boolean;
+    },
     describeHealthy: (afterMs: number) => string,
   ): Promise<DeployResult> {
     const { key, version, pid, logPath } = run;
@@ -100,12 +108,13 @@ export function createLocalProcessProvider(spec: LocalProcessSpec, options: Prov
     for (const line of output) options.onLine?.(line);
     if (wait.kind === "healthy") {
       const message = describeHealthy(wait.afterMs);
-      store.finish(key, "ok", message);
-      return { ok: true, version, message, output };
+      await store.finish(key, "ok", message, version);
+      return { ok: true, started: true, version, message, output };
     }
     if (wait.kind === "aborted") {
       return {
         ok: false,
+        started: true,
         message: `stopped waiting for ${version} (pid ${pid}) to become healthy; it keeps running, and a retry with the same key resumes the wait`,
         output,
       };
@@ -126,17 +135,27 @@ export function createLocalProcessProvider(spec: LocalProcessSpec, options: Prov
               : "exited before becoming healthy";
       message = `${version} ${how}${lastLine ? ` (last output: ${JSON.stringify(lastLine)})` : ""}; see ${logPath}`;
     }
-    store.finish(key, "failed", message, (state) => {
-      if (state.current?.pid === pid) delete state.current;
-    });
-    return { ok: false, message, output };
+    if (processes.read()?.pid === pid) processes.write(undefined);
+    await store.finish(key, "failed", message, null);
+    // The shell found no such command, and no version was stopped for it, now or by an earlier attempt: nothing changed.
+    const nothing =
+      wait.kind === "exited" &&
+      run.stopped === false &&
+      run.command !== undefined &&
+      ranNothing(run.command, wait.code ?? undefined, output);
+    return { ok: false, started: !nothing, message, output };
   }
 
-  async function start(action: DeployAction, request: DeployRequest): Promise<DeployResult> {
+  /** `touched`: set once the call has stopped or started a process (for a call that throws). */
+  async function start(
+    action: DeployAction,
+    request: DeployRequest,
+    touched: { started: boolean },
+  ): Promise<DeployResult> {
     const { version, key, signal } = request;
     const timeoutMs = effectiveTimeout(spec.timeout.ms, request.timeoutMs);
     const before = running();
-    const entry = store.entry(key);
+    const entry = await store.entry(key);
     const logPath = logPathFor(version);
 
     // The same key again: nothing to do when its version serves and is healthy; keep waiting
@@ -148,14 +167,15 @@ export function createLocalProcessProvider(spec: LocalProcessSpec, options: Prov
         if (answer.status === 200) {
           return {
             ok: true,
+            started: true,
             replayed: true,
             version,
             previousVersion,
             message: `${version} already serving (pid ${before.pid}) on ${where} for ${key}; nothing done`,
           };
         }
-      } else if (entry.result === "in-progress" && entry.pid === before.pid) {
-        const pid = before.pid!;
+      } else if (entry.result === "in-progress" && before.key === key) {
+        const pid = before.pid;
         const wait = await waitHealthy(pid, undefined, timeoutMs, signal);
         const logFrom = Math.max(0, fileSize(logPath) - 4096);
         const result = await conclude(
@@ -163,27 +183,43 @@ export function createLocalProcessProvider(spec: LocalProcessSpec, options: Prov
           { key, version, pid, logPath, logFrom, timeoutMs },
           (ms) => `${version} (pid ${pid}, started earlier for ${key}) became healthy after ${ms} ms`,
         );
-        return { ...result, replayed: true, previousVersion };
+        return { ...result, started: true, replayed: true, previousVersion };
       }
     }
 
     // A real start: stop what runs, make sure the port is ours to take, start, wait.
     const previousVersion = before?.version;
-    if (before?.pid !== undefined) {
+    // An earlier attempt with this key got as far as recording itself: it may have stopped a
+    // version. An unfinished one of the same start is carried on rather than recorded again.
+    const earlier = entry !== undefined;
+    const carryOn = entry?.result === "in-progress" && entry.version === version && entry.action === action;
+    let recorded = carryOn;
+    /** Records this start once, with what serves: before anything is stopped, or when the process runs. */
+    const record = async (serving: string | null) => {
+      if (recorded) return store.setCurrent(serving);
+      recorded = true;
+      await store.begin({ key, version, action, ...(previousVersion ? { previousVersion } : {}) }, serving);
+    };
+    const changed = () => before !== undefined || earlier;
+    const refuse = async (message: string): Promise<DeployResult> => {
+      if (recorded) await store.finish(key, "failed", message, null);
+      return { ok: false, started: changed(), previousVersion, message };
+    };
+    if (before) {
+      // Recorded first: a retry after a crash in the middle knows a version was stopped.
+      touched.started = true;
+      await record(before.version);
       await stopGroup(before.pid);
-      store.update((state) => {
-        if (state.current?.pid === before.pid) delete state.current;
-      });
+      processes.write(undefined);
+      await store.setCurrent(null);
     }
     if (await portStaysTaken(spec.port, before ? 1000 : 0)) {
-      return {
-        ok: false,
-        previousVersion,
-        message: `port ${spec.port} is in use by another process${before ? ` (${before.version} was stopped)` : ""}`,
-      };
+      return refuse(
+        `port ${spec.port} is in use by another process${before ? ` (${before.version} was stopped)` : ""}`,
+      );
     }
 
-    mkdirSync(options.stateDir, { recursive: true });
+    mkdirSync(options.localDir, { recursive: true });
     const command = options.render(spec.start, { version, previousVersion });
     appendFileSync(
       logPath,
@@ -196,19 +232,19 @@ export function createLocalProcessProvider(spec: LocalProcessSpec, options: Prov
       PORT: String(spec.port),
       VERSION: version,
     });
-    if ("error" in child) {
-      return { ok: false, previousVersion, message: `could not start ${version}: ${child.error}` };
-    }
+    if ("error" in child) return refuse(`could not start ${version}: ${child.error}`);
+    touched.started = true;
     const pid = child.pid;
     const startedAt = new Date().toISOString();
-    store.begin({ key, version, action, pid, ...(previousVersion ? { previousVersion } : {}) }, (state) => {
-      state.current = { version, pid, port: spec.port, startedAt, procStart: procStartTime(pid) };
-    });
+    const procStart = procStartTime(pid);
+    // The process first, on this machine (a crash in between leaves a process a retry stops), then the entry.
+    processes.write({ pid, port: spec.port, ...(procStart ? { procStart } : {}), version, key, startedAt });
+    await record(version);
 
     const wait = await waitHealthy(pid, child.exit, timeoutMs, signal);
     const result = await conclude(
       wait,
-      { key, version, pid, logPath, logFrom, timeoutMs },
+      { key, version, pid, logPath, logFrom, timeoutMs, command, stopped: changed() },
       (ms) =>
         `${action === "deploy" ? "started" : "rolled back to"} ${version} (pid ${pid}) on ${where}, healthy after ${ms} ms`,
     );
@@ -216,11 +252,12 @@ export function createLocalProcessProvider(spec: LocalProcessSpec, options: Prov
   }
 
   const guarded = (action: DeployAction, request: DeployRequest) =>
-    serial(() =>
-      start(action, request).catch(
-        (e: unknown): DeployResult => thrown(action, request.version, e, options.redact),
-      ),
-    );
+    serial(() => {
+      const touched = { started: false };
+      return start(action, request, touched).catch(
+        (e: unknown): DeployResult => thrown(action, request.version, e, options.redact, touched.started),
+      );
+    });
 
   return {
     name: "local-process",
@@ -228,7 +265,7 @@ export function createLocalProcessProvider(spec: LocalProcessSpec, options: Prov
     async status(signal?: AbortSignal): Promise<ProviderStatus> {
       const current = running();
       if (!current) {
-        const recorded = store.read().current;
+        const recorded = processes.read();
         return {
           healthy: false,
           message: recorded
@@ -256,16 +293,15 @@ export function createLocalProcessProvider(spec: LocalProcessSpec, options: Prov
     rollback: (request) => guarded("rollback", request),
 
     async markGood(version: string) {
-      store.markGood(version);
+      await store.markGood(version);
     },
 
     stop: () =>
       serial(async () => {
         const current = running();
-        if (current?.pid !== undefined) await stopGroup(current.pid);
-        store.update((state) => {
-          delete state.current;
-        });
+        if (current) await stopGroup(current.pid);
+        processes.write(undefined);
+        if ((await store.read()).current !== undefined) await store.setCurrent(null);
       }),
   };
 }

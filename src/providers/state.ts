@@ -1,135 +1,17 @@
 /**
- * A provider's memory between calls and between Gantry processes: `<stateDir>/state.json`.
- * It records what is serving now, the last known good version, and one `deploys` entry per
- * real deploy or rollback (keyed by the idempotency key), so a replayed step can tell what
- * already happened. Reads and writes are synchronous: a read-change-write never interleaves
- * with another call in the same process, and the write goes to a temp file that is renamed
- * over the old one, so a crash never leaves half a file.
+ * Helpers the providers share: how a duration reads, the effective timeout of a call, version
+ * comparison, a sleep that an abort ends, a thrown error as a failed result, and whether a
+ * failed command certainly ran nothing. The providers' memory itself is behind the contract
+ * in src/store/provider-state-store.ts (kept in Postgres, src/store/provider-state.ts).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import type { DeployAction } from "../store/provider-state-store.js";
 
-export type DeployAction = "deploy" | "rollback";
-/** in-progress: started, not finished yet (or Gantry stopped meanwhile); interrupted: superseded by a retry. */
-export type DeployOutcome = "in-progress" | "ok" | "failed" | "interrupted";
-
-export interface DeployEntry {
-  key: string;
-  version: string;
-  action: DeployAction;
-  startedAt: string;
-  result: DeployOutcome;
-  finishedAt?: string;
-  /** One line: what happened. */
-  message?: string;
-  /** The version serving when this entry started, when known. */
-  previousVersion?: string;
-  /** local-process: the process group started for this entry. */
-  pid?: number;
-}
-
-export interface CurrentDeployment {
-  version: string;
-  startedAt: string;
-  /** local-process: the process group leader, its port, and its start time in /proc (guards against pid reuse). */
-  pid?: number;
-  port?: number;
-  procStart?: string;
-}
-
-export interface ProviderState {
-  current?: CurrentDeployment;
-  lastKnownGood?: string;
-  deploys: DeployEntry[];
-}
-
-/** Old entries are dropped beyond this many; a release makes a handful. */
-const MAX_ENTRIES = 500;
-
-export class StateFile {
-  readonly path: string;
-
-  constructor(readonly dir: string) {
-    this.path = join(dir, "state.json");
-  }
-
-  read(): ProviderState {
-    let text: string;
-    try {
-      text = readFileSync(this.path, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return { deploys: [] };
-      throw e;
-    }
-    let data: Partial<ProviderState>;
-    try {
-      data = JSON.parse(text) as Partial<ProviderState>;
-    } catch (e) {
-      throw new Error(`${this.path} is not valid JSON (${(e as Error).message}); fix or remove it`);
-    }
-    return { ...data, deploys: Array.isArray(data.deploys) ? data.deploys : [] };
-  }
-
-  /** Reads, lets `change` edit the state, writes it back; returns the new state. */
-  update(change: (state: ProviderState) => void): ProviderState {
-    const state = this.read();
-    change(state);
-    if (state.deploys.length > MAX_ENTRIES) state.deploys.splice(0, state.deploys.length - MAX_ENTRIES);
-    mkdirSync(this.dir, { recursive: true });
-    const temp = `${this.path}.${process.pid}.${Date.now()}.tmp`;
-    writeFileSync(temp, `${JSON.stringify(state, null, 2)}\n`);
-    renameSync(temp, this.path);
-    return state;
-  }
-
-  /** The latest entry recorded for `key`. */
-  entry(key: string): DeployEntry | undefined {
-    return lastEntry(this.read().deploys, key);
-  }
-
-  /**
-   * Records the start of a real deploy or rollback, and `change` in the same write. Earlier
-   * unfinished entries for the key become "interrupted".
-   */
-  begin(entry: Omit<DeployEntry, "startedAt" | "result">, change?: (state: ProviderState) => void): void {
-    this.update((state) => {
-      change?.(state);
-      for (const e of state.deploys) {
-        if (e.key === entry.key && e.result === "in-progress") e.result = "interrupted";
-      }
-      state.deploys.push({ ...entry, startedAt: new Date().toISOString(), result: "in-progress" });
-    });
-  }
-
-  /** Records the end of the latest entry for `key`. */
-  finish(
-    key: string,
-    result: "ok" | "failed",
-    message: string,
-    change?: (state: ProviderState) => void,
-  ): void {
-    this.update((state) => {
-      const entry = lastEntry(state.deploys, key);
-      if (entry) Object.assign(entry, { result, message, finishedAt: new Date().toISOString() });
-      change?.(state);
-    });
-  }
-
-  lastKnownGood(): string | undefined {
-    return this.read().lastKnownGood;
-  }
-
-  markGood(version: string): void {
-    this.update((state) => {
-      state.lastKnownGood = version;
-    });
-  }
-}
-
-function lastEntry(deploys: DeployEntry[], key: string): DeployEntry | undefined {
-  for (let i = deploys.length - 1; i >= 0; i--) if (deploys[i]!.key === key) return deploys[i];
-  return undefined;
-}
+export type {
+  DeployAction,
+  DeployEntry,
+  DeployOutcome,
+  ProviderStateStore,
+} from "../store/provider-state-store.js";
 
 /** "30s", "1m30s", "15m", "500 ms": how a timeout reads in a message. */
 export function durationText(ms: number): string {
@@ -173,10 +55,37 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** A provider call that threw, as a failed result: never an exception out of a provider. */
-export function thrown(action: DeployAction, version: string, e: unknown, redact: (t: string) => string) {
+/**
+ * A provider call that threw, as a failed result: never an exception out of a provider.
+ * `started`: whether the call had begun changing anything before it threw.
+ */
+export function thrown(
+  action: DeployAction,
+  version: string,
+  e: unknown,
+  redact: (t: string) => string,
+  started: boolean,
+) {
   return {
     ok: false,
+    started,
     message: `${action} of ${version} failed: ${redact((e as Error).message ?? String(e))}`,
   };
+}
+
+/**
+ * Whether a command that exited 127 certainly ran nothing: it is one line, and all it printed
+ * is the shell's own "not found" for its first word (dash, bash and busybox word it
+ * differently). `a && b` with `a` missing qualifies; `a; b` or a script that fails inside
+ * does not. When in doubt the answer is false: something may have run.
+ */
+export function ranNothing(command: string, exitCode: number | undefined, output: string[]): boolean {
+  if (exitCode !== 127 || command.includes("\n")) return false;
+  const word = command.trim().split(/\s+/)[0] ?? "";
+  if (word === "" || word.includes("=")) return false;
+  const lines = output.map((l) => l.trim()).filter((l) => l !== "");
+  if (lines.length === 0) return false;
+  const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const notFound = new RegExp(`^(?:/bin/)?sh: (?:(?:line )?\\d+: )?${escaped}: (?:command )?not found$`);
+  return lines.every((line) => notFound.test(line));
 }

@@ -1,10 +1,18 @@
-/** Helpers shared by the provider tests: temp folders, free ports, the quickstart service, plain options. */
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+/**
+ * Helpers shared by the provider tests: temp folders, free ports, the quickstart service, a
+ * real Postgres for the provider state (one embedded server per test file), plain options.
+ */
+import { existsSync, mkdtempSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ProviderState } from "./state.js";
+import pg from "pg";
+import { startPostgres } from "../../test/helpers/postgres-server.js";
+import { endPool, migrate } from "../store/database.js";
+import { PostgresProviderState } from "../store/provider-state.js";
+import type { DeployEntry, DeployState } from "../store/provider-state-store.js";
+import { ProcessFile, type ProcessRecord } from "./process-record.js";
 import type { DeployRequest, ProviderOptions } from "./types.js";
 
 export function tempDir(prefix: string): string {
@@ -25,11 +33,51 @@ export const SERVICE_PATH = (() => {
   }
 })();
 
-/** Options as the engine gives them, with a string-replace render and a redact that hides "s3cr3t". */
-export function testOptions(stateDir: string, extra: Partial<ProviderOptions> = {}): ProviderOptions {
+export interface TestDatabase {
+  url: string;
+  pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+/** An embedded Postgres with Gantry's schema, in a temporary folder; start one per test file. */
+export async function testDatabase(): Promise<TestDatabase> {
+  const server = await startPostgres();
+  const pool = new pg.Pool({ connectionString: server.url, max: 4 });
+  pool.on("error", () => undefined);
+  try {
+    await migrate(pool);
+  } catch (e) {
+    await endPool(pool, 2000);
+    await server.stop();
+    throw e;
+  }
   return {
-    stateDir,
-    cwd: stateDir,
+    url: server.url,
+    pool,
+    close: async () => {
+      await endPool(pool, 2000);
+      await server.stop();
+    },
+  };
+}
+
+/** The provider state of one test folder: the folder's name as the service, environment "test". */
+export function testState(pool: pg.Pool, localDir: string): PostgresProviderState {
+  return new PostgresProviderState(pool, basename(localDir), "test", {
+    legacyFile: join(localDir, "state.json"),
+  });
+}
+
+/** Options as the engine gives them, with a string-replace render and a redact that hides "s3cr3t". */
+export function testOptions(
+  pool: pg.Pool,
+  localDir: string,
+  extra: Partial<ProviderOptions> = {},
+): ProviderOptions {
+  return {
+    state: testState(pool, localDir),
+    localDir,
+    cwd: localDir,
     render: (template, values) =>
       template
         .replaceAll("{{ release.version }}", values.version)
@@ -43,8 +91,14 @@ export function request(version: string, key: string, timeoutMs = 5000): DeployR
   return { version, key, timeoutMs };
 }
 
-export function readState(stateDir: string): ProviderState {
-  return JSON.parse(readFileSync(join(stateDir, "state.json"), "utf8")) as ProviderState;
+/** Everything recorded for a test folder: the Postgres state, every entry, and the local process record. */
+export async function readState(
+  pool: pg.Pool,
+  localDir: string,
+): Promise<DeployState & { deploys: DeployEntry[]; process?: ProcessRecord }> {
+  const state = testState(pool, localDir);
+  const process = new ProcessFile(localDir).read();
+  return { ...(await state.read()), deploys: await state.entries(), ...(process ? { process } : {}) };
 }
 
 /** One GET to 127.0.0.1: status and body, or the error code (e.g. ECONNREFUSED). */

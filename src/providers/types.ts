@@ -4,6 +4,8 @@
  * same `key`: calling deploy twice with one key deploys once, so a replayed durable step
  * never deploys twice.
  */
+import type { ProviderStateStore } from "../store/provider-state-store.js";
+
 export interface DeployRequest {
   /** The version to serve, e.g. 1.4.2. */
   version: string;
@@ -16,6 +18,14 @@ export interface DeployRequest {
 
 export interface DeployResult {
   ok: boolean;
+  /**
+   * Whether this call, or an earlier one with the same key, changed anything: ran the deploy
+   * command, stopped the version that served, or started a process. False only when certainly
+   * nothing was touched (the port was taken by another program, the command could not be
+   * started or was not found): what served before still serves, and there is nothing to roll
+   * back. Always true when `ok`.
+   */
+  started: boolean;
   /** The version serving after the call. */
   version?: string;
   /** The version serving before, when known. */
@@ -51,8 +61,18 @@ export interface Provider {
 }
 
 export interface ProviderOptions {
-  /** A folder the provider keeps its state in (created when missing), one per service and environment. */
-  stateDir: string;
+  /**
+   * The provider's memory for this service and environment (what serves, the last known good
+   * version, one entry per deploy or rollback): Postgres, shared by every gantry process on
+   * the database.
+   */
+  state: ProviderStateStore;
+  /**
+   * A folder on this machine, one per service and environment (created when missing), for what
+   * only makes sense here: local-process's process record and logs, the command provider's
+   * running attempts. Never the truth about what serves.
+   */
+  localDir: string;
   /** The runbook's folder: commands run here. */
   cwd: string;
   /** Fills a command template for one version: {{ release.version }}, {{ release.previousVersion }} and the other known values. */

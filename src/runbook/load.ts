@@ -1,6 +1,8 @@
 /**
  * Loading a runbook: read → YAML with positions → schema → cross-field rules.
- * Never throws for anything a user can write; every problem becomes a diagnostic.
+ * Never throws for anything a user can write; every problem becomes a diagnostic. When the
+ * schema refuses parts of the file, the rules still run on the parts it accepted (salvage.ts),
+ * so one run reports every error.
  *
  * Bounded for any file under the size limit: a file with a million mistakes costs what its
  * first `MAX_COLLECTED` cost (diagnostics.ts). Every problem found is counted; the first `MAX_SHOWN` in file
@@ -12,12 +14,15 @@ import {
   type Diagnostic,
   DiagnosticSink,
   formatPath,
+  MAX_COLLECTED,
   NONE_OMITTED,
   type Omitted,
   type Path,
 } from "./diagnostics.js";
 import { collectIssues, type IssueContext } from "./issues.js";
-import { RULES } from "./rules/index.js";
+import { runGuarded } from "./rules/guarded.js";
+import { RULES, type RuleContext } from "./rules/index.js";
+import { marksOf, salvage } from "./salvage.js";
 import { Runbook } from "./schema/runbook.js";
 import { alternatives, unwrap } from "./schema-walk.js";
 import { readSource } from "./source.js";
@@ -87,47 +92,84 @@ export function loadRunbookText(text: string, file: string): LoadResult {
     });
   }
   const sink = new DiagnosticSink(file);
-  const runbook = checkSchema(yaml, sink, { file, root: Runbook, yaml });
+  const issues: Issue[] = [];
+  const runbook = checkSchema(yaml, sink, { file, root: Runbook, yaml }, issues);
+  const report =
+    (severity: Diagnostic["severity"]) =>
+    (path: Path, message: string | (() => string), key = false) =>
+      sink.add(severity, () => ({ ...yaml.locate(path, key), path: formatPath(path), message }));
+  const ctx = (value: Runbook): RuleContext => ({
+    runbook: value,
+    raw: yaml.value,
+    error: report("error"),
+    warn: report("warning"),
+    get full() {
+      return sink.full;
+    },
+    stopped: () => sink.stopped(),
+  });
   if (runbook) {
-    const report =
-      (severity: Diagnostic["severity"]) =>
-      (path: Path, message: string | (() => string), key = false) =>
-        sink.add(severity, () => ({ ...yaml.locate(path, key), path: formatPath(path), message }));
-    const ctx = {
-      runbook,
-      raw: yaml.value,
-      error: report("error"),
-      warn: report("warning"),
-      get full() {
-        return sink.full;
-      },
-      stopped: () => sink.stopped(),
-    };
-    for (const rule of RULES) rule(ctx);
+    for (const rule of RULES) rule(ctx(runbook));
+  } else if (!sink.full && issues.length <= MAX_COLLECTED) {
+    // The rules run on the parts the schema accepted, so one run reports every error.
+    const marks = marksOf(issues);
+    runGuarded(RULES, ctx(salvage(Runbook, yaml.value, marks) as Runbook), marks);
   }
   const { diagnostics, omitted, complete } = sink.result();
   const result: LoadResult = { file, diagnostics, omitted, complete };
   return runbook && sink.errors === 0 ? { ...result, runbook } : result;
 }
 
+/**
+ * A runbook that was validated before (when its run was created) read again from its text:
+ * the schema's normalisation only, none of the cross-field rules or the migrations lint. The
+ * engine reads its run's environment, secrets and values this way on every replay.
+ */
+export function parseRunbookText(text: string): Runbook | undefined {
+  const parsed = parseYaml(text);
+  if (!parsed.ok) return undefined;
+  const result = Runbook.safeParse(parsed.yaml.value, PARSE);
+  return result.success ? result.data : undefined;
+}
+
+/**
+ * How the schema parses a runbook. A load parses it once: zod's compiled fast path (one
+ * generated function per object schema) costs more to build than one parse saves.
+ */
+const PARSE = { reportInput: true, jitless: true } as const;
+
 /** A value with more nodes than this is checked against the schema in parts. */
 const PART_NODES = 5_000;
 
-/** The runbook when the schema accepts the value; else its issues go to `sink`. */
-function checkSchema(yaml: ParsedYaml, sink: DiagnosticSink, ctx: IssueContext): Runbook | undefined {
+/**
+ * The runbook when the schema accepts the value; else its issues go to `sink`, and the first
+ * `MAX_COLLECTED` (paths from the root) to `found`.
+ */
+function checkSchema(
+  yaml: ParsedYaml,
+  sink: DiagnosticSink,
+  ctx: IssueContext,
+  found: Issue[],
+): Runbook | undefined {
   if (countNodes(yaml.value, PART_NODES) > PART_NODES) {
-    const checked = checkInParts(Runbook, yaml.value, (p) => p, sink, ctx);
+    const checked = checkInParts(Runbook, yaml.value, (p) => p, sink, ctx, found);
     if (!checked.ok) return undefined;
     if (checked.data !== undefined) return checked.data as Runbook;
   }
   // Small, or accepted in parts that cannot be put back together: one pass for the normalized value.
-  const result = Runbook.safeParse(yaml.value, { reportInput: true });
+  const result = Runbook.safeParse(yaml.value, PARSE);
   if (result.success) return result.data;
   collectIssues(result.error.issues, ctx, sink);
+  keep(found, result.error.issues);
   return undefined;
 }
 
+function keep(found: Issue[], issues: readonly Issue[]): void {
+  for (let i = 0; i < issues.length && found.length <= MAX_COLLECTED; i++) found.push(issues[i]!);
+}
+
 type Schema = z.core.$ZodType;
+type Issue = z.core.$ZodIssue;
 type Def = { type: string; [key: string]: unknown };
 const def = (schema: Schema): Def => schema._zod.def as unknown as Def;
 
@@ -156,18 +198,17 @@ function checkInParts(
   at: (path: Path) => Path,
   sink: DiagnosticSink,
   ctx: IssueContext,
+  found: Issue[],
 ): { ok: boolean; data?: unknown } {
   const parts: Part[] = [];
   const pruned = prune(schema, value, [], parts, { nodes: 0 }, !transforms(schema));
-  const result = (schema as z.ZodType).safeParse(pruned, { reportInput: true });
+  const result = (schema as z.ZodType).safeParse(pruned, PARSE);
   let ok = result.success;
   let whole = ok;
   if (!result.success) {
-    collectIssues(
-      result.error.issues.map((i) => ({ ...i, path: at(i.path as Path) as PropertyKey[] })),
-      ctx,
-      sink,
-    );
+    const issues = result.error.issues.map((i) => ({ ...i, path: at(i.path as Path) as PropertyKey[] }));
+    collectIssues(issues, ctx, sink);
+    keep(found, issues);
   }
   for (const part of parts) {
     const length = part.list ? part.list.items.length : part.entries!.length;
@@ -195,6 +236,7 @@ function checkInParts(
           part.list && typeof p[0] === "number" ? [...prefix, from + p[0], ...p.slice(1)] : [...prefix, ...p],
         sink,
         ctx,
+        found,
       );
       if (!checked.ok) ok = false;
       if (ok && whole && part.plain && checked.data !== undefined) {

@@ -1,7 +1,8 @@
 /**
  * Where Gantry keeps its state: the embedded Postgres in the data folder (default), or any
  * Postgres named by GANTRY_DATABASE_URL. DBOS keeps its workflow checkpoints there; Gantry
- * keeps its event log in the `gantry` schema of the same database.
+ * keeps its event log and its deploy provider state in the `gantry` schema of the same
+ * database.
  */
 import path from "node:path";
 import pg from "pg";
@@ -163,9 +164,45 @@ CREATE TABLE IF NOT EXISTS gantry.executors (
 ALTER TABLE gantry.executors ADD COLUMN IF NOT EXISTS token text;
 ALTER TABLE gantry.executors ADD COLUMN IF NOT EXISTS backend_pid integer;
 ALTER TABLE gantry.executors ADD COLUMN IF NOT EXISTS heartbeat_at timestamptz;
+-- Other processes follow a run's events as they are written (EventStore.follow).
+CREATE OR REPLACE FUNCTION gantry.notify_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('gantry_events', NEW.seq || ' ' || NEW.run_id);
+  RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS events_notify ON gantry.events;
+CREATE TRIGGER events_notify AFTER INSERT ON gantry.events FOR EACH ROW EXECUTE FUNCTION gantry.notify_event();
+-- Deploy provider state (src/store/provider-state.ts): what serves each service in each
+-- environment, its last known good version, and one entry per real deploy or rollback.
+CREATE TABLE IF NOT EXISTS gantry.deployments (
+  service text NOT NULL,
+  environment text NOT NULL,
+  current_version text,
+  last_known_good text,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (service, environment)
+);
+CREATE TABLE IF NOT EXISTS gantry.deploy_entries (
+  id bigserial PRIMARY KEY,
+  service text NOT NULL,
+  environment text NOT NULL,
+  key text NOT NULL,
+  action text NOT NULL CHECK (action IN ('deploy', 'rollback')),
+  version text NOT NULL,
+  result text NOT NULL CHECK (result IN ('in-progress', 'ok', 'failed', 'interrupted')),
+  started_at timestamptz NOT NULL DEFAULT now(),
+  finished_at timestamptz,
+  message text,
+  previous_version text,
+  -- Unique per begin() call: a transaction retried after a dropped connection adds no second entry.
+  attempt text UNIQUE,
+  FOREIGN KEY (service, environment) REFERENCES gantry.deployments (service, environment)
+);
+CREATE INDEX IF NOT EXISTS deploy_entries_key ON gantry.deploy_entries (service, environment, key, id);
 `;
 
-async function migrate(pool: pg.Pool): Promise<void> {
+/** Creates Gantry's schema when missing (idempotent; one process at a time). */
+export async function migrate(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   try {
     // One migrating process at a time: CREATE … IF NOT EXISTS races on catalog rows.

@@ -3,8 +3,14 @@
  * has a key unique within its run, so writing the same event twice (a durable step replayed
  * after a crash) stores it once. A run's state is always derived from this log.
  */
-import type pg from "pg";
+import pg from "pg";
 import { withRetry } from "./database.js";
+import type { NewEvent } from "./event-kinds.js";
+
+export type { EventKind, NewEvent } from "./event-kinds.js";
+
+/** The channel Postgres notifies on each new event: payload `<seq> <run id>`. */
+export const EVENTS_CHANNEL = "gantry_events";
 
 export interface RunEvent {
   /** On append: whether a control message sent to the run has not been received yet. */
@@ -16,15 +22,6 @@ export interface RunEvent {
   kind: string;
   step?: string | undefined;
   data: Record<string, unknown>;
-}
-
-export interface NewEvent {
-  key: string;
-  kind: string;
-  step?: string | undefined;
-  data?: Record<string, unknown>;
-  /** When it happened (ISO); default now. */
-  at?: string;
 }
 
 type Listener = (event: RunEvent) => void;
@@ -39,11 +36,28 @@ export interface ConfigStructure {
 
 export class EventStore {
   private listeners = new Set<Listener>();
+  /** Per run, the last append this process started: appends are written in the order they are made. */
+  private readonly tails = new Map<string, Promise<unknown>>();
 
   constructor(private readonly pool: pg.Pool) {}
 
-  /** Appends an event unless one with the same key exists. Returns the stored event, or undefined for a duplicate. */
-  async append(runId: string, event: NewEvent): Promise<RunEvent | undefined> {
+  /**
+   * Appends an event unless one with the same key exists. Returns the stored event, or
+   * undefined for a duplicate. Appends of one run are written in call order, so a step's
+   * start always precedes its output and its end.
+   */
+  append(runId: string, event: NewEvent): Promise<RunEvent | undefined> {
+    const previous = this.tails.get(runId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.insert(runId, event));
+    this.tails.set(runId, next);
+    const forget = () => {
+      if (this.tails.get(runId) === next) this.tails.delete(runId);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  private async insert(runId: string, event: NewEvent): Promise<RunEvent | undefined> {
     const result = await withRetry(() =>
       this.pool.query<{ seq: string; at: Date; pending: boolean }>(
         `INSERT INTO gantry.events (run_id, key, at, kind, step, data)
@@ -54,7 +68,7 @@ export class EventStore {
             WHERE s.run_id = $1 AND s.kind = 'control.sent'
               AND NOT EXISTS (SELECT 1 FROM gantry.events d WHERE d.run_id = $1 AND d.key = 'control:' || (s.data->>'id'))
          ) AS pending`,
-        [runId, event.key, event.at ?? null, event.kind, event.step ?? null, event.data ?? {}],
+        [runId, event.key, event.at ?? null, event.kind, event.step ?? null, event.data],
       ),
     );
     const row = result.rows[0];
@@ -67,11 +81,58 @@ export class EventStore {
       at: row.at.toISOString(),
       kind: event.kind,
       step: event.step,
-      data: event.data ?? {},
+      data: event.data as Record<string, unknown>,
     };
     for (const listener of this.listeners) listener(stored);
     failpoint(event.key);
     return stored;
+  }
+
+  /**
+   * Follows a run's events as they are written, by any process on this database (Postgres
+   * LISTEN/NOTIFY, then the rows after the last one seen). `onEvent` returns true to stop.
+   * Resolves when it stopped.
+   */
+  async follow(
+    runId: string,
+    afterSeq: number,
+    onEvent: (e: RunEvent) => boolean | undefined,
+  ): Promise<void> {
+    const client = new pg.Client({ connectionString: this.connectionString() });
+    client.on("error", () => undefined);
+    await client.connect();
+    let last = afterSeq;
+    let done = false;
+    let wake: () => void = () => undefined;
+    client.on("notification", (n) => {
+      if (n.channel === EVENTS_CHANNEL && n.payload?.endsWith(` ${runId}`)) wake();
+    });
+    try {
+      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+      while (!done) {
+        const notified = new Promise<void>((resolve) => {
+          wake = resolve;
+          // A periodic look as well: a notification is lost if the connection drops.
+          setTimeout(resolve, 5000).unref();
+        });
+        for (const e of await this.list(runId, last)) {
+          last = e.seq;
+          if (onEvent(e)) {
+            done = true;
+            break;
+          }
+        }
+        if (!done) await notified;
+      }
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  private connectionString(): string {
+    const options = (this.pool as unknown as { options: pg.PoolConfig }).options;
+    if (!options.connectionString) throw new Error("the event store's pool has no connection string");
+    return options.connectionString;
   }
 
   /** The event of a run with this key, if it was written. */

@@ -15,8 +15,10 @@ export async function withFileLock<T>(file: string, body: () => Promise<T>): Pro
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const owner = Number(fs.readFileSync(file, "utf8").trim() || "0");
-      if (!alive(owner)) {
+      const owner = holder(file);
+      if (owner === "gone") continue;
+      // Taken over only when its owner is dead; a file without a pid yet is being written now.
+      if (owner !== "writing" && !alive(owner)) {
         fs.rmSync(file, { force: true });
         continue;
       }
@@ -30,6 +32,22 @@ export async function withFileLock<T>(file: string, body: () => Promise<T>): Pro
     return await body();
   } finally {
     fs.rmSync(file, { force: true });
+  }
+}
+
+/**
+ * The pid in a lock file; "writing" while its creator has not written it yet (for a few
+ * seconds at most: an empty file older than that was left by a process that died in between),
+ * "gone" when the file was removed meanwhile.
+ */
+function holder(file: string): number | "writing" | "gone" {
+  try {
+    const text = fs.readFileSync(file, "utf8").trim();
+    if (text !== "") return Number(text);
+    return Date.now() - fs.statSync(file).mtimeMs < 5000 ? "writing" : 0;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return "gone";
+    throw e;
   }
 }
 

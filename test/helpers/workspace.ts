@@ -29,11 +29,16 @@ export interface Workspace {
   gantry(args: string[], env?: Record<string, string>, timeoutMs?: number): Promise<Outcome>;
   /** Starts gantry and returns the child, for tests that signal it. */
   spawn(args: string[], env?: Record<string, string>): ReturnType<typeof spawn>;
-  /** The local-process provider's state: what was started, and how many times. */
-  providerState(): {
+  /**
+   * The provider state of the quickstart in `local`, read from the database after gantry
+   * exited (through `gantry deployments --json`): what serves, the last known good version,
+   * and every deploy and rollback entry.
+   */
+  providerState(): Promise<{
+    current?: string;
     lastKnownGood?: string;
     deploys: Array<{ key: string; version: string; action: string; result: string }>;
-  };
+  }>;
   /** How many times each gate's command really ran. */
   gateRuns(): number;
   cleanup(): Promise<void>;
@@ -63,6 +68,8 @@ export async function workspace(options: WorkspaceOptions = {}): Promise<Workspa
   for (const [from, to] of options.edit ?? []) text = text.replace(from, to);
   const runbook = path.join(dir, "runbook.yaml");
   fs.writeFileSync(runbook, text);
+  // The provider's local folder: 0.4 kept its whole state here (state.json, still imported once
+  // on upgrade, which is how `previous` is set up); local-process keeps process.json here.
   const stateDir = path.join(dataDir, "services", "quickstart", "local");
   if (options.previous) {
     fs.mkdirSync(stateDir, { recursive: true });
@@ -98,12 +105,23 @@ export async function workspace(options: WorkspaceOptions = {}): Promise<Workspa
     port,
     spawn: start,
     gantry: (args, extra, timeoutMs = 90_000) => watch({ spawn: start }, args, extra, timeoutMs).closed,
-    providerState: () => {
-      try {
-        return JSON.parse(fs.readFileSync(path.join(stateDir, "state.json"), "utf8"));
-      } catch {
-        return { deploys: [] };
+    providerState: async () => {
+      const r = await watch(
+        { spawn: start },
+        ["deployments", "--env", "local", "--service", "quickstart", "--limit", "1000", "--json"],
+        undefined,
+        90_000,
+      ).closed;
+      if (r.code !== 0 || !Array.isArray(r.json)) {
+        throw new Error(`gantry deployments failed (exit ${r.code}): ${r.stderr}${r.stdout}`);
       }
+      const view = (r.json as Array<Record<string, unknown>>)[0];
+      if (!view) return { deploys: [] };
+      return {
+        ...(typeof view.current === "string" ? { current: view.current } : {}),
+        ...(typeof view.lastKnownGood === "string" ? { lastKnownGood: view.lastKnownGood } : {}),
+        deploys: view.entries as Array<{ key: string; version: string; action: string; result: string }>,
+      };
     },
     gateRuns: () => {
       try {
@@ -114,9 +132,10 @@ export async function workspace(options: WorkspaceOptions = {}): Promise<Workspa
     },
     cleanup: async () => {
       for (const c of children) c.kill("SIGKILL");
+      // The service local-process left running (process.json; state.json from `previous` never has one).
       try {
-        const state = JSON.parse(fs.readFileSync(path.join(stateDir, "state.json"), "utf8"));
-        if (state.current?.pid) process.kill(-state.current.pid, "SIGKILL");
+        const record = JSON.parse(fs.readFileSync(path.join(stateDir, "process.json"), "utf8"));
+        if (record.process?.pid) process.kill(-record.process.pid, "SIGKILL");
       } catch {
         // nothing running
       }

@@ -1,7 +1,6 @@
 /** One-line descriptions of probes, providers and rollback steps, for plans and logs. */
 import type { Probe } from "../schema/probes.js";
 import type { Runbook } from "../schema/runbook.js";
-import type { PlanStep } from "./types.js";
 
 type Deploy = NonNullable<Runbook["deploy"]>;
 type RollbackStep = NonNullable<Runbook["rollback"]>["steps"][number];
@@ -58,7 +57,11 @@ export function describeDeploy(d: Deploy): string {
   }
 }
 
-export function describeRollbackStep(s: RollbackStep, i: number): PlanStep {
+/** A rollback step's id (its name, else its position), title and detail. */
+export function describeRollbackStep(
+  s: RollbackStep,
+  i: number,
+): { id: string; title: string; detail?: string } {
   const within = s.within ? ` (within ${s.within.text})` : "";
   const [title, detail] = s.revert
     ? ["revert to last known good", undefined]
@@ -80,7 +83,6 @@ export function describeRollbackStep(s: RollbackStep, i: number): PlanStep {
               : [`wait ${s.wait?.text}`, undefined];
   return {
     id: `rollback:${s.name ?? i + 1}`,
-    kind: "rollback",
     title: `${title}${within}`,
     ...(detail ? { detail } : {}),
   };

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { describe, it } from "node:test";
 import { loadRunbookText } from "../load.js";
 import { plan } from "./plan.js";
@@ -43,7 +45,7 @@ describe("plan", () => {
     assert.ok(r.ok);
     const gates = r.plan.phases.find((p) => p.name === "gates")!.steps;
     assert.deepEqual(
-      gates.map((s) => s.parallelGroup),
+      gates.map((s) => (s.kind === "gate" ? s.parallelGroup : "not a gate")),
       [1, 1, undefined],
     );
     const deploy = r.plan.phases.find((p) => p.name === "deploy")!.steps[0]!;
@@ -71,5 +73,21 @@ describe("plan", () => {
   it("refuses an unknown environment with a suggestion", () => {
     const r = plan(runbook, { env: "prod", at, file: "t.yaml" });
     assert.deepEqual(r, { ok: false, message: "unknown environment `prod`; did you mean `production`?" });
+  });
+
+  it("is data: the plans of every seed survive the JSON round trip the stored plan takes", () => {
+    const seeds = path.join(import.meta.dirname, "../../../../examples/seeds");
+    for (const seed of fs.readdirSync(seeds)) {
+      const file = path.join(seeds, seed, "runbook.yaml");
+      const loaded = loadRunbookText(fs.readFileSync(file, "utf8"), file);
+      assert.ok(loaded.runbook, `${seed} does not validate`);
+      for (const env of Object.keys(loaded.runbook.environments)) {
+        const r = plan(loaded.runbook, { env, ref: "v1.0.0", at, file });
+        assert.ok(r.ok);
+        assert.deepEqual(JSON.parse(JSON.stringify(r.plan)), r.plan, `${seed} → ${env}`);
+        for (const step of r.plan.phases.flatMap((p) => p.steps))
+          assert.ok(step.id && step.kind, JSON.stringify(step));
+      }
+    }
   });
 });

@@ -3,13 +3,13 @@
  * No I/O, no clock: the caller passes the time. `gantry plan` prints it; the engine runs it.
  */
 import { DateTime } from "luxon";
-import { notExecutable } from "../../capabilities.js";
 import type { Runbook } from "../schema/runbook.js";
 import { closest } from "../suggest.js";
 import { fillKnown } from "../template.js";
-import { describeDeploy, describeProbe, describeRollbackStep } from "./describe.js";
+import { describeDeploy, describeProbe } from "./describe.js";
 import { type RefInfo, resolveRef } from "./ref.js";
-import type { PlanPhase, PlanStep, ReleasePlan, TimelineEntry } from "./types.js";
+import { confirmation, integrityProbe, named, rollbackPlan } from "./specs.js";
+import type { CheckStep, PlanPhase, PlanStep, ReleasePlan, TimelineEntry } from "./types.js";
 import { windowStatus } from "./window.js";
 
 export interface PlanOptions {
@@ -57,6 +57,8 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
       {
         id: "migrate:expand",
         kind: "migrate",
+        phase: "expand",
+        migrations: m,
         title: "expand migrations",
         detail: `pending ${m.assign === "analysis" ? "backward-compatible files (by SQL analysis)" : `files matching ${match}`} in ${m.dir}, via the ${m.runner} runner`,
       },
@@ -65,14 +67,15 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
   if (runbook.deploy) {
     const deploy = runbook.deploy;
     const steps: PlanStep[] = [
-      { id: "deploy", kind: "deploy", title: `deploy ${version}`, detail: describeDeploy(deploy) },
+      { id: "deploy", kind: "deploy", deploy, title: `deploy ${version}`, detail: describeDeploy(deploy) },
     ];
     deploy.canary.forEach((c, i) =>
       steps.push({
         id: `canary:${i + 1}`,
         kind: "canary",
+        weight: c.weight,
         title: `canary ${Math.round(c.weight * 100)}%`,
-        ...(c.hold ? { detail: `hold ${c.hold.text}` } : {}),
+        ...(c.hold ? { hold: c.hold, detail: `hold ${c.hold.text}` } : {}),
       }),
     );
     add("deploy", steps);
@@ -84,7 +87,8 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
       .map((s, i) => {
         const name = s.name ?? ("check" in s ? s.check : `smoke-${i + 1}`);
         const detail = "check" in s ? `check ${s.check}` : describeProbe(s);
-        return { id: `smoke:${name}`, kind: "smoke" as const, title: name, detail };
+        const measured = "check" in s ? named(runbook, s.check) : { probe: s };
+        return { id: `smoke:${name}`, kind: "smoke" as const, title: name, detail, ...measured };
       }),
   );
   add(
@@ -93,6 +97,8 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
       id: `integrity:${c.name}`,
       kind: "integrity" as const,
       title: c.name,
+      probe: integrityProbe(c),
+      ...(c.tolerance !== undefined ? { baseline: c.name } : {}),
       detail:
         c.tolerance !== undefined
           ? `within ±${pct(c.tolerance)} of baseline`
@@ -106,18 +112,15 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
       {
         id: "success",
         kind: "success",
+        after: runbook.success.after,
+        without: runbook.success.without,
         title: `declare success at T+${runbook.success.after.text}`,
         detail: `if no ${runbook.success.without.join("/")} rule fired`,
       },
     ]);
   }
 
-  const rollback = runbook.rollback
-    ? {
-        target: runbook.rollback.target.text,
-        steps: runbook.rollback.steps.map((s, i) => describeRollbackStep(s, i)),
-      }
-    : undefined;
+  const rollback = runbook.deploy ? rollbackPlan(runbook) : undefined;
 
   const result: ReleasePlan = {
     runbook: { name: runbook.metadata.name, service: runbook.metadata.service, file: options.file },
@@ -131,6 +134,11 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
     ...(runbook.monitor
       ? {
           monitor: {
+            spec: runbook.monitor,
+            endsAfterMs: Math.max(
+              ...runbook.monitor.checkpoints.map((c) => c.at.ms),
+              runbook.success?.after.ms ?? 0,
+            ),
             interval: runbook.monitor.interval.text,
             signals: Object.entries(runbook.monitor.signals).map(([n, p]) => `${n}: ${describeProbe(p)}`),
             rules: runbook.monitor.rules.map((r) => {
@@ -142,13 +150,13 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
         }
       : {}),
     ...(rollback ? { rollback } : {}),
+    ...(runbook.deploy ? { deploy: runbook.deploy } : {}),
     notifications: (runbook.notify?.on ?? []).map(
       (s) => `${s.event}${s.every ? ` every ${s.every.text}` : ""} → ${s.template} to ${s.to.join(", ")}`,
     ),
     ...(runbook.success
       ? { success: `T+${runbook.success.after.text} without ${runbook.success.without.join("/")}` }
       : {}),
-    notExecutable: notExecutable(runbook, options.env),
     blockers,
   };
   return { ok: true, plan: fillPlan(result, knownValues(runbook, options, info)) };
@@ -178,7 +186,7 @@ function knownValues(
 
 function fillPlan(plan: ReleasePlan, known: Record<string, unknown>): ReleasePlan {
   const fill = (text: string) => fillKnown(text, known);
-  const step = (s: PlanStep): PlanStep => ({
+  const step = <S extends PlanStep>(s: S): S => ({
     ...s,
     title: fill(s.title),
     ...(s.detail ? { detail: fill(s.detail) } : {}),
@@ -205,6 +213,7 @@ function gateSteps(runbook: Runbook): PlanStep[] {
     return {
       id: `gate:${g.name}`,
       kind: "gate",
+      gate: g,
       title: g.name,
       detail: `${g.run} (timeout ${g.timeout.text}${g.cache ? ", cached per commit" : ""})`,
       ...(g.parallel ? { parallelGroup: group } : {}),
@@ -216,12 +225,18 @@ function preflightSteps(runbook: Runbook, envName: string, version: string): Pla
   const env = runbook.environments[envName]!;
   const steps: PlanStep[] = [];
   if (env.promoteFrom) {
-    steps.push({ id: "promotion", kind: "soak", title: `${version} was released to ${env.promoteFrom}` });
+    steps.push({
+      id: "promotion",
+      kind: "check",
+      check: { type: "released", in: env.promoteFrom },
+      title: `${version} was released to ${env.promoteFrom}`,
+    });
   }
   if (env.soak) {
     steps.push({
       id: "soak",
-      kind: "soak",
+      kind: "check",
+      check: { type: "released", in: env.soak.in, min: env.soak.min },
       title: `${version} has run in ${env.soak.in} for at least ${env.soak.min.text}`,
     });
   }
@@ -231,6 +246,7 @@ function preflightSteps(runbook: Runbook, envName: string, version: string): Pla
     steps.push({
       id: `validate:${name}`,
       kind: "check",
+      check: { type: "probe", ...named(runbook, name) },
       title: `validate ${name}`,
       ...(detail ? { detail } : {}),
     });
@@ -240,6 +256,7 @@ function preflightSteps(runbook: Runbook, envName: string, version: string): Pla
     steps.push({
       id: "parity",
       kind: "check",
+      check: { type: "parity", parity: p },
       title: `parity with ${p.with}`,
       detail: `${p.compare.join(", ")}; go ≥ ${Math.round(p.go * 100)}%, no-go < ${Math.round(p.noGo * 100)}%`,
     });
@@ -251,12 +268,19 @@ function preflightSteps(runbook: Runbook, envName: string, version: string): Pla
       d.keys.length ? `${d.keys.length} keys present` : "",
       d.config ? "config structure unchanged" : "",
     ].filter(Boolean);
-    steps.push({ id: "drift", kind: "check", title: "no drift", detail: what.join(", ") });
+    steps.push({
+      id: "drift",
+      kind: "check",
+      check: { type: "drift", drift: d },
+      title: "no drift",
+      detail: what.join(", "),
+    });
   }
   if (runbook.migrations) {
     steps.push({
       id: "migrations",
       kind: "check",
+      check: { type: "migrations", migrations: runbook.migrations },
       title: "migrations lint clean, no applied file changed",
       detail: `${runbook.migrations.dir}, ledger ${runbook.migrations.table}`,
     });
@@ -265,6 +289,7 @@ function preflightSteps(runbook: Runbook, envName: string, version: string): Pla
     steps.push({
       id: "backup-age",
       kind: "check",
+      check: { type: "backup-age", backup: runbook.backup },
       title: `latest backup younger than ${runbook.backup.maxAge.text}`,
     });
   }
@@ -276,20 +301,25 @@ function preflightSteps(runbook: Runbook, envName: string, version: string): Pla
       steps.push({
         id: `preflight:${item.name ?? item.check}`,
         kind: "check",
+        check: { type: "probe", ...named(runbook, item.check) },
         title: item.check,
         ...(detail ? { detail } : {}),
       });
     } else if (item.confirm !== undefined) {
       steps.push({
         id: `preflight:${item.name ?? `confirm-${i + 1}`}`,
-        kind: "confirm",
-        title: item.confirm,
+        ...confirmation(item.confirm, item.by, item.timeout),
         detail: `confirmed by ${item.by}`,
       });
     } else if (item.run !== undefined) {
       steps.push({
         id: `preflight:${item.name ?? `run-${i + 1}`}`,
-        kind: "run",
+        kind: "check",
+        check: {
+          type: "command",
+          run: item.run,
+          ...(item.timeout ? { timeout: item.timeout } : {}),
+        } satisfies CheckStep["check"],
         title: item.name ?? "run",
         detail: item.run,
       });
@@ -305,6 +335,7 @@ function backupSteps(runbook: Runbook): PlanStep[] {
     steps.push({
       id: "backup",
       kind: "backup",
+      backup: runbook.backup,
       title: "take backup",
       detail: `${runbook.backup.run}${required}`,
     });
@@ -313,6 +344,8 @@ function backupSteps(runbook: Runbook): PlanStep[] {
     steps.push({
       id: `baseline:checks.${name}`,
       kind: "baseline",
+      key: `checks.${name}`,
+      probe: runbook.checks[name]!,
       title: `baseline of check ${name}`,
       detail: "measured now, compared after the deploy",
     });
@@ -322,6 +355,8 @@ function backupSteps(runbook: Runbook): PlanStep[] {
       steps.push({
         id: `baseline:${c.name}`,
         kind: "baseline",
+        key: c.name,
+        probe: integrityProbe(c),
         title: `baseline ${c.name}`,
         detail: oneLine(c.query),
       });
@@ -348,6 +383,8 @@ function monitorSteps(runbook: Runbook): PlanStep[] {
   return monitor.checkpoints.map((c) => ({
     id: `checkpoint:${c.at.text}`,
     kind: "checkpoint" as const,
+    at: c.at,
+    checks: c.checks.map((name) => ({ name, ...named(runbook, name) })),
     title: `checkpoint ${c.at.text}${c.name ? ` ${c.name}` : ""}`,
     detail: c.checks.length ? `checks: ${c.checks.join(", ")}` : `signals every ${monitor.interval.text}`,
   }));
@@ -363,7 +400,13 @@ function placeAnchored(runbook: Runbook, env: string, phases: PlanPhase[]): void
       after: d.after,
       step: {
         id: `decision:${d.name}`,
-        kind: "decision",
+        kind: "approval",
+        form: "decision",
+        what: `decision ${d.name}`,
+        approvers: d.approvers,
+        needed: d.approvers.reduce((n, a) => n + a.count, 0),
+        ...(d.timeout ? { timeout: d.timeout } : {}),
+        onTimeout: d.onTimeout,
         title: `decision ${d.name}`,
         detail: `approved by ${who}${d.timeout ? `; on no answer after ${d.timeout.text}: ${d.onTimeout}` : ""}`,
       },
@@ -375,7 +418,13 @@ function placeAnchored(runbook: Runbook, env: string, phases: PlanPhase[]): void
       after: c.after,
       step: {
         id: `checklist:${c.name}`,
-        kind: "checklist",
+        kind: "approval",
+        form: "checklist",
+        what: `checklist ${c.name}`,
+        approvers: c.signoff,
+        needed: c.signoff.reduce((n, a) => n + a.count, 0),
+        onTimeout: "abort",
+        items: c.items,
         title: `checklist ${c.name}`,
         detail: `${c.items.length} items, signed off by ${who}`,
       },
@@ -388,6 +437,8 @@ function placeAnchored(runbook: Runbook, env: string, phases: PlanPhase[]): void
       step: {
         id: "migrate:contract",
         kind: "migrate",
+        phase: "contract",
+        migrations: runbook.migrations!,
         title: "contract migrations",
         detail: `${contract.match === undefined ? "destructive migrations (by analysis)" : [contract.match].flat().join(", ")} — held back unless monitoring up to ${contract.after} is healthy`,
       },

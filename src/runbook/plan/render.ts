@@ -1,7 +1,8 @@
 /** The plan as text for a terminal. The JSON form is the ReleasePlan object itself. */
 import type { ReleasePlan } from "./types.js";
 
-export function renderPlan(plan: ReleasePlan): string {
+/** `notExecutable`: the parts this version of Gantry cannot execute (the caller knows them; planning does not). */
+export function renderPlan(plan: ReleasePlan, notExecutable: string[] = []): string {
   const out: string[] = [];
   const version = plan.ref
     ? `${plan.ref.version}${plan.ref.rc ? " (release candidate)" : ""}`
@@ -21,7 +22,8 @@ export function renderPlan(plan: ReleasePlan): string {
   plan.phases.forEach((phase, i) => {
     out.push(`${i + 1}. ${phase.name}`);
     for (const step of phase.steps) {
-      const parallel = step.parallelGroup !== undefined ? ` [parallel ${step.parallelGroup}]` : "";
+      const parallel =
+        step.kind === "gate" && step.parallelGroup !== undefined ? ` [parallel ${step.parallelGroup}]` : "";
       out.push(`   - ${step.title}${parallel}${step.detail ? `  — ${step.detail}` : ""}`);
     }
   });
@@ -48,8 +50,8 @@ export function renderPlan(plan: ReleasePlan): string {
     out.push("", "Notifications");
     for (const n of plan.notifications) out.push(`   ${n}`);
   }
-  if (plan.notExecutable.length > 0) {
-    out.push("", `Not executable by this version of Gantry: ${plan.notExecutable.join(", ")}`);
+  if (notExecutable.length > 0) {
+    out.push("", `Not executable by this version of Gantry: ${notExecutable.join(", ")}`);
   }
   return out.join("\n");
 }

@@ -1,34 +1,157 @@
-/** The plan: everything Gantry will do for one release of one runbook to one environment, in order. */
+/**
+ * The plan: everything Gantry will do for one release of one runbook to one environment, in
+ * order. It is the contract between planning and execution: each step carries its own spec
+ * (a gate its command and timeout, an approval its roles and counts, a rollback step its
+ * form), the plan is stored with the run when the run is created, and the engine executes
+ * that stored plan without planning again. Everything in it survives a JSON round trip.
+ */
+import type { Duration } from "../schema/common.js";
+import type { Probe } from "../schema/probes.js";
+import type { Runbook } from "../schema/runbook.js";
 import type { WindowStatus } from "./window.js";
 
-export type StepKind =
-  | "gate"
-  | "check"
-  | "confirm"
-  | "run"
-  | "soak"
-  | "decision"
-  | "checklist"
-  | "backup"
-  | "baseline"
-  | "migrate"
-  | "deploy"
-  | "canary"
-  | "smoke"
-  | "integrity"
-  | "checkpoint"
-  | "success"
-  | "rollback";
+type Gate = Runbook["gates"][number];
+export type MigrationsSpec = NonNullable<Runbook["migrations"]>;
+export type BackupSpec = NonNullable<Runbook["backup"]>;
+export type DeploySpec = NonNullable<Runbook["deploy"]>;
+export type MonitorSpec = NonNullable<Runbook["monitor"]>;
 
-export interface PlanStep {
-  /** Stable across runs of the same runbook: the basis of idempotency keys. */
+interface Base {
+  /** Stable across runs of the same runbook, the id in the event log: the basis of idempotency keys. */
   id: string;
-  kind: StepKind;
   title: string;
   detail?: string;
+}
+
+/** A probe to measure, and the key of its value from before the deploy when it is compared with one. */
+export interface Measured {
+  probe: Probe;
+  baseline?: string;
+}
+
+export interface GateStep extends Base {
+  kind: "gate";
+  gate: Gate;
   /** Gates that may run together share a group number. */
   parallelGroup?: number;
 }
+
+/** What a pre-flight check verifies. */
+export type CheckSpec =
+  | ({ type: "probe" } & Measured)
+  | { type: "released"; in: string; min?: Duration }
+  | { type: "parity"; parity: NonNullable<Runbook["parity"]> }
+  | { type: "drift"; drift: NonNullable<Runbook["drift"]> }
+  | { type: "migrations"; migrations: MigrationsSpec }
+  | { type: "backup-age"; backup: BackupSpec }
+  | { type: "command"; run: string; timeout?: Duration };
+
+export interface CheckStep extends Base {
+  kind: "check";
+  check: CheckSpec;
+}
+
+export interface Approvers {
+  role: string;
+  count: number;
+}
+
+export interface ApprovalStep extends Base {
+  kind: "approval";
+  form: "confirm" | "decision" | "checklist";
+  /** What people are asked, as the log and the live view say it. */
+  what: string;
+  approvers: Approvers[];
+  /** Distinct people needed. */
+  needed: number;
+  timeout?: Duration;
+  onTimeout: "abort" | "rollback" | "proceed";
+  items?: string[];
+}
+
+export interface BackupStep extends Base {
+  kind: "backup";
+  backup: BackupSpec;
+}
+
+export interface BaselineStep extends Base {
+  kind: "baseline";
+  /** Where the value is kept: an integrity check's name, or `checks.<name>`. */
+  key: string;
+  probe: Probe;
+}
+
+export interface MigrateStep extends Base {
+  kind: "migrate";
+  phase: "expand" | "contract";
+  migrations: MigrationsSpec;
+}
+
+export interface DeployStep extends Base {
+  kind: "deploy";
+  deploy: DeploySpec;
+}
+
+export interface CanaryStep extends Base {
+  kind: "canary";
+  weight: number;
+  hold?: Duration;
+}
+
+export interface SmokeStep extends Base, Measured {
+  kind: "smoke";
+}
+
+export interface IntegrityStep extends Base, Measured {
+  kind: "integrity";
+}
+
+export interface CheckpointStep extends Base {
+  kind: "checkpoint";
+  at: Duration;
+  checks: Array<{ name: string } & Measured>;
+}
+
+export interface SuccessStep extends Base {
+  kind: "success";
+  after: Duration;
+  without: string[];
+}
+
+/** The forms a rollback step takes. */
+export type RollbackForm =
+  | { form: "revert"; timeout?: Duration }
+  | { form: "run"; run: string; timeout?: Duration }
+  | ({ form: "check"; check: string } & Measured)
+  | { form: "wait"; wait: Duration }
+  | { form: "confirm"; approval: Omit<ApprovalStep, keyof Base | "kind"> }
+  | {
+      form: "migrations";
+      strategy: "down" | "restore";
+      migrations?: MigrationsSpec;
+      backup?: BackupSpec;
+    }
+  | { form: "notify"; template: string };
+
+export type RollbackStep = Base & { kind: "rollback"; within?: Duration } & RollbackForm;
+
+export type PlanStep =
+  | GateStep
+  | CheckStep
+  | ApprovalStep
+  | BackupStep
+  | BaselineStep
+  | MigrateStep
+  | DeployStep
+  | CanaryStep
+  | SmokeStep
+  | IntegrityStep
+  | CheckpointStep
+  | SuccessStep
+  | RollbackStep;
+
+export type StepKind = PlanStep["kind"];
+export type StepOf<K extends StepKind> = Extract<PlanStep, { kind: K }>;
 
 export interface PlanPhase {
   name: string;
@@ -54,12 +177,26 @@ export interface ReleasePlan {
   window: WindowStatus;
   phases: PlanPhase[];
   timeline: TimelineEntry[];
-  monitor?: { interval: string; signals: string[]; rules: string[] };
-  rollback?: { target: string; steps: PlanStep[] };
+  /** What is watched after the deploy: shown by `gantry plan`, sampled by the engine. */
+  monitor?: {
+    interval: string;
+    signals: string[];
+    rules: string[];
+    spec: MonitorSpec;
+    /** The last checkpoint or the success time: monitoring's end, from T. */
+    endsAfterMs: number;
+  };
+  /** How the release goes back, with the provider to restore through. */
+  rollback?: {
+    target: string;
+    targetMs?: number;
+    targets: Partial<Record<string, number>>;
+    steps: RollbackStep[];
+  };
+  /** The provider the deploy, the rollback and the last-known-good record go through. */
+  deploy?: DeploySpec;
   notifications: string[];
   success?: string;
-  /** Sections this version of Gantry cannot execute yet. */
-  notExecutable: string[];
   /** Reasons a release would be refused right now (ref, missing configuration). */
   blockers: string[];
 }

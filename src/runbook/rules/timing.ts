@@ -1,8 +1,8 @@
 /** Time: checkpoints in order, positions that exist, windows and freezes that make sense. */
-import { IANAZone } from "luxon";
 import type { Path } from "../diagnostics.js";
 import { formatDuration } from "../duration.js";
 import { closest } from "../suggest.js";
+import { isTimeZone } from "../time-zone.js";
 import type { RunbookRule } from "./context.js";
 
 export const checkpointsInOrder: RunbookRule = (ctx) => {
@@ -98,7 +98,7 @@ export const windowsValid: RunbookRule = (ctx) => {
   for (const [name, env] of Object.entries(ctx.runbook.environments)) {
     env.windows.forEach((w, i) => {
       const path: Path = ["environments", name, "windows", i];
-      if (!IANAZone.isValidZone(w.timezone)) {
+      if (!isTimeZone(w.timezone)) {
         ctx.error(
           [...path, "timezone"],
           `unknown time zone \`${w.timezone}\`; use an IANA name such as America/New_York or UTC`,

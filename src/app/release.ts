@@ -1,0 +1,89 @@
+/**
+ * Creating a release: the rules a plan must meet before anything runs (executable by this
+ * version, a ref, no blocker, an open window), and the run as it is stored: its input (the
+ * runbook's text and the plan the engine will execute) and its `run.created` event.
+ */
+import { randomBytes } from "node:crypto";
+import type { RunInput } from "../engine/types.js";
+import { ENGINE_VERSION } from "../engine/version.js";
+import type { ReleasePlan } from "../runbook/plan/types.js";
+import type { Runbook } from "../runbook/schema/runbook.js";
+import type { NewEvent } from "../store/events.js";
+import { VERSION } from "../version.js";
+import { notExecutable } from "./capabilities.js";
+import { Refusal } from "./refusal.js";
+import { operator } from "./runs.js";
+
+export interface ReleaseRequest {
+  file: string;
+  /** The runbook's text as read, and as validated. */
+  source: string;
+  runbook: Runbook;
+  plan: ReleasePlan;
+  noCache?: boolean;
+  as?: string;
+}
+
+/** Refuses a release that cannot run now; otherwise returns the run's input. Nothing is stored. */
+export function prepareRelease(request: ReleaseRequest): RunInput {
+  const { plan, file } = request;
+  const missing = notExecutable(plan, { schedule: request.runbook.schedule.length });
+  if (missing.length > 0) {
+    throw new Refusal(
+      "unsupported",
+      `gantry ${VERSION} cannot execute these parts of ${file} yet: ${missing.join(", ")}. Nothing was run.`,
+      [],
+      { notExecutable: missing },
+    );
+  }
+  const problems: string[] = [];
+  if (!plan.ref) problems.push("--ref: say what to release, e.g. --ref v1.2.0");
+  problems.push(...plan.blockers);
+  if (problems.length > 0) throw new Refusal("blocked", problems.join("\n"), ["Nothing was run."]);
+  if (!plan.window.open) {
+    throw new Refusal(
+      "window-closed",
+      `${plan.environment} is closed for deploys: ${plan.window.reason}${plan.window.nextOpen ? `; it next opens ${plan.window.nextOpen}` : ""}`,
+      ["Nothing was run."],
+    );
+  }
+  return {
+    runId: newRunId(plan),
+    file,
+    source: request.source,
+    env: plan.environment,
+    ref: plan.ref!.ref,
+    at: new Date().toISOString(),
+    noCache: request.noCache ?? false,
+    operator: operator(request.as),
+    plan,
+  };
+}
+
+/** The first event of a run: what it releases where, its plan's steps, and the engine that runs it. */
+export function createdEvent(input: RunInput, queued: boolean): NewEvent {
+  const plan = input.plan;
+  return {
+    key: "created",
+    kind: "run.created",
+    data: {
+      runbook: plan.runbook.name,
+      service: plan.runbook.service,
+      environment: plan.environment,
+      ref: input.ref,
+      version: plan.ref?.version ?? input.ref,
+      file: input.file,
+      operator: input.operator,
+      queued,
+      engine: ENGINE_VERSION,
+      steps: plan.phases.flatMap((p) =>
+        p.steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title, phase: p.name })),
+      ),
+    },
+  };
+}
+
+function newRunId(plan: ReleasePlan): string {
+  const version = (plan.ref?.version ?? "run").replace(/[^A-Za-z0-9._-]/g, "-");
+  return `${plan.runbook.service}-${plan.environment}-${version}-${randomBytes(3).toString("hex")}`;
+}

@@ -1,0 +1,210 @@
+/**
+ * The operations on runs, with their rules: what a run accepts in each state (an approval
+ * only while it waits, once per person; nothing once it has finished), how an interrupted run
+ * is aborted, what may be resumed. The CLI verbs and the HTTP API call these and only
+ * translate: arguments in, results and refusals out.
+ */
+import { randomUUID } from "node:crypto";
+import { userInfo } from "node:os";
+import type { Control } from "../engine/control.js";
+import { foldRun, type RunView } from "../engine/state.js";
+import type { ControlMessage } from "../engine/types.js";
+import { ENGINE_VERSION } from "../engine/version.js";
+import type { EventStore, RunEvent } from "../store/events.js";
+import { Refusal } from "./refusal.js";
+
+/** Who is acting: `--as`, else GANTRY_USER, else the login name. */
+export function operator(as?: string): string {
+  return as ?? process.env.GANTRY_USER ?? process.env.USER ?? userInfo().username;
+}
+
+export async function findRun(control: Control, runId: string): Promise<RunView> {
+  const view = await control.view(runId);
+  if (view) return view;
+  const recent = await control.store.runs({ limit: 5 });
+  throw new Refusal(
+    "not-found",
+    `no run ${runId}${recent.length ? `; recent runs: ${recent.join(", ")}` : "; no runs yet"} (gantry status lists them)`,
+  );
+}
+
+export async function listRuns(control: Control, limit = 20): Promise<RunView[]> {
+  const ids = await control.store.runs({ limit });
+  const alive = (await control.executor()) !== undefined;
+  const views: RunView[] = [];
+  for (const id of ids) {
+    const v = foldRun(await control.store.list(id), alive);
+    if (v) views.push(v);
+  }
+  return views;
+}
+
+export async function runLog(control: Control, runId: string): Promise<RunEvent[]> {
+  await findRun(control, runId);
+  return control.store.list(runId);
+}
+
+/** A finished run accepts nothing more. */
+function unfinished(view: RunView, verb: string): void {
+  if (!view.outcome) return;
+  const hints =
+    verb === "rollback" && view.outcome === "released" && view.previousVersion
+      ? [
+          `To go back to ${view.previousVersion}, release it: gantry release ${view.file} --env ${view.environment} --ref <the ref of ${view.previousVersion}>`,
+        ]
+      : [];
+  throw new Refusal(
+    "not-accepted",
+    `run ${view.id} has already finished: ${view.outcome} — ${view.reason ?? ""}`,
+    hints,
+  );
+}
+
+export interface Answered {
+  what: string;
+  by: string;
+  rejected: boolean;
+  /** Approvals so far, this one included, and how many are needed. */
+  count: number;
+  needed: number;
+  /** The run is interrupted: it acts on the answer when resumed. */
+  interrupted: boolean;
+}
+
+/** Approves (or rejects) what the run waits for, as `by`. Each person counts once. */
+export async function answer(
+  control: Control,
+  runId: string,
+  by: string,
+  options: { reject?: boolean; reason?: string } = {},
+): Promise<Answered> {
+  const view = await findRun(control, runId);
+  unfinished(view, "approve");
+  const waiting = view.waiting;
+  if (!waiting) {
+    throw new Refusal(
+      "not-accepted",
+      `run ${runId} is not waiting for an approval; it is at ${view.current?.id ?? "its start"}.`,
+    );
+  }
+  if (!options.reject && waiting.approvals.includes(by)) {
+    throw new Refusal(
+      "not-accepted",
+      `${by} has already approved ${waiting.what}; it needs ${waiting.needed} different people.`,
+    );
+  }
+  const message: ControlMessage = options.reject
+    ? {
+        type: "reject",
+        by,
+        step: waiting.step,
+        id: randomUUID(),
+        ...(options.reason ? { reason: options.reason } : {}),
+      }
+    : { type: "approve", by, step: waiting.step, id: randomUUID() };
+  await control.send(runId, message);
+  return {
+    what: waiting.what,
+    by,
+    rejected: options.reject ?? false,
+    count: waiting.approvals.length + (options.reject ? 0 : 1),
+    needed: waiting.needed,
+    interrupted: view.status === "interrupted",
+  };
+}
+
+/** Asks the run to roll back; an interrupted run must then be resumed to act on it. */
+export async function requestRollback(
+  control: Control,
+  runId: string,
+  by: string,
+  reason: string,
+): Promise<{ interrupted: boolean }> {
+  const view = await findRun(control, runId);
+  unfinished(view, "rollback");
+  await control.send(runId, { type: "rollback", by, reason, id: randomUUID() });
+  return { interrupted: view.status === "interrupted" };
+}
+
+/**
+ * Stops a run for good. A running run is asked (it stops at its next step boundary); one that
+ * no process runs (interrupted, queued) is cancelled and finished here.
+ */
+export async function abort(
+  control: Control,
+  runId: string,
+  by: string,
+  reason?: string,
+): Promise<{ immediate: boolean; reason: string }> {
+  const view = await findRun(control, runId);
+  unfinished(view, "abort");
+  if (view.status !== "interrupted" && view.status !== "queued") {
+    await control.send(runId, { type: "abort", by, id: randomUUID(), ...(reason ? { reason } : {}) });
+    return { immediate: false, reason: `aborted by ${by}${reason ? `: ${reason}` : ""}` };
+  }
+  // A run whose process died before DBOS started it has no workflow to cancel.
+  await control.cancel(runId).catch((e: Error) => {
+    if (!/does not exist|not found/i.test(e.message)) throw e;
+  });
+  const deployed = view.steps.some((s) => s.kind === "deploy" && s.status !== "pending");
+  const text = `aborted by ${by}${reason ? `: ${reason}` : ""} while ${view.status}${deployed ? `; ${view.version} may still be serving (roll back with a release of the previous version)` : "; nothing was deployed"}`;
+  await control.store.append(runId, {
+    key: "finished",
+    kind: "run.finished",
+    data: {
+      run: runId,
+      outcome: "aborted",
+      reason: text,
+      version: view.version,
+      previousVersion: view.previousVersion ?? null,
+    },
+  });
+  return { immediate: true, reason: text };
+}
+
+/** Refuses to start a new run while an earlier one is unfinished and nobody runs it. */
+export async function refuseInterrupted(store: EventStore): Promise<void> {
+  for (const id of await store.unfinished()) {
+    const view = foldRun(await store.list(id), false);
+    if (view?.status !== "interrupted") continue;
+    if (view.engine !== ENGINE_VERSION) {
+      throw new Refusal(
+        "busy",
+        `run ${id} (${view.service} ${view.version} → ${view.environment}) was started by an earlier Gantry (engine ${view.engine}; this is ${ENGINE_VERSION}) and is not finished.`,
+        [`Finish it with the Gantry that started it, or end it with: gantry abort ${id}`],
+      );
+    }
+    throw new Refusal(
+      "busy",
+      `run ${id} (${view.service} ${view.version} → ${view.environment}) was interrupted at ${view.current?.id ?? "its start"} and is not finished.`,
+      [
+        `Finish it first: gantry resume ${id}   or   gantry rollback ${id} --reason …   or   gantry abort ${id}`,
+      ],
+    );
+  }
+}
+
+/** Why `gantry resume [RUN]` has nothing to run, or undefined when it has. */
+export async function nothingToResume(
+  store: EventStore,
+  runId: string | undefined,
+): Promise<string | undefined> {
+  const queuedNote = (ids: string[]) =>
+    `${ids.length === 1 ? `run ${ids[0]} is` : `runs ${ids.join(", ")} are`} queued, not interrupted: ${ids.length === 1 ? "it has" : "they have"} not started, and \`gantry worker\` runs queued releases (one per environment at a time). Start one with: gantry worker`;
+  if (runId !== undefined) {
+    const view = foldRun(await store.list(runId), false);
+    if (!view) throw new Refusal("not-found", `no run ${runId} (gantry status lists runs)`);
+    if (view.status === "queued") return queuedNote([runId]);
+    if (view.outcome)
+      return `run ${runId} has nothing to resume: ${view.status}${view.reason ? ` — ${view.reason}` : ""}`;
+    return undefined;
+  }
+  const queued: string[] = [];
+  for (const id of await store.unfinished()) {
+    const view = foldRun(await store.list(id), false);
+    if (!view) continue;
+    if (view.status !== "queued") return undefined;
+    queued.push(id);
+  }
+  return queued.length > 0 ? `no interrupted runs; ${queuedNote(queued)}` : "no interrupted runs";
+}

@@ -1,0 +1,259 @@
+/**
+ * The interpreter: executes a stored plan, phase by phase. Gates of one parallel group run
+ * together; every other step runs alone, through its kind's module. After each step the run
+ * continues, finishes with an outcome, or rolls back. Control messages (approve, reject,
+ * rollback, abort) are read between steps and while waiting.
+ */
+import { execFileSync } from "node:child_process";
+import { DBOS, DBOSWorkflowConflictError } from "@dbos-inc/dbos-sdk";
+import type { PlanStep } from "../runbook/plan/types.js";
+import type { Sealer } from "../secrets/seal.js";
+import type { ControlMessage, RollbackCause, StepModule, StepResult, Transition } from "../steps/contract.js";
+import { moduleFor } from "../steps/registry.js";
+import { type ContextEnvironment, RunContext } from "./context.js";
+import { RunDurable } from "./durable.js";
+import { Monitor } from "./monitor.js";
+import { rollBack } from "./rollback.js";
+import { RunFinished, type RunInput, type RunResult } from "./types.js";
+
+export interface InterpreterEnvironment extends ContextEnvironment {
+  sealer: Sealer;
+  /** True once this process is stopping: no run may end here. */
+  halting(): boolean;
+}
+
+export class Interpreter {
+  private readonly ctx: RunContext;
+  private readonly durable: RunDurable;
+  private readonly monitor: Monitor | undefined;
+  private rollingBack = false;
+  private rollbackInfo: RunResult["rollback"];
+
+  constructor(
+    input: RunInput,
+    private readonly environment: InterpreterEnvironment,
+  ) {
+    this.ctx = new RunContext(input, environment);
+    this.durable = new RunDurable(this.ctx, environment.sealer, {
+      nextSampleAt: (now) => this.monitor?.nextSampleAt(now),
+      sample: () => this.monitor!.sample(),
+      monitorUntil: (at) => this.monitorUntil(at),
+      transition: (t) => this.transition(t),
+      control: (m) => this.control(m),
+      rollingBack: () => this.rollingBack,
+    });
+    this.ctx.durable = this.durable;
+    const spec = input.plan.monitor?.spec;
+    this.monitor = spec
+      ? new Monitor(spec, input.plan, this.ctx, this.durable, {
+          rollback: (cause) => this.rollback(cause),
+          pause: (key, reason) => this.pause(key, reason),
+          rollingBack: () => this.rollingBack,
+        })
+      : undefined;
+  }
+
+  async execute(): Promise<RunResult> {
+    const { ctx, durable } = this;
+    try {
+      await durable.act("resolve", async () => {
+        const provider = ctx.provider("resolve");
+        const good = await provider.lastKnownGood();
+        const serving = good ?? (await provider.status()).version;
+        const sha = gitSha(ctx.cwd, ctx.ref);
+        return {
+          ok: true,
+          message: serving ? `serving ${serving}` : "nothing known to be serving",
+          facts: { ...(serving ? { previousVersion: serving } : {}), ...(sha ? { sha } : {}) },
+        };
+      });
+      await durable.event({
+        key: "started",
+        kind: "run.started",
+        data: { previousVersion: ctx.facts.previousVersion, sha: ctx.facts.sha, version: ctx.version },
+      });
+      for (const phase of ctx.plan.phases) await this.phase(phase.name, phase.steps);
+      await durable.act("mark-good", async () => {
+        await ctx.provider("mark-good").markGood(ctx.version);
+        return { ok: true, message: `${ctx.version} is the last known good version` };
+      });
+      const was = ctx.facts.previousVersion ? ` (was ${ctx.facts.previousVersion})` : "";
+      throw new RunFinished("released", `${ctx.version} released to ${ctx.env}${was}`);
+    } catch (error) {
+      if (this.environment.halting()) await new Promise(() => undefined);
+      // Another process owns the run now: nothing is recorded here.
+      if (error instanceof DBOSWorkflowConflictError) throw error;
+      const e =
+        error instanceof RunFinished
+          ? error
+          : new RunFinished(
+              "failed",
+              `internal error in Gantry: ${(error as Error).message}${ctx.deployedNote()}`,
+            );
+      const unobserved = this.monitor?.unobservedMs() ?? 0;
+      const result: RunResult = {
+        run: ctx.runId,
+        outcome: e.outcome,
+        version: ctx.version,
+        previousVersion: ctx.facts.previousVersion ?? null,
+        reason: `${e.reason}${this.unobservedNote()}`,
+        ...(this.rollbackInfo ? { rollback: this.rollbackInfo } : {}),
+        ...(unobserved > 0 ? { unobservedMs: unobserved } : {}),
+      };
+      await durable.event({ key: "finished", kind: "run.finished", data: { ...result } });
+      return result;
+    }
+  }
+
+  private async phase(phase: string, steps: PlanStep[]): Promise<void> {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!;
+      if (step.kind === "gate" && step.parallelGroup !== undefined) {
+        const group = [step];
+        while (
+          steps[i + 1]?.kind === "gate" &&
+          (steps[i + 1] as typeof step).parallelGroup === step.parallelGroup
+        )
+          group.push(steps[++i] as typeof step);
+        await this.group(phase, group);
+        continue;
+      }
+      const module = this.module(step);
+      const r = await this.run(phase, step, module);
+      await this.after(step, module, r);
+    }
+  }
+
+  /** Gates that run together; each failure is named. */
+  private async group(phase: string, group: PlanStep[]): Promise<void> {
+    const module = this.module(group[0]!);
+    const results = await Promise.all(group.map((g) => this.durable.tracked(phase, g, module, false)));
+    await this.durable.checkControl();
+    const failed = group.map((g, j) => [g, results[j]!] as const).filter(([, r]) => !r.ok);
+    if (failed.length === 0) return;
+    await this.transition({
+      to: "finish",
+      outcome: "gate_failed",
+      reason: failed.map(([g, r]) => `gate ${g.title} failed: ${r.message}`).join("; "),
+    });
+  }
+
+  private module(step: PlanStep): StepModule {
+    const module = moduleFor(step);
+    if (!module) throw new Error(`step kind ${step.kind} is not executable by this version (${step.id})`);
+    return module;
+  }
+
+  private async run(phase: string, step: PlanStep, module: StepModule): Promise<StepResult> {
+    if (module.mode === "act") return this.durable.tracked(phase, step, module);
+    await this.durable.started(step.id, step.kind, step.title, phase);
+    const r = await module.run(step as never, this.ctx);
+    const status = r.status ?? (r.ok ? "passed" : "failed");
+    await this.durable.finished(step.id, status, r.message, r.data);
+    return r;
+  }
+
+  private async after(step: PlanStep, module: StepModule, r: StepResult): Promise<void> {
+    const next: Transition =
+      r.next ??
+      (r.ok
+        ? { to: "continue" }
+        : (module.onFail?.(step as never, r, this.ctx) ?? {
+            to: "finish",
+            outcome: "failed",
+            reason: `${step.title}: ${r.message}${this.ctx.deployedNote()}`,
+          }));
+    if (next.to !== "continue") await this.transition(next);
+  }
+
+  private async transition(t: Exclude<Transition, { to: "continue" }>): Promise<never> {
+    if (t.to === "rollback") return this.rollback(t.cause);
+    throw new RunFinished(t.outcome, t.reason);
+  }
+
+  private async rollback(cause: RollbackCause): Promise<never> {
+    this.rollingBack = true;
+    const detectedAt = cause.detectedAt ?? (await DBOS.now());
+    return rollBack({ ...cause, detectedAt }, this.ctx, this.durable, (info) => {
+      this.rollbackInfo = info;
+    });
+  }
+
+  private async monitorUntil(at: number): Promise<{ summary: string }> {
+    const m = this.monitor;
+    if (!m || this.ctx.facts.deployedAt === undefined) {
+      await this.durable.waitUntil(at);
+      return { summary: "healthy" };
+    }
+    await m.begin();
+    await m.next(at);
+    await this.durable.waitUntil(at);
+    // A checkpoint passes only when no rule is in breach and fresh samples were seen after a gap.
+    while (m.holding()) {
+      const due = m.nextSampleAt(await this.durable.now());
+      if (due === undefined) break;
+      await this.durable.waitUntil(due);
+    }
+    return { summary: m.summary() };
+  }
+
+  /** Pauses for a person: approve continues, reject rolls back, abort stops. */
+  private async pause(key: string, reason: string): Promise<void> {
+    const d = this.durable;
+    await d.event({
+      key,
+      kind: "approval.waiting",
+      step: key,
+      data: { what: `continue after: ${reason}`, needed: 1 },
+    });
+    for (;;) {
+      const msg = await d.receive(undefined);
+      if (msg?.type === "approve") {
+        await d.finished(key, "passed", `continued by ${msg.by}`);
+        return;
+      }
+      if (msg?.type === "reject") await this.rollback({ reason: `${reason}; rejected by ${msg.by}` });
+      if (msg) await this.control(msg);
+    }
+  }
+
+  private async control(msg: ControlMessage): Promise<void> {
+    const by = msg.by;
+    if (msg.type === "abort") {
+      throw new RunFinished(
+        "aborted",
+        `aborted by ${by}${msg.reason ? `: ${msg.reason}` : ""}${this.ctx.deployedNote()}`,
+      );
+    }
+    if (msg.type === "rollback") {
+      if (!this.ctx.facts.deployed) {
+        throw new RunFinished(
+          "aborted",
+          `rollback requested by ${by} before the deploy: ${msg.reason}; nothing was deployed`,
+        );
+      }
+      await this.rollback({ reason: `manual rollback by ${by}: ${msg.reason}` });
+    }
+    // An approval nobody waits for is recorded and otherwise ignored.
+  }
+
+  private unobservedNote(): string {
+    const ms = this.monitor?.unobservedMs() ?? 0;
+    return ms > 0 ? `; monitoring was interrupted for ${Math.round(ms / 1000)} s` : "";
+  }
+}
+
+/** The commit a ref names in the runbook's git repository, when there is one. */
+function gitSha(cwd: string, ref: string): string | undefined {
+  try {
+    return execFileSync("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], {
+      cwd,
+      stdio: ["ignore", "pipe", "ignore"],
+      timeout: 5000,
+    })
+      .toString()
+      .trim();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * Monitoring after the deploy: every signal sampled each interval from T, every rule judged on
+ * every sample, whatever the run is doing meanwhile (waiting for a checkpoint, a decision, a
+ * checklist or a confirmation), until the run ends or rolls back. What fires acts: a rollback,
+ * or a pause for a person.
+ *
+ * Nothing here lives only in memory: the sample index, each sample's time and measurements
+ * are recorded results, so a replay rebuilds the same evaluators and verdicts. A gap between
+ * samples (the process was down, the database away, a long step) is recorded as time not
+ * observed; after one, a checkpoint passes only after fresh samples covering the longest rule
+ * window, and detection latency counts from the first sample that could have seen the breach.
+ */
+import {
+  type FiredVerdict,
+  formatHeld,
+  formatValue,
+  RuleEvaluator,
+  type Sample,
+  type Verdict,
+} from "../analysis/rules.js";
+import type { Measurement } from "../probes/types.js";
+import type { MonitorSpec, ReleasePlan } from "../runbook/plan/types.js";
+import type { RollbackCause } from "../steps/contract.js";
+import type { RunContext } from "./context.js";
+import type { RunDurable } from "./durable.js";
+
+interface Taken {
+  at: number;
+  measurements: Record<string, Measurement>;
+}
+
+export interface MonitorHooks {
+  rollback(cause: RollbackCause): Promise<never>;
+  /** Waits for a person after `reason`; sampling rests meanwhile. */
+  pause(key: string, reason: string): Promise<void>;
+  rollingBack(): boolean;
+}
+
+interface Gap {
+  from: number;
+  to: number;
+}
+
+export class Monitor {
+  private k = 0;
+  private started = false;
+  private paused = false;
+  private readonly evaluators: RuleEvaluator[];
+  private readonly previous: Record<string, unknown> = {};
+  private last: Record<string, Measurement> = {};
+  private lastVerdicts: Verdict[] = [];
+  private lastAt: number | undefined;
+  private readonly gaps: Gap[] = [];
+  /** Samples since the last gap, and how many a checkpoint needs after one. */
+  private fresh = 0;
+  private needFresh = 0;
+  /** The first sample after each gap → when the gap began: the first moment a breach could have been seen. */
+  private readonly afterGap = new Map<number, number>();
+  private readonly interval: number;
+
+  constructor(
+    private readonly spec: MonitorSpec,
+    private readonly plan: ReleasePlan,
+    private readonly ctx: RunContext,
+    private readonly durable: RunDurable,
+    private readonly hooks: MonitorHooks,
+  ) {
+    this.interval = spec.interval.ms;
+    this.evaluators = spec.rules.map((r) => new RuleEvaluator(r, spec.tiers));
+  }
+
+  /** Monitoring runs from the deploy's end until the run ends or rolls back; not while paused. */
+  private active(): boolean {
+    return this.ctx.facts.deployedAt !== undefined && !this.hooks.rollingBack() && !this.paused;
+  }
+
+  /** When the next sample is due; a late start (a replay, a long step) skips the samples it missed. */
+  nextSampleAt(now: number): number | undefined {
+    if (!this.active()) return undefined;
+    const t = this.ctx.facts.deployedAt!;
+    let at = t + this.k * this.interval;
+    while (at + this.interval <= now) {
+      this.k++;
+      at += this.interval;
+    }
+    return at;
+  }
+
+  /** Whether a checkpoint must wait: an enforced rule is in breach, or too few samples since a gap. */
+  holding(): boolean {
+    const breach = this.lastVerdicts.some(
+      (v, i) => v.state === "pending" && this.spec.rules[i]!.mode === "enforce",
+    );
+    return breach || this.fresh < this.needFresh;
+  }
+
+  /** Monitoring time not observed so far (ms). */
+  unobservedMs(): number {
+    return this.gaps.reduce((n, g) => n + (g.to - g.from), 0);
+  }
+
+  summary(): string {
+    const parts = Object.entries(this.last).map(
+      ([n, m]) => `${n} ${m.value === undefined || m.value === null ? m.phase : formatValue(m.value)}`,
+    );
+    const text = parts.length ? parts.join(", ") : "healthy";
+    const gap = this.gaps.at(-1);
+    return gap
+      ? `${text}; monitoring was interrupted for ${formatHeld(gap.to - gap.from)}, passed after ${this.fresh} fresh samples`
+      : text;
+  }
+
+  async begin(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const t = this.ctx.facts.deployedAt!;
+    await this.durable.event({
+      key: "monitor:started",
+      kind: "monitor.started",
+      data: {
+        t: new Date(t).toISOString(),
+        endsAt: new Date(t + this.plan.monitor!.endsAfterMs).toISOString(),
+        interval: this.spec.interval.text,
+      },
+    });
+  }
+
+  async next(at: number): Promise<void> {
+    const t = this.ctx.facts.deployedAt!;
+    const cp = this.spec.checkpoints.find((c) => t + c.at.ms >= at);
+    if (!cp) return;
+    await this.durable.event({
+      key: `checkpoint-next:${cp.at.text}`,
+      kind: "checkpoint.next",
+      data: { at: new Date(t + cp.at.ms).toISOString(), name: cp.at.text },
+    });
+  }
+
+  /** Takes the sample that is due, records it, judges every rule and acts on what fired. */
+  async sample(): Promise<void> {
+    await this.begin();
+    const k = this.k;
+    // A sample stands for its slot on the interval grid from T, whatever its measuring took:
+    // a rule's `for:` window then elapses on a sample, not up to an interval after it.
+    const slot = this.ctx.facts.deployedAt! + k * this.interval;
+    const taken = await this.durable.record(`sample:${k}`, () => this.take(slot));
+    await this.noteGap(k, taken.at);
+    this.fresh++;
+    for (const [n, m] of Object.entries(taken.measurements)) {
+      this.previous[n] = m.state;
+      this.last[n] = m;
+      await this.durable.event({
+        key: `m:${k}:${n}`,
+        kind: "measurement",
+        data: {
+          signal: n,
+          sample: k,
+          phase: m.phase,
+          value: m.value ?? null,
+          message: m.message,
+          at: m.finishedAt,
+        },
+      });
+    }
+    const before = this.lastVerdicts;
+    this.lastVerdicts = this.evaluators.map((e, i) => e.observe(this.sampleFor(i, taken)));
+    this.k = k + 1;
+    for (const [i, verdict] of this.lastVerdicts.entries()) await this.act(k, verdict, before[i]);
+  }
+
+  private async act(k: number, verdict: Verdict, before: Verdict | undefined): Promise<void> {
+    const rule = this.spec.rules.find((r) => r.name === verdict.rule)!;
+    // Which signal the rule judges, and whether it only watches, go with every verdict.
+    const about = { subject: rule.when.subject, watch: rule.mode === "watch", sample: k };
+    if (verdict.state === "ok") {
+      if (before && before.state !== "ok")
+        await this.durable.event({
+          key: `v:${k}:${verdict.rule}`,
+          kind: "verdict",
+          data: { ...verdict, ...about },
+        });
+      return;
+    }
+    if (verdict.state === "fired" && verdict.repeat) return;
+    const data = verdict.state === "pending" ? { ...verdict, forMs: rule.for.ms } : verdict;
+    await this.durable.event({ key: `v:${k}:${verdict.rule}`, kind: "verdict", data: { ...data, ...about } });
+    if (verdict.state === "pending") return;
+    if (verdict.state === "missing") {
+      if (verdict.action === "hold") await this.pause(k, `${verdict.reason}: holding for a person`);
+      return;
+    }
+    if (verdict.watch) return;
+    if (verdict.action === "rollback") {
+      const windowElapsedAt = this.firstCouldSee(verdict, rule.for.ms);
+      await this.hooks.rollback({
+        reason: verdict.reason,
+        detectedAt: verdict.firedAt,
+        windowElapsedAt,
+        severity: verdict.severity,
+      });
+    } else if (verdict.action === "pause") {
+      await this.pause(k, verdict.reason);
+    }
+  }
+
+  /** The rule's window counted from the first sample that could have seen the breach: a gap's start when it began right after one. */
+  private firstCouldSee(v: FiredVerdict, forMs: number): number {
+    if (v.cause !== "threshold") return v.windowElapsedAt;
+    const gapStart = this.afterGap.get(v.windowElapsedAt - forMs);
+    return gapStart === undefined ? v.windowElapsedAt : Math.min(v.windowElapsedAt, gapStart + forMs);
+  }
+
+  private async pause(k: number, reason: string): Promise<void> {
+    this.paused = true;
+    try {
+      await this.hooks.pause(`pause:${k}`, reason);
+    } finally {
+      this.paused = false;
+    }
+  }
+
+  /** Samples more than two intervals apart leave a gap: recorded, and fresh samples are needed after it. */
+  private async noteGap(k: number, at: number): Promise<void> {
+    const last = this.lastAt;
+    this.lastAt = at;
+    if (last === undefined || at - last <= 2 * this.interval) return;
+    const gap = { from: last + this.interval, to: at };
+    this.gaps.push(gap);
+    this.afterGap.set(at, gap.from);
+    this.fresh = 0;
+    const longest = Math.max(0, ...this.spec.rules.filter((r) => r.mode === "enforce").map((r) => r.for.ms));
+    this.needFresh = Math.max(1, Math.ceil(longest / this.interval) + 1);
+    await this.durable.event({
+      key: `gap:${k}`,
+      kind: "monitor.gap",
+      data: {
+        from: new Date(gap.from).toISOString(),
+        to: new Date(gap.to).toISOString(),
+        ms: gap.to - gap.from,
+        freshNeeded: this.needFresh,
+      },
+    });
+  }
+
+  private sampleFor(i: number, taken: Taken): Sample {
+    const rule = this.spec.rules[i]!;
+    const measurement = taken.measurements[rule.when.subject];
+    return {
+      at: taken.at,
+      measurement: measurement ?? {
+        phase: "inconclusive",
+        message: `no signal ${rule.when.subject}`,
+        startedAt: new Date(taken.at).toISOString(),
+        finishedAt: new Date(taken.at).toISOString(),
+      },
+    };
+  }
+
+  private async take(slot: number): Promise<Taken> {
+    const signals = Object.entries(this.spec.signals);
+    const results = await Promise.all(
+      signals.map(([n, spec]) => this.ctx.measureProbe(spec, `monitor.signals.${n}`, this.previous[n])),
+    );
+    return { at: slot, measurements: Object.fromEntries(signals.map(([n], i) => [n, results[i]!])) };
+  }
+}

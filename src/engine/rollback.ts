@@ -1,0 +1,102 @@
+/**
+ * The rollback procedure: restore the last known good version through the plan's rollback
+ * steps (each run by its form's module), verify it serves and is healthy, and end the run as
+ * rolled_back, or failed when the procedure could not complete. Contract migrations not yet
+ * applied are held back.
+ */
+import { DBOS } from "@dbos-inc/dbos-sdk";
+import { formatMs } from "../exec/command.js";
+import type { RollbackCause, StepResult } from "../steps/contract.js";
+import { moduleFor } from "../steps/registry.js";
+import type { RunContext } from "./context.js";
+import type { RunDurable } from "./durable.js";
+import { RunFinished, type RunResult } from "./types.js";
+
+export async function rollBack(
+  cause: RollbackCause & { detectedAt: number },
+  ctx: RunContext,
+  durable: RunDurable,
+  done: (info: RunResult["rollback"]) => void,
+): Promise<never> {
+  const startedAt = await DBOS.now();
+  const plan = ctx.plan;
+  const target = ctx.facts.previousVersion;
+  const heldBack =
+    plan.phases.some((p) => p.steps.some((s) => s.id === "migrate:contract")) && !ctx.facts.contractDone;
+  if (heldBack) await durable.finished("migrate:contract", "skipped", `held back: ${cause.reason}`);
+  const spec = plan.rollback;
+  const targetMs = (cause.severity ? spec?.targets[cause.severity] : undefined) ?? spec?.targetMs;
+  // Detection counts from when the rule's window elapsed, from the first sample that could have seen it.
+  const detected = Math.min(cause.detectedAt, cause.windowElapsedAt ?? cause.detectedAt);
+  const latency =
+    cause.windowElapsedAt !== undefined ? { detectionLatencyMs: startedAt - cause.windowElapsedAt } : {};
+  await durable.event({
+    key: "rollback:started",
+    kind: "rollback.started",
+    data: {
+      reason: cause.reason,
+      detectedAt: new Date(detected).toISOString(),
+      to: target ?? null,
+      ...latency,
+    },
+  });
+  if (!target) {
+    await durable.event({ key: "rollback:finished", kind: "rollback.finished", data: { ok: false } });
+    throw new RunFinished(
+      "failed",
+      `${cause.reason}; no earlier version is known to roll back to: ${ctx.version} may still be serving`,
+    );
+  }
+  const problems: string[] = [];
+  for (const step of spec?.steps ?? []) {
+    const module = moduleFor(step);
+    if (!module) {
+      problems.push(`${step.title}: not executable by this version`);
+      continue;
+    }
+    let r: StepResult;
+    if (module.mode === "act") r = await durable.tracked("rollback", step, module);
+    else {
+      await durable.started(step.id, step.kind, step.title, "rollback");
+      r = await module.run(step, ctx);
+      await durable.finished(step.id, r.ok ? "passed" : "failed", r.message);
+    }
+    if (!r.ok) problems.push(`${step.title}: ${r.message}`);
+  }
+  const verify = await durable.act("rollback:verify", async () => {
+    await durable.event({
+      key: "rollback:verify:started",
+      kind: "step.started",
+      step: "rollback:verify",
+      data: { phase: "rollback", kind: "rollback", title: `verify ${target} is serving and healthy` },
+    });
+    const status = await ctx.provider("rollback:verify").status();
+    const ok = status.healthy && (status.version === undefined || status.version === target);
+    await durable.finished("rollback:verify", ok ? "passed" : "failed", status.message);
+    return { ok, message: status.message };
+  });
+  const doneAt = await DBOS.now();
+  const detectToDoneMs = doneAt - detected;
+  const ok = problems.length === 0 && verify.ok;
+  const info = {
+    detectToDoneMs,
+    ...(targetMs !== undefined ? { targetMs, withinTarget: detectToDoneMs <= targetMs } : {}),
+    ...latency,
+  };
+  done(info);
+  await durable.event({
+    key: "rollback:finished",
+    kind: "rollback.finished",
+    data: { ok, ...info, problems },
+  });
+  const timing = `detection to rollback complete ${formatMs(detectToDoneMs)}${targetMs !== undefined ? ` (target ${formatMs(targetMs)}${detectToDoneMs <= targetMs ? "" : ", missed"})` : ""}`;
+  if (!ok) {
+    const all = [...problems, verify.ok ? "" : `verify: ${verify.message}`].filter(Boolean);
+    throw new RunFinished(
+      "failed",
+      `${cause.reason} → rollback to ${target} did not complete: ${all.join("; ")}`,
+    );
+  }
+  const held = heldBack ? "; contract migrations held back" : "";
+  throw new RunFinished("rolled_back", `${cause.reason} → rolled back to ${target}${held}; ${timing}`);
+}

@@ -1,0 +1,19 @@
+/**
+ * The version of the workflow's shape. DBOS resumes a run only under the version that started
+ * it: this changes whenever the sequence of durable steps changes, so a Gantry upgrade never
+ * replays an older run against a different sequence. What happens to runs of an earlier
+ * version: docs/engine.md ("Engine versions").
+ *
+ * gantry-engine-2: the plan is stored with the run and executed as recorded; step kinds are
+ * modules; facts are part of step results; monitoring samples during waits.
+ */
+export const ENGINE_VERSION = "gantry-engine-2";
+
+/** Runs created before the version was recorded with them were started by this one. */
+export const FIRST_ENGINE_VERSION = "gantry-engine-1";
+
+/** The DBOS queue `release --detach` puts runs on, and the workflow's registered name. */
+export const QUEUE = "gantry-releases";
+export const WORKFLOW_NAME = "release";
+/** DBOS's own queue for recovered and resumed workflows (its INTERNAL_QUEUE_NAME). */
+export const INTERNAL_QUEUE = "_dbos_internal_queue";

@@ -1,0 +1,29 @@
+/**
+ * The deploy, through the runbook's provider, with the run's idempotency key: a replay after a
+ * crash finds the key and does not deploy again. From its start, a failure rolls back, unless
+ * the provider says nothing was started (then nothing was deployed).
+ */
+import type { StepModule } from "./contract.js";
+
+export const deploy: StepModule<"deploy"> = {
+  kind: "deploy",
+  mode: "act",
+  async run(step, ctx) {
+    const result = await ctx.provider(step.id).deploy({
+      version: ctx.version,
+      key: `${ctx.runId}:deploy`,
+      timeoutMs: step.deploy.timeout.ms,
+    });
+    const started = result.started;
+    return {
+      ok: result.ok,
+      message: result.replayed ? `${result.message} (already done; not deployed again)` : result.message,
+      data: { replayed: result.replayed ?? false, started },
+      facts: { deployed: started, ...(result.ok ? { deployedAt: Date.now() } : {}) },
+    };
+  },
+  onFail: (_step, r) =>
+    r.data?.started === false
+      ? { to: "finish", outcome: "failed", reason: `deploy failed: ${r.message}; nothing was deployed` }
+      : { to: "rollback", cause: { reason: `deploy failed: ${r.message}` } },
+};

@@ -1,0 +1,113 @@
+/**
+ * Every kind of event a run's log holds, with the data it carries. Writers are checked
+ * against this at compile time (EventStore.append takes a NewEvent of one of these kinds);
+ * readers (the run's view, the live progress, `gantry log`, reports) fold the same shapes.
+ * Strings in any event's data are masked before they are stored.
+ */
+
+type Json = Record<string, unknown>;
+
+export interface EventData {
+  /** The run was created: what it releases where, and its plan's steps. */
+  "run.created": {
+    runbook: string;
+    service: string;
+    environment: string;
+    ref: string;
+    version: string;
+    file: string;
+    operator: string;
+    queued: boolean;
+    /** The engine version that executes it (absent: gantry-engine-1). */
+    engine?: string;
+    steps: Array<{ id: string; kind: string; title: string; phase: string }>;
+  };
+  /** Execution began: what was serving before, the commit. */
+  "run.started": { previousVersion?: string | undefined; sha?: string | undefined; version: string };
+  "run.resumed": { pid: number };
+  /** The executing process stopped (a signal, the database away): the run is resumable. */
+  "run.interrupted": { signal: string; pid: number; error?: string | null; stopped: unknown[] };
+  /** The executing process was replaced as executor. */
+  "executor.lost": {
+    pid: number;
+    holder: { pid: number; host: string; verb: string } | null;
+    stopped: unknown[];
+  };
+  "run.finished": {
+    run: string;
+    outcome: string;
+    reason: string;
+    version: string;
+    previousVersion: string | null;
+    rollback?: Json;
+    unobservedMs?: number;
+  };
+  "step.started": { phase: string; kind: string; title: string };
+  /** A step's end; `facts` are what later steps need, captured values sealed. */
+  "step.finished": { status: "passed" | "failed" | "skipped"; message: string; facts?: Json } & Json;
+  "step.progress": { message: string };
+  /** One line a command printed (masked). */
+  output: { line: string };
+  "approval.waiting": { what: string; needed: number };
+  approval: { by: string; count: number; needed: number };
+  /** A control message as sent (by `gantry approve`, `rollback`, `abort`). */
+  "control.sent": Json;
+  /** A control message as the run received it. */
+  decision: Json;
+  "monitor.started": { t: string; endsAt: string; interval: string };
+  /** Monitoring saw nothing for a while: from, to, how long, and how many fresh samples a checkpoint now needs. */
+  "monitor.gap": { from: string; to: string; ms: number; freshNeeded: number };
+  "checkpoint.next": { at: string; name: string };
+  measurement: {
+    signal: string;
+    sample: number;
+    phase: string;
+    value: unknown;
+    message: string;
+    at: string;
+  };
+  /** A rule's verdict on a sample: pending (in breach, window not elapsed), fired, missing data, or ok again. */
+  verdict: { rule: string; state: string; sample: number; subject?: string; watch?: boolean } & Json;
+  "rollback.started": { reason: string; detectedAt: string; to: string | null; detectionLatencyMs?: number };
+  "rollback.finished": { ok: boolean; problems?: string[] } & Json;
+  "migrations.loss": { strategy: string; applied: string[]; statement: string; losesData: unknown };
+}
+
+export type EventKind = keyof EventData;
+export const EVENT_KINDS: readonly EventKind[] = [
+  "run.created",
+  "run.started",
+  "run.resumed",
+  "run.interrupted",
+  "executor.lost",
+  "run.finished",
+  "step.started",
+  "step.finished",
+  "step.progress",
+  "output",
+  "approval.waiting",
+  "approval",
+  "control.sent",
+  "decision",
+  "monitor.started",
+  "monitor.gap",
+  "checkpoint.next",
+  "measurement",
+  "verdict",
+  "rollback.started",
+  "rollback.finished",
+  "migrations.loss",
+];
+
+/** An event to append: a kind with its data. */
+export type NewEvent = {
+  [K in EventKind]: {
+    /** Unique within the run: writing the same key twice stores it once. */
+    key: string;
+    kind: K;
+    step?: string | undefined;
+    data: EventData[K];
+    /** When it happened (ISO); default now. */
+    at?: string;
+  };
+}[EventKind];
