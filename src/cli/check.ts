@@ -3,7 +3,7 @@
  * release, and prints value, threshold, phase and reason for each. Exits 0 when every check
  * is successful, 4 when one failed, 9 when none failed but one could not be measured.
  */
-import { userInfo } from "node:os";
+import { operator } from "../app/runs.js";
 import { type CheckResult, defaultChecks, runChecks, unknownChecks } from "../checks/run.js";
 import { EXIT, ExitError, UsageError } from "../errors.js";
 import { loadRunbook } from "../runbook/load.js";
@@ -68,7 +68,7 @@ export async function check(file: string, names: string[], options: CheckCommand
     runChecks(runbook, options.env, wanted, {
       file,
       ...(store ? { store } : {}),
-      ...(options.acceptDrift ? { accept: { by: options.as ?? operator() } } : {}),
+      ...(options.acceptDrift ? { accept: { by: operator(options.as) } } : {}),
     });
   let results: CheckResult[];
   if (needsStore) {
@@ -125,8 +125,4 @@ function table(runbook: Runbook, env: string, results: CheckResult[]): string {
     "",
     ...results.map((r) => `${r.name}: ${r.measurement.message}`),
   ].join("\n");
-}
-
-function operator(): string {
-  return process.env.GANTRY_USER ?? process.env.USER ?? userInfo().username;
 }

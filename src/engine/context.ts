@@ -3,6 +3,7 @@
  * environment with secrets filled in, templates, commands, probes and the provider. Every
  * value captured from a response is masked like a secret in whatever this context returns.
  */
+import { randomUUID } from "node:crypto";
 import path from "node:path";
 import type pg from "pg";
 import { baseValues, type EnvironmentScope, environmentScope, renderProbe } from "../checks/scope.js";
@@ -217,7 +218,7 @@ export class RunContext implements StepContext {
     // Ordered with the step's other events by the store; a line lost to a stop is not a failure.
     void this.store
       .append(this.runId, {
-        key: `${step}:out:${crypto.randomUUID()}`,
+        key: `${step}:out:${randomUUID()}`,
         kind: "output",
         step,
         data: { line: this.redact(line) },

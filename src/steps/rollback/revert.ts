@@ -1,4 +1,5 @@
 /** Rollback: restore the last known good version through the deploy provider. */
+import { DEFAULT_COMMAND_MS } from "../common.js";
 import type { StepModule } from "../contract.js";
 
 export const revert: StepModule<"rollback"> = {
@@ -11,7 +12,7 @@ export const revert: StepModule<"rollback"> = {
     const result = await ctx.provider(step.id).rollback({
       version: target,
       key: `${ctx.runId}:rollback`,
-      timeoutMs: step.timeout?.ms ?? 600_000,
+      timeoutMs: step.timeout?.ms ?? DEFAULT_COMMAND_MS,
     });
     return { ok: result.ok, message: result.message };
   },
