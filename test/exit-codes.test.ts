@@ -55,6 +55,18 @@ describe("exit codes", () => {
     assert.match(r.stderr, /cannot reach the database/);
   });
 
+  it("1: a secret key that is not 32 bytes is refused before anything runs, and not printed", async () => {
+    const w = await workspace();
+    spaces.push(w);
+    const r = await w.gantry(["release", w.runbook, "--env", "local", "--ref", "v1.0.0"], {
+      GANTRY_SECRET_KEY: "too-short-key-value",
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /GANTRY_SECRET_KEY must be 32 bytes, written as 64 hex digits or in base64/);
+    assert.doesNotMatch(r.stderr, /too-short-key-value/);
+    assert.equal((await w.providerState()).deploys.length, 0, "something was deployed");
+  });
+
   it("2: usage — unknown flag, a verb group without its verb, a missing file, unknown env, bad --at, unknown run", () => {
     expect(2, ["validate", "--frobnicate", QUICKSTART], /unknown option/);
     expect(2, [], /Usage: gantry/);

@@ -9,6 +9,7 @@ import type { RunResult } from "../engine/types.js";
 import { haltRuns } from "../engine/workflow.js";
 import { EXIT, ExitError } from "../errors.js";
 import { type StoppedCommand, stopAllCommands } from "../exec/command.js";
+import { SealError } from "../secrets/seal.js";
 import { bounded, type DatabaseOptions, executorRetryBudgetMs, isTransient } from "../store/database.js";
 import { DataDirError, EmbeddedServerDown } from "../store/embedded.js";
 import type { NewEvent, RunEvent } from "../store/events.js";
@@ -42,7 +43,8 @@ export async function openForVerb<T>(open: () => Promise<T>): Promise<T> {
       serverDown(e);
       throw new ExitError(EXIT.invalid);
     }
-    if (e instanceof DataDirError) {
+    // A data folder Postgres cannot reach, a secret key that is unreadable or malformed.
+    if (e instanceof DataDirError || e instanceof SealError) {
       err(`gantry: ${e.message}`);
       throw new ExitError(EXIT.invalid);
     }
