@@ -13,6 +13,7 @@ import { plan } from "../src/runbook/plan/plan.js";
 import { engineRows } from "./engine.js";
 import { maskingRows } from "./masking.js";
 import { migrationRows } from "./migrations.js";
+import { notifyRows } from "./notify.js";
 import { probeRows } from "./probes.js";
 import { restartRows } from "./restart.js";
 import { stepRows } from "./steps.js";
@@ -124,6 +125,7 @@ if (!process.argv.includes("--no-engine")) {
   rows.push(...(await stepRows()));
   rows.push(...(await engineRows()));
   rows.push(...(await restartRows()));
+  rows.push(...(await notifyRows()));
 }
 
 // Every figure with a numeric goal says whether it met it.

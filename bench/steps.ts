@@ -40,8 +40,9 @@ export async function stepRows(): Promise<Row[]> {
     async (runId: string) => {
       const ctx = { runId, store, facts: emptyFacts(), redact: (t: string) => t } as unknown as RunContext;
       const durable = new RunDurable(ctx, sealer, {
-        nextSampleAt: () => undefined,
-        sample: async () => undefined,
+        nextDueAt: () => undefined,
+        due: async () => undefined,
+        notify: async () => undefined,
         monitorUntil: async () => ({ summary: "" }),
         transition: async () => {
           throw new Error("no transition in the bench");

@@ -48,6 +48,8 @@ export interface WorkspaceOptions {
   previous?: string;
   /** Rewrites of the runbook text, applied in order. */
   edit?: Array<[string | RegExp, string]>;
+  /** Keep the quickstart's notify section. */
+  notify?: boolean;
 }
 
 export async function workspace(options: WorkspaceOptions = {}): Promise<Workspace> {
@@ -62,6 +64,8 @@ export async function workspace(options: WorkspaceOptions = {}): Promise<Workspa
     .replaceAll("18080", String(port))
     .replace("checkpoints: [T+5s, T+10s, T+15s]", "checkpoints: [T+2s, T+8s]")
     .replace("for: 3s", "for: 2s");
+  // The inbox channel is the quickstart's own (run.mjs starts it).
+  if (!options.notify) text = text.replace(/\n# Who is told what[\s\S]*$/, "\n");
   for (const [from, to] of options.edit ?? []) text = text.replace(from, to);
   const runbook = path.join(dir, "runbook.yaml");
   fs.writeFileSync(runbook, text);

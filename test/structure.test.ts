@@ -20,7 +20,7 @@ const LAYERS: string[][] = [
   ["engine"],
   ["steps"],
   ["checks", "migrations", "analysis"],
-  ["probes", "providers"],
+  ["probes", "providers", "channels"],
   ["secrets"],
   ["runbook"],
   ["store", "exec"],

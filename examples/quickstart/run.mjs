@@ -11,11 +11,12 @@
  * quickstart picks a free one and releases a copy of the runbook that uses it (written to
  * <data folder>/quickstart/). QUICKSTART_PORT=8181 npm run quickstart asks for a port.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { show, startInbox } from "./inbox.mjs";
 
 const DEFAULT_PORT = 18080;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -33,21 +34,24 @@ const steps = [
   { ref: "v3.0.0", expect: "released", why: "the fix" },
 ];
 
+// The messages each release sends (the runbook's notify section) arrive here.
+const inbox = await startInbox();
 const results = [];
 for (const step of steps) {
   console.log(`\n━━ gantry release ${runbook} --env local --ref ${step.ref}   (${step.why})\n`);
-  const r = spawnSync(process.execPath, [bin, "release", runbook, "--env", "local", "--ref", step.ref], {
-    stdio: ["ignore", "pipe", "inherit"],
-    encoding: "utf8",
-    env: { ...process.env, GANTRY_DATA_DIR: dataDir },
-  });
+  const before = inbox.messages.length;
+  const r = await gantry(["release", runbook, "--env", "local", "--ref", step.ref]);
   process.stdout.write(r.stdout);
   const outcome = /^(\w+):/m.exec(r.stdout)?.[1] ?? `exit ${r.status}`;
-  results.push({ ...step, outcome });
+  const told = inbox.messages.slice(before);
+  console.log(`\n  messages sent to the inbox (${told.length}):`);
+  for (const m of told) console.log(show(m));
+  results.push({ ...step, outcome, messages: told.length });
   if (r.status === 130) process.exit(130);
 }
 
 stopService();
+await inbox.close();
 
 console.log("\n━━ quickstart summary\n");
 for (const r of results) {
@@ -56,6 +60,24 @@ for (const r of results) {
 }
 console.log("\n  Look closer:  npx gantry status            npx gantry log <run>");
 process.exit(results.every((r) => r.outcome === r.expect) ? 0 : 1);
+
+/** Runs gantry with the data folder and the inbox's address; the inbox answers while it runs. */
+function gantry(args) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: {
+        ...process.env,
+        GANTRY_DATA_DIR: dataDir,
+        QUICKSTART_INBOX_URL: inbox.url,
+        QUICKSTART_INBOX_SECRET: inbox.secret,
+      },
+    });
+    let stdout = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
+    child.on("close", (status) => resolve({ status, stdout }));
+  });
+}
 
 /** The local-process provider leaves the service running after a release; the quickstart cleans up. */
 function stopService() {

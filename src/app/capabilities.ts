@@ -1,10 +1,12 @@
 /**
  * What this version of Gantry can execute, derived from the registries: a step kind or
  * rollback form needs a module (src/steps/registry.ts), a probe type an implementation
- * (src/probes/index.ts), a deploy provider a module (src/providers/index.ts). `gantry release`
+ * (src/probes/index.ts), a deploy provider a module (src/providers/index.ts), a notification
+ * channel a module (src/channels/registry.ts). `gantry release`
  * refuses a plan that uses anything else, naming each part, rather than run a release while
  * silently skipping a part the runbook relies on; `gantry plan` lists the same parts.
  */
+import { CHANNEL_TYPES } from "../channels/registry.js";
 import { SUPPORTED_PROBE_TYPES } from "../probes/index.js";
 import { SUPPORTED_PROVIDERS } from "../providers/index.js";
 import type { Measured, PlanStep, ReleasePlan } from "../runbook/plan/types.js";
@@ -13,16 +15,21 @@ import { moduleFor } from "../steps/registry.js";
 
 const PROBES: ReadonlySet<string> = new Set(SUPPORTED_PROBE_TYPES);
 const PROVIDERS: ReadonlySet<string> = new Set(SUPPORTED_PROVIDERS);
+const CHANNELS: ReadonlySet<string> = new Set(CHANNEL_TYPES);
 
 /**
  * The parts of `plan` this version cannot execute, each as `<where> (<why>)`, e.g.
  * `deploy (provider vercel: use provider command, see docs/providers.md)`.
  */
-export function notExecutable(plan: ReleasePlan, sections: { schedule: number }): string[] {
+export function notExecutable(
+  plan: ReleasePlan,
+  sections: { schedule: number; channels?: Record<string, { type: string }> },
+): string[] {
   const out: string[] = [];
-  // Notifications and the schedule have no executor in this version.
-  if (plan.notifications.length > 0) out.push("notify");
+  // The schedule has no executor in this version.
   if (sections.schedule > 0) out.push("schedule");
+  for (const [name, c] of Object.entries(sections.channels ?? {}))
+    if (!CHANNELS.has(c.type)) out.push(`notify.channels.${name} (channel type ${c.type})`);
   const probe = (where: string, p: Probe) => {
     if (!PROBES.has(p.type)) out.push(`${where} (probe type ${p.type})`);
   };

@@ -27,7 +27,10 @@ export interface ReleaseRequest {
 /** Refuses a release that cannot run now; otherwise returns the run's input. Nothing is stored. */
 export function prepareRelease(request: ReleaseRequest): RunInput {
   const { plan, file } = request;
-  const missing = notExecutable(plan, { schedule: request.runbook.schedule.length });
+  const missing = notExecutable(plan, {
+    schedule: request.runbook.schedule.length,
+    channels: request.runbook.notify?.channels ?? {},
+  });
   if (missing.length > 0) {
     throw new Refusal(
       "unsupported",

@@ -107,12 +107,26 @@ export async function followRun(
       view.push(e);
     });
     const handle = await start();
-    return await handle.result();
+    const result = await handle.result();
+    await deliveries(engine, runId);
+    return result;
   } finally {
     dispose();
     unsubscribe();
     progress?.stop();
   }
+}
+
+/** How long a finished run waits in the foreground for its last messages to go out. */
+export const DELIVERY_WAIT_MS = 90_000;
+
+/** Waits for a finished run's messages; says which are still being delivered when it gives up. */
+async function deliveries(engine: Engine, runId: string): Promise<void> {
+  const pending = await engine.deliveries(runId, DELIVERY_WAIT_MS);
+  if (pending.length === 0) return;
+  err(
+    `gantry: messages to ${pending.join(", ")} are still being delivered; they go out when an executor next runs (gantry worker, resume or release)`,
+  );
 }
 
 type StopCause = { kind: "signal"; signal: NodeJS.Signals } | { kind: "lost"; lost: LockLost };

@@ -129,9 +129,10 @@ monitor:
 rollback:
   target: 15m
   steps:
+    - notify: rolling-back
+      to: [releases]
     - revert: true
     - check: health
-    - notify: rolled-back
 
 notify:
   channels:
@@ -141,10 +142,15 @@ notify:
   templates:
     started:
       text: "Deploying {{ service }} {{ release.version }} to {{ env.name }}."
+    rolling-back:
+      text: "Rolling back {{ service }} {{ release.version }} to {{ rollback.version }}: {{ reason }}"
     rolled-back:
-      text: "Rolled back {{ service }} {{ release.version }}: {{ reason }}"
+      text: "Rolled back {{ service }} to {{ rollback.version }} in {{ rollback.duration }} (target {{ rollback.target }})."
+    released:
+      text: "{{ service }} {{ release.version }} is live on {{ env.name }}; every checkpoint passed."
   on:
     - { event: release.started, template: started, to: [releases] }
     - { event: rollback.completed, template: rolled-back, to: [releases] }
+    - { event: release.completed, template: released, to: [releases] }
 `;
 }

@@ -179,6 +179,34 @@ program
   .addOption(dataDir())
   .action(async (opts) => (await import("./runs.js")).worker(opts));
 
+const notify = program
+  .command("notify")
+  .description("See what a runbook's messages say, and test its channels.");
+
+notify
+  .command("preview")
+  .description(
+    "Print the messages an event sends, filled with sample values (or a recorded run's with --run).",
+  )
+  .argument("<file>", "runbook file")
+  .requiredOption("--env <name>", "environment")
+  .requiredOption("--event <event>", "event, e.g. rollback.started")
+  .option("--run <id>", "fill in the values of this recorded run")
+  .option("--json", "print the messages as JSON")
+  .addOption(dataDir())
+  .action(async (file: string, opts) => (await import("./notify.js")).preview(file, opts));
+
+notify
+  .command("test")
+  .description("Send one test message through a channel. Exit 0 when the channel took it, 1 when not.")
+  .argument("<file>", "runbook file")
+  .requiredOption("--env <name>", "environment (its secrets are used)")
+  .requiredOption("--channel <name>", "channel (notify.channels.<name>)")
+  .option("--as <name>", "who sends it (default $GANTRY_USER or $USER)")
+  .option("--json", "print the result as JSON")
+  .addOption(dataDir().hideHelp())
+  .action(async (file: string, opts) => (await import("./notify.js")).test(file, opts));
+
 program
   .command("schema")
   .description("Print the runbook JSON Schema (for editors and other tools).")

@@ -43,7 +43,10 @@ export function loadAndPlan(
 
 export function planCommand(file: string, options: PlanCommandOptions): void {
   const { plan: p, runbook } = loadAndPlan(file, options);
-  const missing = notExecutable(p, { schedule: runbook.schedule.length });
+  const missing = notExecutable(p, {
+    schedule: runbook.schedule.length,
+    channels: runbook.notify?.channels ?? {},
+  });
   if (options.json) json({ ...p, notExecutable: missing });
   else out(renderPlan(p, missing));
   if (p.blockers.length > 0) throw new ExitError(EXIT.invalid);

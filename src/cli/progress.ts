@@ -94,6 +94,12 @@ export function plainLine(e: RunEvent): string | undefined {
       return `database rollback (${String(d.strategy)}): ${String(d.statement)}`;
     case "run.finished":
       return `${String(d.outcome).toUpperCase()}: ${String(d.reason)}`;
+    case "notify.sent":
+      return `told ${String(d.channel)} (${String(d.event)}): ${String(d.excerpt)}`;
+    case "notify.retry":
+      return `message to ${String(d.channel)} (${String(d.event)}): attempt ${String(d.attempt)} failed (${String(d.error)}); trying again in ${formatMs(Number(d.waitMs))}`;
+    case "notify.failed":
+      return `could not tell ${String(d.channel)} (${String(d.event)}, template ${String(d.template)})${Number(d.attempts) ? ` after ${String(d.attempts)} attempts` : ""}: ${String(d.error)}`;
     default:
       return undefined;
   }
@@ -172,6 +178,17 @@ export function renderTree(
   for (const w of view.wouldHave) out.push(`  watch: ${w}`);
   if (view.rollback) out.push(`  rollback: ${view.rollback.reason}`);
   if (view.reason) out.push(`  ${view.reason}`);
+  const m = view.messages;
+  if (m.queued > 0 || m.failed.length > 0) {
+    const going = m.queued - m.sent - m.failed.length;
+    out.push(
+      `  messages: ${m.sent} sent${m.failed.length ? `, ${m.failed.length} not delivered` : ""}${going > 0 ? `, ${going} being delivered` : ""}`,
+    );
+    for (const f of m.failed)
+      out.push(
+        `    ✗ ${f.template} to ${f.channel} (${f.event})${f.required ? " [required]" : ""}: ${f.error}`,
+      );
+  }
   return out.join("\n");
 }
 
@@ -293,9 +310,13 @@ export function foldMonitor(events: RunEvent[]): MonitorReadings {
         rules.set(d.rule, reading);
         break;
       }
-      // Written by other processes at any time: they say nothing about where sampling is.
+      // Written by other processes (and couriers) at any time: they say nothing about where sampling is.
       case "control.sent":
       case "output":
+      case "notify.attempt":
+      case "notify.sent":
+      case "notify.retry":
+      case "notify.failed":
         break;
       default:
         complete = latest;

@@ -18,7 +18,7 @@ import { ENGINE_VERSION } from "../engine/version.js";
 import { EXIT, ExitError } from "../errors.js";
 import type { DatabaseOptions } from "../store/database.js";
 import type { RunEvent } from "../store/events.js";
-import { followRun, guardExecutor, openForVerb, withControl } from "./executor.js";
+import { DELIVERY_WAIT_MS, followRun, guardExecutor, openForVerb, withControl } from "./executor.js";
 import { OUTCOME_EXIT } from "./exit.js";
 import { err, json, out } from "./output.js";
 import { foldMonitor, plainLine, plainProgress, renderTree } from "./progress.js";
@@ -137,6 +137,7 @@ class NothingToResume extends Error {}
 
 export async function resume(runId: string | undefined, options: DatabaseOptions & { json?: boolean }) {
   let nothing: string | undefined;
+  let undelivered: string[] = [];
   let engine: Engine;
   try {
     engine = await openForVerb(() =>
@@ -145,7 +146,9 @@ export async function resume(runId: string | undefined, options: DatabaseOptions
         verb: "resume",
         beforeLaunch: async (store) => {
           nothing = await nothingToResume(store, runId);
-          if (nothing !== undefined) throw new NothingToResume(nothing);
+          // A finished run's messages that were on their way when gantry stopped go out now.
+          undelivered = (await store.undelivered()).filter((id) => runId === undefined || id === runId);
+          if (nothing !== undefined && undelivered.length === 0) throw new NothingToResume(nothing);
         },
       }),
     );
@@ -169,7 +172,16 @@ export async function resume(runId: string | undefined, options: DatabaseOptions
       );
     }
     const ids = runId === undefined ? recovered : recovered.filter((id) => id === runId);
+    for (const id of undelivered.filter((u) => !ids.includes(u))) {
+      const pending = await engine.deliveries(id, DELIVERY_WAIT_MS);
+      out(
+        pending.length === 0
+          ? `run ${id}: its last messages are delivered (gantry log ${id})`
+          : `run ${id}: messages to ${pending.join(", ")} are still being delivered`,
+      );
+    }
     if (ids.length === 0) {
+      if (undelivered.length > 0) return;
       out(runId === undefined ? "no interrupted runs" : `run ${runId} has nothing to resume`);
       return;
     }

@@ -99,11 +99,16 @@ export class RunContext implements StepContext {
   }
 
   render(template: string, where: string, extra: Record<string, unknown> = {}): string {
-    return this.fill(template, where, false, extra);
+    return this.fill(template, where, false, () => this.templateValues({}, extra));
+  }
+
+  /** Fills a message template with the values given (notifications build their own). */
+  renderWith(template: string, where: string, values: Record<string, unknown>): string {
+    return this.fill(template, where, false, () => values);
   }
 
   fillCommand(template: string, where: string, values: Record<string, unknown> = {}): string {
-    return this.fill(template, where, true, values);
+    return this.fill(template, where, true, () => this.templateValues({}, values));
   }
 
   async command(
@@ -197,15 +202,11 @@ export class RunContext implements StepContext {
       localDir,
       cwd: this.cwd,
       render: (template, values) =>
-        this.fill(
-          template,
-          "deploy",
-          true,
-          {},
-          {
+        this.fill(template, "deploy", true, () =>
+          this.templateValues({
             version: values.version,
             ...(values.previousVersion ? { previousVersion: values.previousVersion } : {}),
-          },
+          }),
         ),
       redact: this.redact,
       onLine: (line) => this.output(step, line),
@@ -273,11 +274,10 @@ export class RunContext implements StepContext {
     template: string,
     where: string,
     shell: boolean,
-    extra: Record<string, unknown>,
-    release: Record<string, unknown> = {},
+    valuesOf: () => Record<string, unknown>,
   ): string {
     if (!template.includes("{{") && !template.includes("{%")) return template;
-    const values = this.templateValues(release, extra);
+    const values = valuesOf();
     try {
       return shell ? renderCommand(template, values) : renderTemplate(template, values, { root: this.cwd });
     } catch (e) {

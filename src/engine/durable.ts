@@ -20,7 +20,8 @@ import type {
 } from "../steps/contract.js";
 import type { NewEvent } from "../store/events.js";
 import type { RunContext } from "./context.js";
-import { fromRecord, mergeFacts, type RecordedResult, toRecord } from "./facts.js";
+import { fromRecord, maskDeep, mergeFacts, type RecordedResult, toRecord } from "./facts.js";
+import { StepLedger } from "./messages.js";
 import { TemplateFailed } from "./types.js";
 
 const WAIT_CHUNK_S = 3600;
@@ -28,10 +29,11 @@ const WAIT_CHUNK_S = 3600;
 const CRASH_LIMIT = 2;
 
 export interface DurableHooks {
-  /** When the next monitoring sample is due, if monitoring is on (epoch ms). */
-  nextSampleAt(now: number): number | undefined;
-  /** Takes the sample that is due (and acts on what its rules say). */
-  sample(): Promise<void>;
+  /** When the next timed thing is due (a monitoring sample, a progress message), if any (epoch ms). */
+  nextDueAt(now: number): number | undefined;
+  /** Does what is due at `now` (and acts on what it finds). */
+  due(now: number): Promise<void>;
+  notify: Durable["notify"];
   monitorUntil(at: number): Promise<{ summary: string }>;
   transition(t: Exclude<Transition, { to: "continue" }>): Promise<never>;
   control(message: ControlMessage): Promise<void>;
@@ -43,6 +45,8 @@ export class RunDurable implements Durable {
   private attemptsCache: Map<string, number> | undefined;
   /** Steps whose start an earlier process recorded: a new attempt gets a key of its own. */
   private readonly everStarted = new Set<string>();
+  /** Every step's start and end as the run has seen them (messages report them). */
+  readonly ledger = new StepLedger();
 
   constructor(
     private readonly ctx: RunContext,
@@ -68,8 +72,13 @@ export class RunDurable implements Durable {
     const recorded = await DBOS.runStep(async () => toRecord(await this.guard(body), this.sealer), { name });
     const r = fromRecord(recorded, this.sealer);
     mergeFacts(this.ctx.facts, r.facts);
+    // A measured part (a checkpoint's named check) is a check result messages can show.
+    if (r.data?.phase !== undefined) this.ledger.end(name, r.ok ? "passed" : "failed", r.message, r.data);
     return r;
   }
+
+  notify: Durable["notify"] = (event, occurrence, moment, send) =>
+    this.hooks.notify(event, occurrence, moment, send);
 
   /** Every event of the run goes through here: each string in it is masked before it is stored. */
   async event(e: NewEvent): Promise<void> {
@@ -77,6 +86,7 @@ export class RunDurable implements Durable {
   }
 
   async started(id: string, kind: string, title: string, phase = ""): Promise<void> {
+    this.ledger.start(id, kind, title, phase);
     await this.event({ key: `${id}:started`, kind: "step.started", step: id, data: { phase, kind, title } });
   }
 
@@ -86,6 +96,7 @@ export class RunDurable implements Durable {
     message: string,
     data: Record<string, unknown> = {},
   ): Promise<void> {
+    this.ledger.end(id, status, message, data);
     await this.finish(id, status, message, data);
   }
 
@@ -133,6 +144,10 @@ export class RunDurable implements Durable {
     );
     const r = fromRecord(recorded, this.sealer);
     mergeFacts(this.ctx.facts, r.facts);
+    this.ledger.start(step.id, step.kind, step.title, phase);
+    // A rollback `check:` step's result is that named check's latest (`checks.<name>` in messages).
+    const check = step.kind === "rollback" && step.form === "check" ? { check: step.check } : {};
+    this.ledger.end(step.id, r.status ?? (r.ok ? "passed" : "failed"), r.message, { ...r.data, ...check });
     // A control message arrived meanwhile (recorded in the step's result, so replays agree).
     if (recorded.control && checkControl) await this.checkControl();
     return r;
@@ -179,9 +194,9 @@ export class RunDurable implements Durable {
   private async until(deadline: number | undefined): Promise<ControlMessage | undefined> {
     for (;;) {
       const now = await DBOS.now();
-      const due = this.hooks.nextSampleAt(now);
+      const due = this.hooks.nextDueAt(now);
       if (due !== undefined && due <= now) {
-        await this.hooks.sample();
+        await this.hooks.due(now);
         continue;
       }
       if (deadline !== undefined && now >= deadline) return undefined;
@@ -261,14 +276,4 @@ export class RunDurable implements Durable {
     }
     return this.finishedCache;
   }
-}
-
-/** Masks every string of a value (an event's data: step results, measurements, details). */
-function maskDeep(value: unknown, redact: (text: string) => string): unknown {
-  if (typeof value === "string") return redact(value);
-  if (Array.isArray(value)) return value.map((v) => maskDeep(v, redact));
-  if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v, redact)]));
-  }
-  return value;
 }

@@ -44,3 +44,13 @@ export function fromRecord(r: RecordedResult, sealer: Sealer): StepResult & { co
     },
   };
 }
+
+/** Masks every string of a value (an event's data: step results, measurements, details). */
+export function maskDeep(value: unknown, redact: (text: string) => string): unknown {
+  if (typeof value === "string") return redact(value);
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, redact));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v, redact)]));
+  }
+  return value;
+}

@@ -4,15 +4,17 @@
  * continues, finishes with an outcome, or rolls back. Control messages (approve, reject,
  * rollback, abort) are read between steps and while waiting.
  */
-import { execFileSync } from "node:child_process";
 import { DBOS, DBOSWorkflowConflictError } from "@dbos-inc/dbos-sdk";
+import { gitSha } from "../exec/git.js";
 import type { PlanStep } from "../runbook/plan/types.js";
 import type { Sealer } from "../secrets/seal.js";
 import type { ControlMessage, RollbackCause, StepModule, StepResult, Transition } from "../steps/contract.js";
 import { moduleFor } from "../steps/registry.js";
 import { type ContextEnvironment, RunContext } from "./context.js";
 import { RunDurable } from "./durable.js";
+import type { RunSnapshot } from "./messages.js";
 import { Monitor } from "./monitor.js";
+import { Notifier } from "./notifier.js";
 import { rollBack } from "./rollback.js";
 import { RunFinished, type RunInput, type RunResult } from "./types.js";
 
@@ -26,8 +28,11 @@ export class Interpreter {
   private readonly ctx: RunContext;
   private readonly durable: RunDurable;
   private readonly monitor: Monitor | undefined;
+  private readonly notifier: Notifier;
   private rollingBack = false;
   private rollbackInfo: RunResult["rollback"];
+  private phaseName = "starting";
+  private startedAt: number | undefined;
 
   constructor(
     input: RunInput,
@@ -35,14 +40,20 @@ export class Interpreter {
   ) {
     this.ctx = new RunContext(input, environment);
     this.durable = new RunDurable(this.ctx, environment.sealer, {
-      nextSampleAt: (now) => this.monitor?.nextSampleAt(now),
-      sample: () => this.monitor!.sample(),
+      nextDueAt: (now) => earliest(this.monitor?.nextSampleAt(now), this.notifier.nextDue()),
+      due: async (now) => {
+        const sample = this.monitor?.nextSampleAt(now);
+        if (sample !== undefined && sample <= now) await this.monitor!.sample();
+        else await this.notifier.progress(now);
+      },
+      notify: (event, occurrence, moment, send) => this.notifier.emit(event, occurrence, moment, send ?? {}),
       monitorUntil: (at) => this.monitorUntil(at),
       transition: (t) => this.transition(t),
       control: (m) => this.control(m),
       rollingBack: () => this.rollingBack,
     });
     this.ctx.durable = this.durable;
+    this.notifier = new Notifier(this.ctx, this.durable, (now) => this.snapshot(now));
     const spec = input.plan.monitor?.spec;
     this.monitor = spec
       ? new Monitor(spec, input.plan, this.ctx, this.durable, {
@@ -56,6 +67,7 @@ export class Interpreter {
   async execute(): Promise<RunResult> {
     const { ctx, durable } = this;
     try {
+      if (this.notifier.subscribed) await this.notifier.open();
       await durable.act("resolve", async () => {
         const provider = ctx.provider("resolve");
         const good = await provider.lastKnownGood();
@@ -72,6 +84,11 @@ export class Interpreter {
         kind: "run.started",
         data: { previousVersion: ctx.facts.previousVersion, sha: ctx.facts.sha, version: ctx.version },
       });
+      if (this.notifier.subscribed) {
+        this.startedAt = await durable.now();
+        this.notifier.anchor("release", this.startedAt);
+        await this.notifier.emit("release.started", "release.started");
+      }
       for (const phase of ctx.plan.phases) await this.phase(phase.name, phase.steps);
       await durable.act("mark-good", async () => {
         await ctx.provider("mark-good").markGood(ctx.version);
@@ -91,12 +108,14 @@ export class Interpreter {
               `internal error in Gantry: ${(error as Error).message}${ctx.deployedNote()}`,
             );
       const unobserved = this.monitor?.unobservedMs() ?? 0;
+      this.phaseName = "finished";
+      const undelivered = await this.notifier.ending(e.outcome, e.reason);
       const result: RunResult = {
         run: ctx.runId,
         outcome: e.outcome,
         version: ctx.version,
         previousVersion: ctx.facts.previousVersion ?? null,
-        reason: `${e.reason}${this.unobservedNote()}`,
+        reason: `${e.reason}${this.unobservedNote()}${undelivered.map((p) => `; ${p}`).join("")}`,
         ...(this.rollbackInfo ? { rollback: this.rollbackInfo } : {}),
         ...(unobserved > 0 ? { unobservedMs: unobserved } : {}),
       };
@@ -106,7 +125,9 @@ export class Interpreter {
   }
 
   private async phase(phase: string, steps: PlanStep[]): Promise<void> {
+    this.phaseName = phase;
     for (let i = 0; i < steps.length; i++) {
+      await this.notifier.tick();
       const step = steps[i]!;
       if (step.kind === "gate" && step.parallelGroup !== undefined) {
         const group = [step];
@@ -131,6 +152,8 @@ export class Interpreter {
     await this.durable.checkControl();
     const failed = group.map((g, j) => [g, results[j]!] as const).filter(([, r]) => !r.ok);
     if (failed.length === 0) return;
+    for (const [g, r] of failed)
+      await this.notifier.emit("gate.failed", g.id, { gate: g.title, reason: r.message });
     await this.transition({
       to: "finish",
       outcome: "gate_failed",
@@ -154,6 +177,12 @@ export class Interpreter {
   }
 
   private async after(step: PlanStep, module: StepModule, r: StepResult): Promise<void> {
+    if (step.kind === "gate" && !r.ok)
+      await this.notifier.emit("gate.failed", step.id, { gate: step.title, reason: r.message });
+    if (step.kind === "checkpoint" && r.ok) {
+      const checkpoint = { at: step.at.text, name: step.title, status: "passed", summary: r.message };
+      await this.notifier.emit("checkpoint.passed", step.id, { checkpoint });
+    }
     const next: Transition =
       r.next ??
       (r.ok
@@ -173,8 +202,9 @@ export class Interpreter {
 
   private async rollback(cause: RollbackCause): Promise<never> {
     this.rollingBack = true;
+    this.phaseName = "rollback";
     const detectedAt = cause.detectedAt ?? (await DBOS.now());
-    return rollBack({ ...cause, detectedAt }, this.ctx, this.durable, (info) => {
+    return rollBack({ ...cause, detectedAt }, this.ctx, this.durable, this.notifier, (info) => {
       this.rollbackInfo = info;
     });
   }
@@ -200,12 +230,9 @@ export class Interpreter {
   /** Pauses for a person: approve continues, reject rolls back, abort stops. */
   private async pause(key: string, reason: string): Promise<void> {
     const d = this.durable;
-    await d.event({
-      key,
-      kind: "approval.waiting",
-      step: key,
-      data: { what: `continue after: ${reason}`, needed: 1 },
-    });
+    const what = `continue after: ${reason}`;
+    await d.event({ key, kind: "approval.waiting", step: key, data: { what, needed: 1 } });
+    await this.notifier.emit("approval.requested", key, { reason, approval: { what, needed: 1 } });
     for (;;) {
       const msg = await d.receive(undefined);
       if (msg?.type === "approve") {
@@ -237,23 +264,30 @@ export class Interpreter {
     // An approval nobody waits for is recorded and otherwise ignored.
   }
 
+  /** The run as messages describe it right now. */
+  private snapshot(now: number): RunSnapshot {
+    const ctx = this.ctx;
+    return {
+      runId: ctx.runId,
+      service: ctx.service,
+      env: ctx.env,
+      version: ctx.version,
+      operator: ctx.input.operator,
+      ...(this.startedAt !== undefined ? { startedAt: this.startedAt } : {}),
+      now,
+      phase: this.phaseName,
+      steps: this.durable.ledger.all(),
+      signals: this.monitor?.signals() ?? {},
+      ...(ctx.scope.spec.url ? { deployUrl: ctx.scope.spec.url } : {}),
+    };
+  }
+
   private unobservedNote(): string {
     const ms = this.monitor?.unobservedMs() ?? 0;
     return ms > 0 ? `; monitoring was interrupted for ${Math.round(ms / 1000)} s` : "";
   }
 }
 
-/** The commit a ref names in the runbook's git repository, when there is one. */
-function gitSha(cwd: string, ref: string): string | undefined {
-  try {
-    return execFileSync("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], {
-      cwd,
-      stdio: ["ignore", "pipe", "ignore"],
-      timeout: 5000,
-    })
-      .toString()
-      .trim();
-  } catch {
-    return undefined;
-  }
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }

@@ -99,6 +99,11 @@ export class Monitor {
     return this.gaps.reduce((n, g) => n + (g.to - g.from), 0);
   }
 
+  /** Each signal's latest measurement. */
+  signals(): Record<string, Measurement> {
+    return { ...this.last };
+  }
+
   summary(): string {
     const parts = Object.entries(this.last).map(
       ([n, m]) => `${n} ${m.value === undefined || m.value === null ? m.phase : formatValue(m.value)}`,
@@ -197,6 +202,14 @@ export class Monitor {
         detectedAt: verdict.firedAt,
         windowElapsedAt,
         severity: verdict.severity,
+        rule: {
+          name: rule.name,
+          severity: rule.severity,
+          when: rule.when.text,
+          value: verdict.value ?? null,
+          threshold: rule.when.operand.kind === "number" ? rule.when.operand.text : rule.when.operand.value,
+          for: rule.for.text,
+        },
       });
     } else if (verdict.action === "pause") {
       await this.pause(k, verdict.reason);

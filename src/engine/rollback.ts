@@ -6,16 +6,48 @@
  */
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import { formatMs } from "../exec/command.js";
-import type { RollbackCause, StepResult } from "../steps/contract.js";
+import type { Moment, RollbackCause, StepResult } from "../steps/contract.js";
 import { moduleFor } from "../steps/registry.js";
 import type { RunContext } from "./context.js";
 import type { RunDurable } from "./durable.js";
+import type { Notifier } from "./notifier.js";
 import { RunFinished, type RunResult } from "./types.js";
+
+/** Severities that open an incident when their rule fires. */
+const INCIDENT_SEVERITIES = ["P0", "P1"];
+
+/** What rollback messages say: the reason, the rule, the timing, and the incident a P0/P1 opens. */
+function rollbackMoment(
+  cause: RollbackCause,
+  ctx: RunContext,
+  startedAt: number,
+  detected: number,
+  targetMs: number | undefined,
+  target: string | undefined,
+): Moment {
+  const incident =
+    cause.rule && cause.severity && INCIDENT_SEVERITIES.includes(cause.severity)
+      ? { id: `INC-${ctx.runId.slice(0, 8)}`, severity: cause.severity }
+      : undefined;
+  return {
+    reason: cause.reason,
+    ...(cause.rule ? { rule: cause.rule } : {}),
+    ...(incident ? { incident } : {}),
+    rollback: {
+      reason: cause.reason,
+      startedAt: new Date(startedAt).toISOString(),
+      durationMs: startedAt - detected,
+      ...(targetMs !== undefined ? { targetMs } : {}),
+      ...(target ? { version: target } : {}),
+    },
+  };
+}
 
 export async function rollBack(
   cause: RollbackCause & { detectedAt: number },
   ctx: RunContext,
   durable: RunDurable,
+  notifier: Notifier,
   done: (info: RunResult["rollback"]) => void,
 ): Promise<never> {
   const startedAt = await DBOS.now();
@@ -40,6 +72,11 @@ export async function rollBack(
       ...latency,
     },
   });
+  const moment = rollbackMoment(cause, ctx, startedAt, detected, targetMs, target);
+  notifier.during(moment);
+  notifier.anchor("rollback", startedAt);
+  if (moment.incident) await notifier.emit("incident.opened", "incident.opened", moment);
+  await notifier.emit("rollback.started", "rollback.started", moment);
   if (!target) {
     await durable.event({ key: "rollback:finished", kind: "rollback.finished", data: { ok: false } });
     throw new RunFinished(
@@ -89,6 +126,12 @@ export async function rollBack(
     kind: "rollback.finished",
     data: { ok, ...info, problems },
   });
+  if (ok) {
+    const completed = { ...moment.rollback!, durationMs: detectToDoneMs, ...info };
+    await notifier.emit("rollback.completed", "rollback.completed", { ...moment, rollback: completed });
+    if (moment.incident)
+      await notifier.emit("customer.notice", "customer.notice", { ...moment, rollback: completed });
+  }
   const timing = `detection to rollback complete ${formatMs(detectToDoneMs)}${targetMs !== undefined ? ` (target ${formatMs(targetMs)}${detectToDoneMs <= targetMs ? "" : ", missed"})` : ""}`;
   if (!ok) {
     const all = [...problems, verify.ok ? "" : `verify: ${verify.message}`].filter(Boolean);

@@ -26,6 +26,7 @@ import {
 } from "../store/database.js";
 import { EventStore, type NewEvent } from "../store/events.js";
 import { acquireExecutor, type ExecutorLock, type LockLost } from "../store/executor.js";
+import { courierId, courierWorkflow } from "./courier.js";
 import { foldRun } from "./state.js";
 import type { RunInput, RunResult } from "./types.js";
 import { ENGINE_VERSION, FIRST_ENGINE_VERSION, INTERNAL_QUEUE, QUEUE, WORKFLOW_NAME } from "./version.js";
@@ -35,6 +36,7 @@ let registered: ((input: RunInput) => Promise<RunResult>) | undefined;
 
 function workflow(): (input: RunInput) => Promise<RunResult> {
   registered ??= DBOS.registerWorkflow(releaseWorkflow, { name: WORKFLOW_NAME });
+  courierWorkflow();
   return registered;
 }
 
@@ -56,6 +58,11 @@ export interface Engine {
   lost: Promise<LockLost>;
   /** This process is stopping: no run may end here, and nothing more is written for them. */
   halt(): void;
+  /**
+   * Waits up to `ms` for a finished run's messages to be delivered (their couriers to end).
+   * Resolves with the channels still delivering; those go on when an executor next runs.
+   */
+  deliveries(runId: string, ms: number): Promise<string[]>;
   /** Appends an event past the fence (after halting), giving up after `ms`. */
   note(runId: string, event: NewEvent, ms?: number): Promise<void>;
   close(): Promise<void>;
@@ -173,6 +180,25 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       otherEngine,
       lost: held.lost,
       halt,
+      deliveries: async (runId, ms) => {
+        const channels = new Set(
+          (await store.list(runId))
+            .filter((e) => e.kind === "notify.queued")
+            .map((e) => String(e.data.channel)),
+        );
+        const deadline = Date.now() + ms;
+        const pending: string[] = [];
+        for (const channel of channels) {
+          const handle = DBOS.retrieveWorkflow(courierId(runId, channel));
+          const left = Math.max(0, deadline - Date.now());
+          const done = await bounded(
+            handle.getResult().then(() => true),
+            left,
+          ).catch(() => false);
+          if (done !== true) pending.push(channel);
+        }
+        return pending;
+      },
       note: async (runId, event, ms = 3000) => {
         await bounded(plain.append(runId, event), ms);
       },

@@ -55,6 +55,12 @@ export interface RunView {
   };
   /** Rules in watch mode that would have acted. */
   wouldHave: string[];
+  /** The run's messages: how many were queued and delivered, and each that could not be. */
+  messages: {
+    queued: number;
+    sent: number;
+    failed: Array<{ channel: string; event: string; template: string; error: string; required: boolean }>;
+  };
   finishedAt?: string;
   lastEventAt: string;
 }
@@ -89,6 +95,7 @@ export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | u
     status: d.queued ? "queued" : "running",
     steps: [],
     wouldHave: [],
+    messages: { queued: 0, sent: 0, failed: [] },
     lastEventAt: created.at,
   };
   const stepOf = (e: RunEvent): StepView => {
@@ -177,6 +184,21 @@ export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | u
           if (typeof e.data.detectToDoneMs === "number") view.rollback.detectToDoneMs = e.data.detectToDoneMs;
           if (typeof e.data.targetMs === "number") view.rollback.targetMs = e.data.targetMs;
         }
+        break;
+      case "notify.queued":
+        view.messages.queued++;
+        break;
+      case "notify.sent":
+        view.messages.sent++;
+        break;
+      case "notify.failed":
+        view.messages.failed.push({
+          channel: String(e.data.channel),
+          event: String(e.data.event),
+          template: String(e.data.template),
+          error: String(e.data.error),
+          required: e.data.required === true,
+        });
         break;
       case "run.finished":
         view.outcome = e.data.outcome as Outcome;

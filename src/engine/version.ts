@@ -6,8 +6,10 @@
  *
  * gantry-engine-2: the plan is stored with the run and executed as recorded; step kinds are
  * modules; facts are part of step results; monitoring samples during waits.
+ * gantry-engine-3: notifications: messages rendered in recorded steps and sent to a courier
+ * workflow per channel; the run's clock is read at its start when the runbook subscribes.
  */
-export const ENGINE_VERSION = "gantry-engine-2";
+export const ENGINE_VERSION = "gantry-engine-3";
 
 /** Runs created before the version was recorded with them were started by this one. */
 export const FIRST_ENGINE_VERSION = "gantry-engine-1";

@@ -3,6 +3,7 @@
  * checking and rendering (template.ts) and command rendering (command-template.ts).
  */
 import { Liquid } from "liquidjs";
+import { registerFilters } from "./filters.js";
 
 /**
  * What one template may cost, the same at `validate`, `plan` and run time: its length, the
@@ -44,6 +45,7 @@ export function engine(root?: string): Liquid {
         ? { root: [root], partials: [root], layouts: [root], relativeReference: false }
         : { templates: {} }),
     });
+    registerFilters(liquid);
     engines.set(key, liquid);
   }
   return liquid;

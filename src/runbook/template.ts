@@ -59,7 +59,7 @@ export const TEMPLATE_ROOTS: Record<string, Root> = {
     fields: { name: true, url: true, vars: "any" },
   },
   run: {
-    doc: "the run: id, url, operator, startedAt, elapsed, phase, outcome",
+    doc: "the run: id, url (GANTRY_PUBLIC_URL/runs/<id>, or the command that shows it), operator, startedAt, elapsed, phase, outcome",
     scopes: ALL,
     fields: {
       id: true,
@@ -112,7 +112,7 @@ export const TEMPLATE_ROOTS: Record<string, Root> = {
   },
   checkpoint: { doc: "the checkpoint reached: at, name, status", scopes: ["message"], fields: "any" },
   rollback: {
-    doc: "the rollback: reason, startedAt, duration, target, version, previousVersion",
+    doc: "the rollback: reason, startedAt, duration, target, withinTarget, detectionLatency (durations as text; durationMs, targetMs, detectionLatencyMs as numbers), version and to (what it rolled back to), from (what it rolled back from)",
     scopes: ["message"],
     fields: "any",
   },
@@ -123,6 +123,16 @@ export const TEMPLATE_ROOTS: Record<string, Root> = {
     fields: "any",
   },
   deploy: { doc: "the deployment: url, id", scopes: ["message"], fields: { url: true, id: true } },
+  steps: {
+    doc: "every step so far, in order: id, kind, title, phase, status, message",
+    scopes: ["message"],
+    fields: "any",
+  },
+  links: {
+    doc: "links: run, and dashboard (from env.vars.dashboard_url) when there is one",
+    scopes: ["message"],
+    fields: { run: true, dashboard: true },
+  },
 };
 
 export { TEMPLATE_LIMITS };
@@ -221,6 +231,8 @@ function checkVariable(path: string[], scope: TemplateScope, names: TemplateName
   if (!root.scopes.includes(scope)) {
     if (head === "secrets")
       return `\`${shown}\`: secrets cannot be used in notification templates; they would leave Gantry in a message`;
+    if (head === "captures" && scope === "message")
+      return `\`${shown}\`: captured values are secrets and cannot be used in notification templates; they would leave Gantry in a message`;
     return `\`${shown}\` is not available in ${scopeName(scope)}; it is available in ${root.scopes.map(scopeName).join(", ")}`;
   }
   if (typeof root.fields === "string" && root.fields !== "any") {

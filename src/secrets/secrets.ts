@@ -24,14 +24,27 @@ export function resolveSecrets(runbook: Runbook, env: string, cwd: string): Secr
     if (value) values[name] = value;
     else missing[name] = text;
   }
-  // Connection URLs given as references (database.url: env:DATABASE_URL) are secrets too.
+  // Connection URLs given as references (database.url: env:DATABASE_URL) are secrets too, and
+  // so is every credential of a notification channel, a reference or written as it is.
   const spec = runbook.environments[env];
   const inline = [spec?.database?.url, spec?.redis?.url].map((t) => (t ? readSecretRef(t, cwd) : undefined));
+  for (const field of channelCredentials(runbook)) inline.push(readSecretRef(field, cwd) ?? field);
   return {
     values,
     missing,
     redact: redactor([...Object.values(values), ...inline.filter((v): v is string => v !== undefined)]),
   };
+}
+
+/** The fields of the runbook's notification channels that hold credentials (webhook URLs, tokens, SMTP URLs, signing secrets). */
+export function channelCredentials(runbook: Runbook): string[] {
+  const out: string[] = [];
+  for (const c of Object.values(runbook.notify?.channels ?? {})) {
+    const fields =
+      c.type === "slack" ? [c.webhook, c.token] : c.type === "email" ? [c.smtp] : [c.url, c.secret];
+    for (const f of fields) if (f) out.push(f);
+  }
+  return out;
 }
 
 /** The value of a secret reference (env:NAME, file:PATH); undefined when it is not set or not a reference. */

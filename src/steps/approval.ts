@@ -20,6 +20,7 @@ export async function ask(id: string, spec: ApprovalSpec, ctx: StepContext): Pro
   const d = ctx.durable;
   const { what, needed } = spec;
   await d.event({ key: `${id}:waiting`, kind: "approval.waiting", step: id, data: { what, needed } });
+  await d.notify("approval.requested", id, { reason: what, approval: { what, needed } });
   const approvers = new Set<string>();
   const deadline = spec.timeout ? (await d.now()) + spec.timeout.ms : undefined;
   while (approvers.size < needed) {

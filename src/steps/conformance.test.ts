@@ -15,6 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import pg from "pg";
+import { startWebhookReceiver, type WebhookReceiver } from "../../test/helpers/webhook-receiver.js";
 import { createdEvent } from "../app/release.js";
 import { type Engine, startEngine } from "../engine/runtime.js";
 import type { RunInput, RunResult } from "../engine/types.js";
@@ -107,6 +108,14 @@ rollback:
       by: captain
     - name: schema
       migrations: down
+    - name: notify
+      notify: rolled
+      to: [hook]
+notify:
+  channels:
+    hook: { type: webhook, url: env:CONFORMANCE_HOOK_URL, secret: env:CONFORMANCE_HOOK_SECRET }
+  templates:
+    rolled: { text: "Rolled back to {{ rollback.version }}: {{ reason }}" }
 `;
 
 interface Case {
@@ -138,6 +147,7 @@ const ROLLBACKS: Record<string, Case> = {
   wait: { steps: ["deploy"], rollback: "rollback:wait" },
   confirm: { steps: ["deploy"], rollback: "rollback:confirm", approve: true },
   migrations: { steps: ["migrate:expand", "deploy"], rollback: "rollback:schema" },
+  notify: { steps: ["deploy"], rollback: "rollback:notify" },
 };
 
 const FACTS: ReadonlySet<keyof RunFacts> = new Set([
@@ -158,6 +168,9 @@ fs.chmodSync(dir, 0o755);
 const file = path.join(dir, "runbook.yaml");
 let engine: Engine;
 let n = 0;
+const HOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+let hook: WebhookReceiver;
+const stops: Array<() => unknown> = [];
 
 before(async () => {
   fs.writeFileSync(file, RUNBOOK);
@@ -165,10 +178,14 @@ before(async () => {
   fs.writeFileSync(path.join(dir, "migrations/0001_notes.sql"), "CREATE TABLE notes (id int);\n");
   fs.writeFileSync(path.join(dir, "migrations/0001_notes_rollback.sql"), "DROP TABLE notes;\n");
   process.env.CONFORMANCE_TOKEN = TOKEN;
+  hook = await startWebhookReceiver({ secret: HOOK_SECRET }, (stop) => stops.push(stop));
+  process.env.CONFORMANCE_HOOK_URL = hook.url;
+  process.env.CONFORMANCE_HOOK_SECRET = HOOK_SECRET;
   engine = await startEngine({ dataDir: path.join(dir, ".gantry"), verb: "test" });
 });
 after(async () => {
   await engine?.close();
+  for (const stop of stops) await stop();
 });
 
 /** A plan of only `c`'s steps (and, for a rollback form, a failing smoke test and that one rollback step). */
@@ -238,6 +255,7 @@ async function run(
   })();
   const result = await handle.result();
   await approving;
+  await engine.deliveries(input.runId, 30_000);
   return { result, events: await engine.store.list(input.runId) };
 }
 
@@ -283,7 +301,14 @@ describe("step conformance: every kind in a real DBOS workflow", () => {
     it(`rollback: ${form}`, async () => {
       const module = ROLLBACK_MODULES[form as keyof typeof ROLLBACK_MODULES]!;
       assert.equal(module.kind, "rollback");
+      const told = hook.requests.length;
       await conforms(c.rollback!, c, "rolled_back", module.mode === "act");
+      if (form === "notify") {
+        const got = hook.requests.slice(told);
+        assert.equal(got.length, 1, "the notify step told its channel once");
+        assert.ok(got[0]!.verified, got[0]!.error);
+        assert.match(JSON.stringify(got[0]!.payload), /"text":"Rolled back to [\d.]+: smoke smoke failed/);
+      }
     });
   }
 });

@@ -21,6 +21,7 @@ import type { MigrationTarget } from "../migrations/run.js";
 import type { Value } from "../probes/types.js";
 import type { Provider } from "../providers/types.js";
 import type { Measured, StepKind, StepOf } from "../runbook/plan/types.js";
+import type { NotifyEvent } from "../runbook/schema/notify.js";
 import type { EventStore, NewEvent } from "../store/events.js";
 
 export const OUTCOMES = ["released", "rolled_back", "gate_failed", "aborted", "failed"] as const;
@@ -81,6 +82,8 @@ export interface RollbackCause {
   /** When the rule's `for` window elapsed, counted from the first sample that could have seen the breach. */
   windowElapsedAt?: number;
   severity?: string;
+  /** The rule that fired, for messages. */
+  rule?: Moment["rule"];
 }
 
 export type ControlMessage =
@@ -88,6 +91,29 @@ export type ControlMessage =
   | { type: "reject"; by: string; step?: string; reason?: string; id: string }
   | { type: "rollback"; by: string; reason: string; id: string }
   | { type: "abort"; by: string; reason?: string; id: string };
+
+/** What an event is about, beyond the run itself. */
+export interface Moment {
+  reason?: string;
+  outcome?: string;
+  rule?: { name: string; severity: string; when: string; value?: unknown; threshold?: unknown; for: string };
+  checkpoint?: { at: string; name: string; status: string; summary?: string };
+  rollback?: RollbackMoment;
+  incident?: { id: string; severity: string };
+  gate?: string;
+  approval?: { what: string; needed: number };
+}
+
+export interface RollbackMoment {
+  reason: string;
+  startedAt: string;
+  /** How long since the problem was detected (ms), or the whole rollback once complete. */
+  durationMs?: number;
+  targetMs?: number;
+  withinTarget?: boolean;
+  detectionLatencyMs?: number;
+  version?: string;
+}
 
 /** The durable operations a procedure uses; each is recorded, so a replay takes the same path. */
 export interface Durable {
@@ -113,6 +139,17 @@ export interface Durable {
   monitorUntil(at: number): Promise<{ summary: string }>;
   /** Ends the run now: rolls back, or finishes with an outcome. Never returns. */
   transition(t: Exclude<Transition, { to: "continue" }>): Promise<never>;
+  /**
+   * Tells people: sends the messages the runbook subscribes to `event` (or `template`, to the
+   * channels of `event`'s subscriptions). `occurrence` names this happening of the event: the
+   * same occurrence sends its messages once, however often a replay gets here.
+   */
+  notify(
+    event: NotifyEvent,
+    occurrence: string,
+    moment?: Moment,
+    send?: { template: string; to?: string[] },
+  ): Promise<void>;
   /** Whether the run is rolling back (an approval refused then fails its step, not the run). */
   readonly rollingBack: boolean;
 }

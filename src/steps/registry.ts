@@ -17,6 +17,7 @@ import { migrate } from "./migrate.js";
 import { check as rollbackCheck } from "./rollback/check.js";
 import { confirm } from "./rollback/confirm.js";
 import { migrations } from "./rollback/migrations.js";
+import { notify } from "./rollback/notify.js";
 import { revert } from "./rollback/revert.js";
 import { run } from "./rollback/run.js";
 import { wait } from "./rollback/wait.js";
@@ -44,6 +45,7 @@ export const ROLLBACK_MODULES: { readonly [F in RollbackForm["form"]]?: StepModu
   wait,
   confirm,
   migrations,
+  notify,
 };
 
 /** The module that executes `step`, or undefined when this version has none. */

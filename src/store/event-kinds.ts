@@ -71,6 +71,24 @@ export interface EventData {
   "rollback.started": { reason: string; detectedAt: string; to: string | null; detectionLatencyMs?: number };
   "rollback.finished": { ok: boolean; problems?: string[] } & Json;
   "migrations.loss": { strategy: string; applied: string[]; statement: string; losesData: unknown };
+  /** A message was rendered and handed to its channel's courier: the whole text, redacted. */
+  "notify.queued": NotifyData & { subject?: string; text: string; required: boolean };
+  /** One delivery attempt began (its result is notify.sent, notify.retry or notify.failed). */
+  "notify.attempt": NotifyData & { attempt: number };
+  /** The receiver accepted the message: its id there (Slack ts, Message-ID, webhook-id). */
+  "notify.sent": NotifyData & { attempt: number; id: string; detail: string; excerpt: string };
+  /** An attempt failed and another follows after `waitMs`. */
+  "notify.retry": NotifyData & { attempt: number; error: string; waitMs: number };
+  /** The message could not be delivered: after every retry, or refused for good. */
+  "notify.failed": NotifyData & { attempts: number; error: string; required: boolean };
+}
+
+/** What every notify event names: the message, its channel and why it was sent. */
+export interface NotifyData {
+  message: string;
+  channel: string;
+  event: string;
+  template: string;
 }
 
 export type EventKind = keyof EventData;
@@ -97,6 +115,11 @@ export const EVENT_KINDS: readonly EventKind[] = [
   "rollback.started",
   "rollback.finished",
   "migrations.loss",
+  "notify.queued",
+  "notify.attempt",
+  "notify.sent",
+  "notify.retry",
+  "notify.failed",
 ];
 
 /** An event to append: a kind with its data. */

@@ -188,6 +188,21 @@ export class EventStore {
     return result.rows.map((r) => r.run_id);
   }
 
+  /** Runs with a message queued that was neither delivered nor given up on (its courier was cut off). */
+  async undelivered(): Promise<string[]> {
+    const result = await withRetry(() =>
+      this.pool.query<{ run_id: string }>(
+        `SELECT DISTINCT q.run_id FROM gantry.events q
+          WHERE q.kind = 'notify.queued'
+            AND NOT EXISTS (
+              SELECT 1 FROM gantry.events d
+               WHERE d.run_id = q.run_id
+                 AND d.key IN ((q.data->>'message') || ':sent', (q.data->>'message') || ':failed'))`,
+      ),
+    );
+    return result.rows.map((r) => r.run_id);
+  }
+
   /** Runs that released `version` to `environment`, with when they finished. */
   async releasesOf(environment: string, version: string): Promise<Array<{ runId: string; at: string }>> {
     const result = await withRetry(() =>
@@ -284,7 +299,7 @@ function toEvent(row: {
  * cut or the OOM killer would. Unset in normal use.
  */
 const FAILPOINT = process.env.GANTRY_FAILPOINT;
-function failpoint(key: string): void {
+export function failpoint(key: string): void {
   if (!FAILPOINT) return;
   const [target, delay] = FAILPOINT.split("@");
   if (key !== target) return;

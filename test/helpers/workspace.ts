@@ -49,9 +49,25 @@ export interface WorkspaceOptions {
   previous?: string;
   /** Rewrites of the runbook text, applied in order. */
   edit?: Array<[string | RegExp, string]>;
+  /** Keep the quickstart's notify section (its inbox channel); by default it is left out. */
+  notify?: boolean;
 }
 
 export { freePort };
+
+/** The quickstart's inbox channel as its runbook writes it: tests replace it with another channel. */
+export const QUICKSTART_INBOX = `    inbox:
+      type: webhook
+      url: env:QUICKSTART_INBOX_URL
+      secret: env:QUICKSTART_INBOX_SECRET
+      timeout: 5s
+      retry: [1s, 2s]
+`;
+
+/** The inbox channel as a Slack Web API channel, posting to `channel` on the server at `api`. */
+export function slackInbox(channel: string, api: string, retry = "[1s, 2s]"): string {
+  return `    inbox:\n      type: slack\n      token: env:SLACK_TOKEN\n      channel: ${channel}\n      api: ${api}\n      retry: ${retry}\n`;
+}
 
 export async function workspace(options: WorkspaceOptions = {}): Promise<Workspace> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-ws-"));
@@ -65,6 +81,7 @@ export async function workspace(options: WorkspaceOptions = {}): Promise<Workspa
     .replace("run: node --check service.mjs", "run: node --check service.mjs && echo ran >> gate-runs.log")
     .replace("checkpoints: [T+5s, T+10s, T+15s]", "checkpoints: [T+2s, T+8s]")
     .replace("for: 3s", "for: 2s");
+  if (!options.notify) text = text.replace(/\n# Who is told what[\s\S]*$/, "\n");
   for (const [from, to] of options.edit ?? []) text = text.replace(from, to);
   const runbook = path.join(dir, "runbook.yaml");
   fs.writeFileSync(runbook, text);

@@ -65,7 +65,8 @@ function rollbackStep(runbook: Runbook, s: RollbackSpec, i: number): RollbackSte
   if (s.run !== undefined)
     return { ...base, form: "run", run: s.run, ...(s.timeout ? { timeout: s.timeout } : {}) };
   if (s.check !== undefined) return { ...base, form: "check", check: s.check, ...named(runbook, s.check) };
-  if (s.notify !== undefined) return { ...base, form: "notify", template: s.notify };
+  if (s.notify !== undefined)
+    return { ...base, form: "notify", template: s.notify, ...(s.to ? { to: s.to } : {}) };
   if (s.confirm !== undefined) {
     const { kind: _k, title: _t, ...approval } = confirmation(s.confirm, s.by, s.timeout);
     return { ...base, form: "confirm", approval };

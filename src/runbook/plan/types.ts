@@ -131,7 +131,7 @@ export type RollbackForm =
       migrations?: MigrationsSpec;
       backup?: BackupSpec;
     }
-  | { form: "notify"; template: string };
+  | { form: "notify"; template: string; to?: string[] };
 
 export type RollbackStep = Base & { kind: "rollback"; within?: Duration } & RollbackForm;
 

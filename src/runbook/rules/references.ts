@@ -1,5 +1,7 @@
 /** Every name used somewhere must be declared somewhere: checks, roles, environments, signals, templates, channels. */
+
 import type { Path } from "../diagnostics.js";
+import { REPEATING } from "../schema/notify.js";
 import type { Probe } from "../schema/probes.js";
 import { type RuleContext, type RunbookRule, unknownName } from "./context.js";
 
@@ -184,10 +186,33 @@ export const notifyReferences: RunbookRule = (ctx) => {
       if (!channelsSet.has(c))
         ctx.error(["notify", "on", i, "to", j], () => unknownName("channel", c, channels, "notify.channels"));
     });
-    if (sub.every && sub.event !== "release.progress") {
-      ctx.error(["notify", "on", i, "every"], "`every` applies only to event release.progress");
+    if (sub.every && !REPEATING.includes(sub.event)) {
+      ctx.error(["notify", "on", i, "every"], `\`every\` applies only to ${REPEATING.join(" and ")}`);
+    }
+    if (!sub.every && REPEATING.includes(sub.event)) {
+      ctx.error(["notify", "on", i], `${sub.event} needs \`every\`: how often to send it, e.g. every: 15m`);
     }
   });
+  for (const [name, c] of Object.entries(notify?.channels ?? {})) {
+    if (c.type !== "slack") continue;
+    const where = ["notify", "channels", name];
+    if (c.webhook && c.token)
+      ctx.error(
+        where,
+        "a slack channel has `webhook` (an incoming webhook) or `token` (the Web API), not both",
+      );
+    else if (!c.webhook && !c.token)
+      ctx.error(
+        where,
+        "a slack channel needs `webhook: env:NAME` (an incoming webhook) or `token: env:NAME` and `channel` (the Web API, with threads)",
+      );
+    else if (c.token && !c.channel)
+      ctx.error(
+        [...where, "token"],
+        "with `token`, say which `channel` to post in (its ID, C0123…, or #name)",
+      );
+  }
+  const rollbackChannels = (notify?.on ?? []).filter((s) => s.event === "rollback.started").length;
   ctx.runbook.rollback?.steps.forEach((s, i) => {
     const name = s.notify;
     if (name !== undefined && !templatesSet.has(name)) {
@@ -195,6 +220,18 @@ export const notifyReferences: RunbookRule = (ctx) => {
         unknownName("template", name, templates, "notify.templates"),
       );
     }
+    if (s.to && name === undefined) ctx.error(["rollback", "steps", i, "to"], "`to` goes with `notify`");
+    s.to?.forEach((c, j) => {
+      if (!channelsSet.has(c))
+        ctx.error(["rollback", "steps", i, "to", j], () =>
+          unknownName("channel", c, channels, "notify.channels"),
+        );
+    });
+    if (name !== undefined && !s.to && rollbackChannels === 0)
+      ctx.error(
+        ["rollback", "steps", i, "notify"],
+        `this step would tell nobody: add \`to: [channel]\`, or subscribe a channel to rollback.started`,
+      );
   });
 };
 

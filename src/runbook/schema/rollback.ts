@@ -17,6 +17,9 @@ export const RollbackStep = z
     run: Command.optional(),
     check: Name.optional().meta({ description: "Verify with a named check." }),
     notify: Name.optional().meta({ description: "Send a notification template (notify.templates.<name>)." }),
+    to: z.array(Name).min(1).optional().meta({
+      description: "With notify: the channels to send it to. Default: those subscribed to rollback.started.",
+    }),
     confirm: z.string().optional().meta({ description: "A statement a person of role `by` must confirm." }),
     by: Name.optional(),
     wait: Duration.optional(),
