@@ -55,8 +55,9 @@ describe("messages when gantry is killed on their way out (webhook)", { concurre
     "notify:rollback.completed:inbox:3:queued",
     "notify:rollback.completed:inbox:3:accepted",
   ];
-  for (const point of [undefined, ...POINTS]) {
-    it(point ? `killed at ${point}: each message once` : "uncrashed: each message once", async () => {
+  // The uncrashed release is test/notify.test.ts's first test.
+  for (const point of POINTS) {
+    it(`killed at ${point}: each message once`, async () => {
       const inbox: WebhookReceiver = await startWebhookReceiver({ secret: SECRET }, (s) => stops.push(s));
       const w = await workspace({ notify: true, previous: "1.0.0" });
       spaces.push(w);
@@ -73,7 +74,7 @@ describe("messages when gantry is killed on their way out (webhook)", { concurre
         assert.equal(types.filter((t) => t === once).length, 1, `${once}: ${types.join(" ")}`);
       for (const [id, type] of ids) {
         // Only a kill between the receiver's acceptance and the record may repeat a delivery, under its id.
-        const repeated = point?.endsWith(":accepted") && point.includes(`:${type}:`);
+        const repeated = point.endsWith(":accepted") && point.includes(`:${type}:`);
         assert.ok(
           inbox.deliveries(id) <= (repeated ? 2 : 1),
           `${type} delivered ${inbox.deliveries(id)} times`,
@@ -121,11 +122,7 @@ describe("a rollback procedure's notify step when gantry is killed at its bounda
   concurrency: 2,
 }, () => {
   const STEP = "  steps:\n    - revert: true\n";
-  for (const point of [
-    "rollback:tell:started",
-    "notify:rollback:tell:inbox:0:queued",
-    "rollback:tell:finished",
-  ]) {
+  for (const point of ["rollback:tell:started", "notify:rollback:tell:inbox:0:queued"]) {
     it(`killed at ${point}: the step's message goes out once`, async () => {
       const inbox = await startWebhookReceiver({ secret: SECRET }, (s) => stops.push(s));
       const w = await workspace({
