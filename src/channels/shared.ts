@@ -2,9 +2,14 @@
  * What every channel shares: a failed Delivery, the scrubber every text a channel hands out
  * goes through, the time box of one attempt, reading Retry-After, and naming network errors.
  */
+
+import { errorText, oneLine } from "../probes/shared.js";
 import type { Duration } from "../runbook/schema/common.js";
 import { redactor } from "../secrets/secrets.js";
 import type { ChannelEnvironment, Delivery } from "./types.js";
+
+// A probe's and a channel's errors read alike: the same words for an error, on one line.
+export { errorText, oneLine };
 
 export type Failure = Extract<Delivery, { ok: false }>;
 
@@ -89,16 +94,6 @@ export function networkProblem(err: unknown): string {
 /** ECONNREFUSED → "connection refused"; undefined for a code that is not a network error's. */
 export function networkWords(code: unknown): string | undefined {
   return typeof code === "string" && Object.hasOwn(NETWORK_CODES, code) ? NETWORK_CODES[code] : undefined;
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message || err.name : String(err);
-}
-
-/** Collapses whitespace (newlines included) and caps the length. */
-export function oneLine(text: string, max = 500): string {
-  const line = text.replace(/\s+/g, " ").trim() || "no message";
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
 /** Where a spec's field is, for errors a person fixes in the runbook. */
