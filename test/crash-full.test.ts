@@ -126,8 +126,11 @@ describe("monitoring while a person decides", () => {
     const url = await createDatabase(server.url, "breach");
     const w = await fullWorkspace();
     spaces.push(w);
+    // The defect shows 8 s after the service starts, so that it breaches well after the
+    // decision (at T+2s) waits, however slow the smoke tests are on a busy machine.
     const r = await w.gantry(["release", w.runbook, "--env", "local", "--ref", "v2.0.0", "--json"], {
       APP_DATABASE_URL: url,
+      DEFECT_AFTER_MS: "8000",
     });
     assert.equal(r.json?.outcome, "rolled_back", r.stderr);
     assert.match(String(r.json?.reason), /^error_rate .* > 0\.05 for|readiness/);
