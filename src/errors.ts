@@ -18,6 +18,10 @@ export const EXIT = {
   notAccepted: 10,
   /** The environment's deployment window is closed: nothing was run. */
   windowClosed: 11,
+  /** Who is acting is not known (no token, or one unknown, expired or revoked). */
+  unauthenticated: 12,
+  /** The person may not do this (not in the role, their own release, not an administrator). */
+  forbidden: 13,
   /** A bug in Gantry. */
   internal: 70,
 } as const;

@@ -15,7 +15,11 @@ export type RefusalKind =
   /** The environment's deployment window is closed. */
   | "window-closed"
   /** The runbook uses parts this version cannot execute. */
-  | "unsupported";
+  | "unsupported"
+  /** Who is acting is not known: no token where identities exist, a token unknown, expired or revoked. */
+  | "unauthenticated"
+  /** The person is known but may not do this: not in the role, their own release, not an administrator. */
+  | "forbidden";
 
 export class Refusal extends Error {
   override name = "Refusal";

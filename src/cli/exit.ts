@@ -10,6 +10,8 @@ const REFUSAL_EXIT: Record<RefusalKind, number> = {
   blocked: EXIT.invalid,
   "window-closed": EXIT.windowClosed,
   unsupported: EXIT.unsupported,
+  unauthenticated: EXIT.unauthenticated,
+  forbidden: EXIT.forbidden,
 };
 
 export function exitFor(refusal: Refusal): number {

@@ -7,6 +7,12 @@
 
 type Json = Record<string, unknown>;
 
+/**
+ * The log of what people do outside any run (identities added or revoked, freezes declared):
+ * it is appended to and verified like a run's log, under this id, which no run can have.
+ */
+export const ACTIONS_LOG = "gantry:actions";
+
 export interface EventData {
   /** The run was created: what it releases where, and its plan's steps. */
   "run.created": {
