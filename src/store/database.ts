@@ -1,8 +1,8 @@
 /**
  * Where Gantry keeps its state: the embedded Postgres in the data folder (default), or any
  * Postgres named by GANTRY_DATABASE_URL. DBOS keeps its workflow checkpoints there; Gantry
- * keeps its event log and its deploy provider state in the `gantry` schema of the same
- * database.
+ * keeps its event log, its deploy provider state and the identities of the people who act in
+ * the `gantry` schema of the same database.
  */
 import path from "node:path";
 import pg from "pg";
@@ -199,6 +199,26 @@ CREATE TABLE IF NOT EXISTS gantry.deploy_entries (
   FOREIGN KEY (service, environment) REFERENCES gantry.deployments (service, environment)
 );
 CREATE INDEX IF NOT EXISTS deploy_entries_key ON gantry.deploy_entries (service, environment, key, id);
+-- Who acts on Gantry (src/store/identities.ts): one row per person, and their tokens, each
+-- kept as the SHA-256 of its secret only.
+CREATE TABLE IF NOT EXISTS gantry.identities (
+  name text PRIMARY KEY,
+  roles text[] NOT NULL DEFAULT '{}',
+  admin boolean NOT NULL DEFAULT false,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  created_by text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS gantry.tokens (
+  id text PRIMARY KEY,
+  identity text NOT NULL REFERENCES gantry.identities (name),
+  hash text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz,
+  revoked_at timestamptz,
+  revoked_by text,
+  last_used_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS tokens_identity ON gantry.tokens (identity);
 `;
 
 /** Creates Gantry's schema when missing (idempotent; one process at a time). */

@@ -87,6 +87,23 @@ export interface EventData {
   "notify.retry": NotifyData & { attempt: number; error: string; waitMs: number };
   /** The message could not be delivered: after every retry, or refused for good. */
   "notify.failed": NotifyData & { attempts: number; error: string; required: boolean };
+  /** In the actions log: an identity was added (the first one on a database is its administrator). */
+  "identity.added": ActedBy & { name: string; roles: string[]; admin: boolean };
+  /** In the actions log: every token of an identity was revoked; `tokens` are the ids revoked now. */
+  "identity.revoked": ActedBy & { name: string; tokens: string[] };
+  /** In the actions log: an identity's roles changed. */
+  "identity.roles": ActedBy & { name: string; added: string[]; removed: string[]; roles: string[] };
+  /** In the actions log: a token was issued to `name`; its id only, never the token. */
+  "token.created": ActedBy & { name: string; tokenId: string; expiresAt: string | null };
+  /** In the actions log: one token was revoked. */
+  "token.revoked": ActedBy & { name: string; tokenId: string };
+}
+
+/** Who did something recorded in the actions log, and whether a token proved it. */
+export interface ActedBy {
+  by: string;
+  /** false: the database had no identities, so `by` is the name the person gave. */
+  authenticated: boolean;
 }
 
 /** What every notify event names: the message, its channel and why it was sent. */
@@ -126,6 +143,11 @@ export const EVENT_KINDS: readonly EventKind[] = [
   "notify.sent",
   "notify.retry",
   "notify.failed",
+  "identity.added",
+  "identity.revoked",
+  "identity.roles",
+  "token.created",
+  "token.revoked",
 ];
 
 /** An event to append: a kind with its data. */
