@@ -151,6 +151,27 @@ describe("exit codes", () => {
     expect(9, ["check", file, "--env", "local", "unmeasurable"], /unmeasurable/);
   });
 
+  it("12: identities exist and there is no token; 13: the token is not an administrator's", () => {
+    // A database of its own: once it has identities, every verb that acts needs a token.
+    const people = ["--data-dir", path.join(tmp, "people")];
+    const config = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-exit-config-"));
+    const as = (token: string) => ({ GANTRY_TOKEN: token, GANTRY_TOKEN_FILE: "", XDG_CONFIG_HOME: config });
+    const tokenOf = (r: { stdout: string }) =>
+      /gantry_[0-9a-f]{12}_[A-Za-z0-9_-]{43}/.exec(r.stdout)?.[0] ?? "";
+    const first = gantry(["users", "add", "ana", ...people], ROOT, as(""));
+    assert.equal(first.code, 0, first.stderr);
+    const bob = gantry(["users", "add", "bob", ...people], ROOT, as(tokenOf(first)));
+    assert.equal(bob.code, 0, bob.stderr);
+    const none = gantry(["users", "add", "carol", ...people], ROOT, as(""));
+    assert.equal(none.code, 12, none.stderr);
+    assert.match(none.stderr, /who is acting is not known/);
+    tested.add(12);
+    const other = gantry(["users", "add", "carol", ...people], ROOT, as(tokenOf(bob)));
+    assert.equal(other.code, 13, other.stderr);
+    assert.match(other.stderr, /bob is not an administrator/);
+    tested.add(13);
+  });
+
   it("covers every row of the table (the rest are run outcomes, tested where they happen)", () => {
     const elsewhere = new Set([5, 6, 7, 8, 130, 70]);
     const missing = documented().filter((c) => !tested.has(c) && !elsewhere.has(c));

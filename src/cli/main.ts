@@ -179,6 +179,71 @@ program
   .addOption(dataDir())
   .action(async (opts) => (await import("./runs.js")).worker(opts));
 
+/** A repeatable option: `--role a --role b` → ["a", "b"]. */
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+const users = program
+  .command("users")
+  .description(
+    "Manage who may act: identities, their roles and tokens. The first identity added is the administrator; after that these need an administrator's token.",
+  );
+
+users
+  .command("add")
+  .description(
+    "Add an identity and print its token, once. Exit 12 without an administrator's token, 13 with another's.",
+  )
+  .argument("<name>", "who, e.g. ana or ana@example.com")
+  .option("--role <role>", "a role (repeat for more)", collect)
+  .option("--admin", "an administrator: may add, revoke and change identities")
+  .option("--expires <duration>", "the token expires after this long, e.g. 90d (default never)")
+  .option("--json", "print the result, token included, as JSON")
+  .addOption(dataDir())
+  .action(async (name: string, opts) => (await import("./users.js")).add(name, opts));
+
+users
+  .command("list")
+  .description("List identities, their roles and their tokens' ids, dates and states (never a token).")
+  .option("--json", "print as JSON")
+  .addOption(dataDir())
+  .action(async (opts) => (await import("./users.js")).list(opts));
+
+users
+  .command("token")
+  .description("Make a new token for NAME and print it, once (an administrator, or NAME itself).")
+  .argument("<name>", "whose token")
+  .option("--expires <duration>", "the token expires after this long, e.g. 90d (default never)")
+  .option("--json", "print the result, token included, as JSON")
+  .addOption(dataDir())
+  .action(async (name: string, opts) => (await import("./users.js")).token(name, opts));
+
+users
+  .command("revoke")
+  .description("Revoke every token of NAME, or one token with --token ID.")
+  .argument("[name]", "whose tokens")
+  .option("--token <id>", "only this token (its id, as `gantry users list` shows it)")
+  .option("--json", "print the result as JSON")
+  .addOption(dataDir())
+  .action(async (name: string | undefined, opts) => (await import("./users.js")).revoke(name, opts));
+
+users
+  .command("roles")
+  .description("Add or remove roles of NAME.")
+  .argument("<name>", "whose roles")
+  .option("--add <role>", "a role to grant (repeat for more)", collect)
+  .option("--remove <role>", "a role to take away (repeat for more)", collect)
+  .option("--json", "print the result as JSON")
+  .addOption(dataDir())
+  .action(async (name: string, opts) => (await import("./users.js")).roles(name, opts));
+
+program
+  .command("whoami")
+  .description("Who Gantry takes you for on this database: name, roles, administrator, and why.")
+  .option("--as <name>", "the name you would give (only on a database without identities)")
+  .option("--json", "print as JSON")
+  .addOption(dataDir())
+  .action(async (opts) => (await import("./users.js")).whoami(opts));
+
 const notify = program
   .command("notify")
   .description("See what a runbook's messages say, and test its channels.");
