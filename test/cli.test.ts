@@ -201,7 +201,18 @@ describe("gantry plan", () => {
     const plan = JSON.parse(r.stdout);
     assert.deepEqual(
       plan.phases.map((p: { name: string }) => p.name),
-      ["gates", "preflight", "backup", "migrations", "deploy", "smoke", "integrity", "monitor", "success"],
+      [
+        "window",
+        "gates",
+        "preflight",
+        "backup",
+        "migrations",
+        "deploy",
+        "smoke",
+        "integrity",
+        "monitor",
+        "success",
+      ],
     );
     assert.equal(plan.ref.version, "1.4.0");
     assert.deepEqual(

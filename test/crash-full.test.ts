@@ -33,7 +33,7 @@ async function approveWhileWaiting(w: Workspace, watched: Watched): Promise<void
     if (over) break;
     const list = (await w.gantry(["status", "--json"])).json;
     const run = Array.isArray(list) && list[0] ? (list[0] as { run: string; status: string }) : undefined;
-    if (run?.status === "waiting") await w.gantry(["approve", run.run, "--as", "tester"]);
+    if (run?.status === "waiting") await w.gantry(["approve", run.run, "--as", "capt"]);
   }
 }
 

@@ -102,7 +102,7 @@ describe("the golden trace of durable steps and events", () => {
     const view = await waitFor(full, (v) => Boolean(v.waiting), undefined, release.closed);
     // Another process follows the run's events as they are written (LISTEN/NOTIFY).
     const follower = watch(full, ["log", String(view.id), "--follow", "--json"], env);
-    assert.equal((await full.gantry(["approve", String(view.id), "--as", "tester"])).code, 0);
+    assert.equal((await full.gantry(["approve", String(view.id), "--as", "capt"])).code, 0);
     const r = await release.closed;
     assert.equal(r.json?.outcome, "released", r.stderr);
     const run = String(r.json?.run);

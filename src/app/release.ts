@@ -11,6 +11,7 @@ import type { Runbook } from "../runbook/schema/runbook.js";
 import type { NewEvent } from "../store/events.js";
 import { VERSION } from "../version.js";
 import { notExecutable } from "./capabilities.js";
+import type { Identity } from "./identity.js";
 import { Refusal } from "./refusal.js";
 import { operator } from "./runs.js";
 
@@ -22,6 +23,8 @@ export interface ReleaseRequest {
   plan: ReleasePlan;
   noCache?: boolean;
   as?: string;
+  /** Started with `--override REASON`: a closed window does not refuse it here; the override is checked once the person is known. */
+  override?: boolean;
 }
 
 /** Refuses a release that cannot run now; otherwise returns the run's input. Nothing is stored. */
@@ -43,7 +46,7 @@ export function prepareRelease(request: ReleaseRequest): RunInput {
   if (!plan.ref) problems.push("--ref: say what to release, e.g. --ref v1.2.0");
   problems.push(...plan.blockers);
   if (problems.length > 0) throw new Refusal("blocked", problems.join("\n"), ["Nothing was run."]);
-  if (!plan.window.open) {
+  if (!plan.window.open && !request.override) {
     throw new Refusal(
       "window-closed",
       `${plan.environment} is closed for deploys: ${plan.window.reason}${plan.window.nextOpen ? `; it next opens ${plan.window.nextOpen}` : ""}`,
@@ -63,6 +66,11 @@ export function prepareRelease(request: ReleaseRequest): RunInput {
   };
 }
 
+/** The run's input as started by `who`: the name recorded as its operator, and whether it was authenticated. */
+export function startedBy(input: RunInput, who: Identity): RunInput {
+  return { ...input, operator: who.name, authenticated: who.authenticated };
+}
+
 /** The first event of a run: what it releases where, its plan's steps, and the engine that runs it. */
 export function createdEvent(input: RunInput, queued: boolean): NewEvent {
   const plan = input.plan;
@@ -77,6 +85,9 @@ export function createdEvent(input: RunInput, queued: boolean): NewEvent {
       version: plan.ref?.version ?? input.ref,
       file: input.file,
       operator: input.operator,
+      authenticated: input.authenticated === true,
+      roles: plan.roles,
+      ...(plan.rollbackBy ? { rollbackBy: plan.rollbackBy } : {}),
       queued,
       engine: ENGINE_VERSION,
       steps: plan.phases.flatMap((p) =>

@@ -10,7 +10,10 @@ import type { Control } from "../engine/control.js";
 import { foldRun, type RunView } from "../engine/state.js";
 import type { ControlMessage } from "../engine/types.js";
 import { ENGINE_VERSION } from "../engine/version.js";
+import { ACTIONS_LOG } from "../store/event-kinds.js";
 import type { EventStore, RunEvent } from "../store/events.js";
+import { mayApprove, mayReject, mayRollBack } from "./authorize.js";
+import type { Identity } from "./identity.js";
 import { Refusal } from "./refusal.js";
 
 /** Who is acting: `--as`, else GANTRY_USER, else the login name. */
@@ -40,7 +43,8 @@ export async function listRuns(control: Control, limit = 20): Promise<RunView[]>
 }
 
 export async function runLog(control: Control, runId: string): Promise<RunEvent[]> {
-  await findRun(control, runId);
+  // The actions log (identities, freezes) reads like a run's.
+  if (runId !== ACTIONS_LOG) await findRun(control, runId);
   return control.store.list(runId);
 }
 
@@ -64,6 +68,8 @@ export interface Answered {
   what: string;
   by: string;
   rejected: boolean;
+  /** The role the approval counted for, when the step names roles. */
+  role?: string;
   /** Approvals so far, this one included, and how many are needed. */
   count: number;
   needed: number;
@@ -71,12 +77,15 @@ export interface Answered {
   interrupted: boolean;
 }
 
-/** Approves (or rejects) what the run waits for, as `by`. Each person counts once. */
+/**
+ * Approves (or rejects) what the run waits for, as `who`, once src/app/authorize.ts has
+ * found the role it counts for. Each person counts once.
+ */
 export async function answer(
   control: Control,
   runId: string,
-  by: string,
-  options: { reject?: boolean; reason?: string } = {},
+  who: Identity,
+  options: { reject?: boolean; reason?: string; comment?: string; role?: string } = {},
 ): Promise<Answered> {
   const view = await findRun(control, runId);
   unfinished(view, "approve");
@@ -87,26 +96,33 @@ export async function answer(
       `run ${runId} is not waiting for an approval; it is at ${view.current?.id ?? "its start"}.`,
     );
   }
-  if (!options.reject && waiting.approvals.includes(by)) {
-    throw new Refusal(
-      "not-accepted",
-      `${by} has already approved ${waiting.what}; it needs ${waiting.needed} different people.`,
-    );
+  const by = who.name;
+  const base = { by, step: waiting.step, id: randomUUID(), authenticated: who.authenticated };
+  let message: ControlMessage;
+  let role: string | undefined;
+  if (options.reject) {
+    role = mayReject(view, waiting, who).role;
+    message = {
+      type: "reject",
+      ...base,
+      ...(role ? { role } : {}),
+      ...(options.reason ? { reason: options.reason } : {}),
+    };
+  } else {
+    role = mayApprove(view, waiting, who, options.role !== undefined ? { role: options.role } : {}).role;
+    message = {
+      type: "approve",
+      ...base,
+      ...(role ? { role } : {}),
+      ...(options.comment ? { comment: options.comment } : {}),
+    };
   }
-  const message: ControlMessage = options.reject
-    ? {
-        type: "reject",
-        by,
-        step: waiting.step,
-        id: randomUUID(),
-        ...(options.reason ? { reason: options.reason } : {}),
-      }
-    : { type: "approve", by, step: waiting.step, id: randomUUID() };
   await control.send(runId, message);
   return {
     what: waiting.what,
     by,
     rejected: options.reject ?? false,
+    ...(role ? { role } : {}),
     count: waiting.approvals.length + (options.reject ? 0 : 1),
     needed: waiting.needed,
     interrupted: view.status === "interrupted",
@@ -117,12 +133,13 @@ export async function answer(
 export async function requestRollback(
   control: Control,
   runId: string,
-  by: string,
+  who: Identity,
   reason: string,
 ): Promise<{ interrupted: boolean }> {
   const view = await findRun(control, runId);
   unfinished(view, "rollback");
-  await control.send(runId, { type: "rollback", by, reason, id: randomUUID() });
+  mayRollBack(view, who);
+  await control.send(runId, { type: "rollback", by: who.name, reason, id: randomUUID() });
   return { interrupted: view.status === "interrupted" };
 }
 
@@ -133,9 +150,10 @@ export async function requestRollback(
 export async function abort(
   control: Control,
   runId: string,
-  by: string,
+  who: Identity,
   reason?: string,
 ): Promise<{ immediate: boolean; reason: string }> {
+  const by = who.name;
   const view = await findRun(control, runId);
   unfinished(view, "abort");
   if (view.status !== "interrupted" && view.status !== "queued") {

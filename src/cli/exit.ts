@@ -24,4 +24,5 @@ export const OUTCOME_EXIT: Record<Outcome, number> = {
   rolled_back: 5,
   aborted: 6,
   failed: 7,
+  postponed: 14,
 };

@@ -95,14 +95,21 @@ migrations
 program
   .command("release")
   .description(
-    "Run a release: gates, pre-flight, deploy, smoke, monitoring, automatic rollback. Exit 0 released, 4 gate failed, 5 rolled back, 6 aborted, 7 failed.",
+    "Run a release: gates, pre-flight, deploy, smoke, monitoring, automatic rollback. Exit 0 released, 4 gate failed, 5 rolled back, 6 aborted, 7 failed, 14 postponed (a no-go).",
   )
   .argument("<file>", "runbook file")
   .requiredOption("--env <name>", "target environment")
   .option("--ref <ref>", "tag or commit to release, e.g. v2.1.0")
   .option("--detach", "queue the release for `gantry worker` and return")
   .option("--no-cache", "run every gate again, even when it passed for this commit before")
-  .option("--as <name>", "who is releasing (default $GANTRY_USER or $USER)")
+  .option(
+    "--as <name>",
+    "who is releasing, on a database without identities only (default $GANTRY_USER or $USER)",
+  )
+  .option(
+    "--override <reason>",
+    "deploy although the window is closed or a freeze holds: you must be in a role environments.<env>.override names; recorded",
+  )
   .addOption(dataDir())
   .addOption(new Option("--json", "print the result as one JSON object"))
   .action(async (file: string, opts) => (await import("./release.js")).release(file, opts));
@@ -136,22 +143,74 @@ program
   .option("--json", "print as JSON")
   .action(async (opts) => (await import("./deployments.js")).deployments(opts));
 
+const asOption = () =>
+  new Option(
+    "--as <name>",
+    "who acts, on a database without identities only (default $GANTRY_USER or $USER); with identities, GANTRY_TOKEN says who",
+  );
+
 program
   .command("approve")
   .description("Approve what a run is waiting for (a decision, a confirmation, a paused rule).")
   .argument("<run>", "run id")
-  .option("--as <name>", "who approves (default $GANTRY_USER or $USER)")
+  .addOption(asOption())
   .option("--reject", "reject instead: before the deploy the run stops, after it the run rolls back")
   .option("--reason <text>", "why (with --reject)")
+  .option("--comment <text>", "a note recorded with the approval")
+  .option("--role <role>", "the role to count for, when you are in more than one the step names")
   .addOption(dataDir())
   .action(async (run: string, opts) => (await import("./runs.js")).approve(run, opts));
+
+program
+  .command("override")
+  .description(
+    "Deploy although the run's environment is closed (outside its window, or frozen): by a member of a role environments.<env>.override names, with a reason; recorded.",
+  )
+  .argument("<run>", "run id")
+  .requiredOption("--reason <text>", "why; recorded in the run's log")
+  .addOption(asOption())
+  .addOption(dataDir())
+  .action(async (run: string, opts) => (await import("./freeze.js")).override(run, opts));
+
+program
+  .command("freeze")
+  .description(
+    "Declare a freeze: no release of ENV deploys until it ends (checked by the engine before every deploy).",
+  )
+  .argument("<env>", "environment name")
+  .requiredOption("--until <time>", "when it ends: ISO 8601, or a duration from now (2h, 3d)")
+  .requiredOption("--reason <text>", "why; shown to every release it holds")
+  .option("--from <time>", "when it starts (default now)")
+  .option("--service <name>", "only this service's releases")
+  .addOption(asOption())
+  .addOption(dataDir())
+  .option("--json", "print the freeze as JSON")
+  .action(async (env: string, opts) => (await import("./freeze.js")).freeze(env, opts));
+
+program
+  .command("freezes")
+  .description("List the freezes declared with gantry freeze that are in force or coming.")
+  .option("--env <name>", "only this environment's")
+  .option("--all", "lifted and past ones too")
+  .addOption(dataDir())
+  .option("--json", "print as JSON")
+  .action(async (opts) => (await import("./freeze.js")).freezes(opts));
+
+program
+  .command("unfreeze")
+  .description("Lift a freeze before its end: by the person who declared it or an administrator.")
+  .argument("<id>", "the freeze's id (gantry freezes lists them)")
+  .option("--reason <text>", "why; recorded")
+  .addOption(asOption())
+  .addOption(dataDir())
+  .action(async (id: string, opts) => (await import("./freeze.js")).unfreeze(id, opts));
 
 program
   .command("rollback")
   .description("Roll a run back to the last known good version, now.")
   .argument("<run>", "run id")
   .requiredOption("--reason <text>", "why; recorded in the run's log")
-  .option("--as <name>", "who decides (default $GANTRY_USER or $USER)")
+  .addOption(asOption())
   .addOption(dataDir())
   .option("--json", "print the result as JSON")
   .action(async (run: string, opts) => (await import("./runs.js")).rollback(run, opts));
@@ -161,7 +220,7 @@ program
   .description("Stop a run where it is, without rolling back.")
   .argument("<run>", "run id")
   .option("--reason <text>", "why; recorded in the run's log")
-  .option("--as <name>", "who decides (default $GANTRY_USER or $USER)")
+  .addOption(asOption())
   .addOption(dataDir())
   .action(async (run: string, opts) => (await import("./runs.js")).abort(run, opts));
 

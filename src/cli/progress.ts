@@ -73,9 +73,13 @@ export function plainLine(e: RunEvent): string | undefined {
     case "output":
       return `  | ${String(d.line)}`;
     case "approval.waiting":
+      if (d.form === "override")
+        return `waiting for the window, or an ${String(d.what)} (${String(d.needed)} needed): gantry override ${e.runId} --reason …`;
       return `waiting for ${String(d.what)} (${String(d.needed)} needed): gantry approve ${e.runId}`;
     case "approval":
-      return `approved by ${String(d.by)} (${String(d.count)}/${String(d.needed)})`;
+      return `approved by ${String(d.by)}${d.role ? ` for ${String(d.role)}` : ""} (${String(d.count)}/${String(d.needed)})${d.comment ? `: ${String(d.comment)}` : ""}`;
+    case "window.closed":
+      return `deployment window closed: ${String(d.reason)}${d.nextOpen ? `; it next opens ${String(d.nextOpen)}` : ""}`;
     case "monitor.started":
       return `monitoring from T=${String(d.t).slice(11, 19)} until ${String(d.endsAt).slice(11, 19)}, every ${String(d.interval)}`;
     case "monitor.gap":

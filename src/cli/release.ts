@@ -7,8 +7,10 @@
  * it ended: see src/cli/exit.ts and docs/cli.md.
  */
 import fs from "node:fs";
+import { grantOverride } from "../app/freezes.js";
+import { type Identity, identify } from "../app/identity.js";
 import { Refusal } from "../app/refusal.js";
-import { createdEvent, prepareRelease } from "../app/release.js";
+import { createdEvent, prepareRelease, startedBy } from "../app/release.js";
 import { refuseInterrupted } from "../app/runs.js";
 import { openControl } from "../engine/control.js";
 import { startEngine } from "../engine/runtime.js";
@@ -25,6 +27,8 @@ export interface ReleaseOptions extends PlanCommandOptions, DatabaseOptions {
   detach?: boolean;
   cache?: boolean;
   as?: string;
+  /** The reason for deploying while the window is closed (by a member of the override role). */
+  override?: string;
 }
 
 export async function release(file: string, options: ReleaseOptions): Promise<void> {
@@ -38,6 +42,7 @@ export async function release(file: string, options: ReleaseOptions): Promise<vo
       plan,
       noCache: options.cache === false,
       ...(options.as !== undefined ? { as: options.as } : {}),
+      ...(options.override !== undefined ? { override: true } : {}),
     });
   } catch (e) {
     if (e instanceof Refusal && options.json && e.kind === "unsupported") {
@@ -52,6 +57,7 @@ export async function release(file: string, options: ReleaseOptions): Promise<vo
     startEngine({ ...options, verb: "release", beforeLaunch: (store) => refuseInterrupted(store) }),
   );
   try {
+    input = actingAs(input, await identify(engine.db.pool, asOption(options)), options);
     await engine.store.append(input.runId, createdEvent(input, false));
     const result = await followRun(engine, input.runId, () => engine.start(input), options.json);
     report(result, options.json);
@@ -61,9 +67,19 @@ export async function release(file: string, options: ReleaseOptions): Promise<vo
   }
 }
 
+const asOption = (options: { as?: string }) => (options.as !== undefined ? { as: options.as } : {});
+
+/** The run as started by `who`, with the override it gave when it asked for one. */
+function actingAs(input: RunInput, who: Identity, options: ReleaseOptions): RunInput {
+  const started = startedBy(input, who);
+  if (options.override === undefined) return started;
+  return { ...started, plan: grantOverride(started.plan, who, options.override) };
+}
+
 async function detach(input: RunInput, options: ReleaseOptions): Promise<void> {
   const control = await openForVerb(() => openControl(options));
   try {
+    input = actingAs(input, await identify(control.db.pool, asOption(options)), options);
     await control.store.append(input.runId, createdEvent(input, true));
     await control.enqueue(input);
     const executor = await control.executor();

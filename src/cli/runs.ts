@@ -2,13 +2,14 @@
  * The verbs that act on runs: status, log, approve, rollback, abort, resume, worker. Each
  * parses its arguments, calls the application layer (src/app/runs.ts), and prints.
  */
+
+import { identify } from "../app/identity.js";
 import {
   abort as abortRun,
   answer,
   findRun,
   listRuns,
   nothingToResume,
-  operator,
   requestRollback,
   runLog,
 } from "../app/runs.js";
@@ -92,16 +93,24 @@ export async function log(runId: string, options: DatabaseOptions & { json?: boo
 
 export async function approve(
   runId: string,
-  options: DatabaseOptions & { as?: string; reject?: boolean; reason?: string },
+  options: DatabaseOptions & {
+    as?: string;
+    reject?: boolean;
+    reason?: string;
+    comment?: string;
+    role?: string;
+  },
 ) {
   await withControl(options, async (control) => {
-    const a = await answer(control, runId, operator(options.as), {
+    const who = await identify(control.db.pool, asOption(options));
+    const a = await answer(control, runId, who, {
       ...(options.reject ? { reject: true } : {}),
       ...(options.reason ? { reason: options.reason } : {}),
+      ...(options.comment ? { comment: options.comment } : {}),
+      ...(options.role ? { role: options.role } : {}),
     });
-    out(
-      a.rejected ? `rejected ${a.what} as ${a.by}` : `approved ${a.what} as ${a.by} (${a.count}/${a.needed})`,
-    );
+    const as = `${a.by}${a.role ? ` for ${a.role}` : ""}${who.authenticated ? "" : " (not authenticated: this database has no identities)"}`;
+    out(a.rejected ? `rejected ${a.what} as ${as}` : `approved ${a.what} as ${as} (${a.count}/${a.needed})`);
     if (a.interrupted) err(`The run is interrupted; it goes on with: gantry resume ${runId}`);
   });
 }
@@ -110,8 +119,8 @@ export async function rollback(
   runId: string,
   options: DatabaseOptions & { reason: string; as?: string; json?: boolean },
 ) {
-  const { interrupted } = await withControl(options, (control) =>
-    requestRollback(control, runId, operator(options.as), options.reason),
+  const { interrupted } = await withControl(options, async (control) =>
+    requestRollback(control, runId, await identify(control.db.pool, asOption(options)), options.reason),
   );
   if (interrupted) return resume(runId, options);
   out(
@@ -121,7 +130,12 @@ export async function rollback(
 
 export async function abort(runId: string, options: DatabaseOptions & { reason?: string; as?: string }) {
   await withControl(options, async (control) => {
-    const r = await abortRun(control, runId, operator(options.as), options.reason);
+    const r = await abortRun(
+      control,
+      runId,
+      await identify(control.db.pool, asOption(options)),
+      options.reason,
+    );
     out(
       r.immediate
         ? `aborted ${runId}: ${r.reason}`
@@ -129,6 +143,8 @@ export async function abort(runId: string, options: DatabaseOptions & { reason?:
     );
   });
 }
+
+const asOption = (options: { as?: string }) => (options.as !== undefined ? { as: options.as } : {});
 
 // ——— executors ———
 

@@ -231,7 +231,12 @@ export class Interpreter {
   private async pause(key: string, reason: string): Promise<void> {
     const d = this.durable;
     const what = `continue after: ${reason}`;
-    await d.event({ key, kind: "approval.waiting", step: key, data: { what, needed: 1 } });
+    await d.event({
+      key,
+      kind: "approval.waiting",
+      step: key,
+      data: { what, needed: 1, form: "pause", approvers: [], allowSelfApproval: true },
+    });
     await this.notifier.emit("approval.requested", key, { reason, approval: { what, needed: 1 } });
     for (;;) {
       const msg = await d.receive(undefined);

@@ -111,6 +111,7 @@ export function messageValues(
     rule: moment.rule ?? {},
     checkpoint: moment.checkpoint ?? {},
     incident: moment.incident ?? {},
+    page: moment.page ?? {},
     rollback: rb
       ? {
           reason: rb.reason,
@@ -165,6 +166,8 @@ export function statusLine(event: NotifyEvent | "test", run: RunSnapshot, moment
       }`;
     case "approval.requested":
       return `⏸️ waiting for ${moment.approval?.what ?? "a person"}`;
+    case "role.paged":
+      return `📟 paged ${moment.page?.role ?? "a role"}${why}`;
     case "checkpoint.passed":
       return `🟢 releasing ${v}: checkpoint ${moment.checkpoint?.name ?? ""} passed`;
     default:

@@ -41,8 +41,15 @@ export interface RunView {
   steps: StepView[];
   /** The step going on now (or where an interrupted run stopped). */
   current?: StepView | undefined;
+  /** Who started it, and whether that name was authenticated (false: a database without identities). */
+  operator: string;
+  authenticated: boolean;
+  /** Each role's members as the runbook named them when the run was created. */
+  roles: Record<string, string[]>;
+  /** The role whose members may roll back by hand, when the runbook names one. */
+  rollbackBy?: string | undefined;
   /** What the run waits for: an approval or a decision. */
-  waiting?: { step: string; what: string; approvals: string[]; needed: number } | undefined;
+  waiting?: Waiting | undefined;
   /** The monitoring window: when T was and when it ends. */
   monitor?: { t: string; endsAt: string; nextCheckpoint?: { at: string; name: string } } | undefined;
   rollback?: {
@@ -63,6 +70,20 @@ export interface RunView {
   };
   finishedAt?: string;
   lastEventAt: string;
+}
+
+export interface Waiting {
+  step: string;
+  what: string;
+  /** Who approved so far, in order. */
+  approvals: string[];
+  /** The role each approval counted for. */
+  counted: Array<{ by: string; role?: string | undefined }>;
+  needed: number;
+  form: string;
+  /** Each role and how many of its members must approve; none: anyone who may act. */
+  approvers: Array<{ role: string; count: number }>;
+  allowSelfApproval: boolean;
 }
 
 interface PlanStepData {
@@ -92,6 +113,10 @@ export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | u
     file: String(d.file),
     engine: String(d.engine ?? FIRST_ENGINE_VERSION),
     createdAt: created.at,
+    operator: String(d.operator ?? ""),
+    authenticated: d.authenticated === true,
+    roles: (d.roles as Record<string, string[]> | undefined) ?? {},
+    rollbackBy: d.rollbackBy as string | undefined,
     status: d.queued ? "queued" : "running",
     steps: [],
     wouldHave: [],
@@ -147,13 +172,19 @@ export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | u
           step: e.step ?? "",
           what: String(e.data.what ?? "approval"),
           approvals: [],
+          counted: [],
           needed: Number(e.data.needed ?? 1),
+          form: String(e.data.form ?? "decision"),
+          approvers: (e.data.approvers as Waiting["approvers"] | undefined) ?? [],
+          // A run of an earlier engine recorded no rule: it did not keep the initiator out.
+          allowSelfApproval: e.data.allowSelfApproval !== false,
         };
         stepOf(e).status = "waiting";
         break;
       case "approval":
         if (view.waiting && !view.waiting.approvals.includes(String(e.data.by))) {
           view.waiting.approvals.push(String(e.data.by));
+          view.waiting.counted.push({ by: String(e.data.by), role: e.data.role as string | undefined });
         }
         break;
       case "monitor.started":

@@ -14,7 +14,10 @@ export interface RunInput {
   /** When the run was planned (ISO). */
   at: string;
   noCache: boolean;
+  /** Who started it: an identity, or the OS user on a database without identities. */
   operator: string;
+  /** false: the database had no identities, and `operator` was taken at its word. */
+  authenticated?: boolean;
   /** The plan made when the run was created: what the engine executes, as recorded. */
   plan: ReleasePlan;
 }

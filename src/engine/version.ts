@@ -8,8 +8,10 @@
  * modules; facts are part of step results; monitoring samples during waits.
  * gantry-engine-3: notifications: messages rendered in recorded steps and sent to a courier
  * workflow per channel; the run's clock is read at its start when the runbook subscribes.
+ * gantry-engine-4: people: approvals count per role and record the evidence their approvers
+ * saw (a recorded step per approval with inputs); the plan carries roles.
  */
-export const ENGINE_VERSION = "gantry-engine-3";
+export const ENGINE_VERSION = "gantry-engine-4";
 
 /** Runs created before the version was recorded with them were started by this one. */
 export const FIRST_ENGINE_VERSION = "gantry-engine-1";

@@ -117,6 +117,11 @@ export const TEMPLATE_ROOTS: Record<string, Root> = {
     fields: "any",
   },
   incident: { doc: "the incident: id, severity", scopes: ["message"], fields: { id: true, severity: true } },
+  page: {
+    doc: "the role paged (role.paged): role, members",
+    scopes: ["message"],
+    fields: { role: true, members: true },
+  },
   smoke: {
     doc: "smoke results: passed and failed (lists of test names), total",
     scopes: ["message"],

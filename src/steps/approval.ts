@@ -3,11 +3,13 @@
  * timeout) for enough distinct people; monitoring keeps sampling meanwhile. A rejection or a
  * timeout ends the run as the runbook says: rolled back after the deploy, aborted before it.
  */
+import { createHash } from "node:crypto";
+import { DateTime } from "luxon";
 import { formatMs } from "../exec/command.js";
 import type { ApprovalStep } from "../runbook/plan/types.js";
+import { windowStatus } from "../runbook/plan/window.js";
+import type { EnvironmentSpec } from "../runbook/schema/runbook.js";
 import type { StepContext, StepModule, StepResult } from "./contract.js";
-
-export type ApprovalSpec = Pick<ApprovalStep, "what" | "needed" | "timeout" | "onTimeout">;
 
 export const approval: StepModule<"approval"> = {
   kind: "approval",
@@ -15,15 +17,43 @@ export const approval: StepModule<"approval"> = {
   run: (step, ctx) => ask(step.id, step, ctx),
 };
 
-/** Asks for `spec` under step `id`; the result's `next` says what a refusal does to the run. */
-export async function ask(id: string, spec: ApprovalSpec, ctx: StepContext): Promise<StepResult> {
+export type ApprovalSpec = Pick<
+  ApprovalStep,
+  "what" | "needed" | "timeout" | "onTimeout" | "approvers" | "allowSelfApproval" | "inputs" | "form"
+> &
+  Partial<Pick<ApprovalStep, "choices" | "postpone" | "page">>;
+
+/**
+ * Asks for `spec` under step `id`; the result's `next` says what a refusal does to the run.
+ * Who may answer is decided before a message is sent (src/app/authorize.ts); here each
+ * approval counts once per person, for the role it names, until every role has its count.
+ */
+export async function ask(
+  id: string,
+  spec: ApprovalSpec,
+  ctx: StepContext,
+  /** Asking again under the same step (a window that closed again): keys of its own. */
+  round = 0,
+): Promise<StepResult> {
   const d = ctx.durable;
-  const { what, needed } = spec;
-  await d.event({ key: `${id}:waiting`, kind: "approval.waiting", step: id, data: { what, needed } });
-  await d.notify("approval.requested", id, { reason: what, approval: { what, needed } });
-  const approvers = new Set<string>();
+  const at = round > 0 ? `#${round}` : "";
+  const { what, needed, approvers } = spec;
+  await d.event({
+    key: `${id}:waiting${at}`,
+    kind: "approval.waiting",
+    step: id,
+    data: { what, needed, form: spec.form, approvers, allowSelfApproval: spec.allowSelfApproval },
+  });
+  await d.notify("approval.requested", `${id}${at}`, { reason: what, approval: { what, needed } });
+  const people = new Set<string>();
+  const given: Array<{ by: string; role?: string; comment?: string }> = [];
+  const counted = new Map<string, number>(approvers.map((a) => [a.role, 0]));
+  const complete = () =>
+    approvers.length === 0
+      ? people.size >= needed
+      : approvers.every((a) => (counted.get(a.role) ?? 0) >= a.count);
   const deadline = spec.timeout ? (await d.now()) + spec.timeout.ms : undefined;
-  while (approvers.size < needed) {
+  while (!complete()) {
     const msg = await d.receive(deadline);
     if (msg === undefined) {
       const reason = `${what}: no answer within ${formatMs(spec.timeout?.ms ?? 0)}`;
@@ -37,18 +67,55 @@ export async function ask(id: string, spec: ApprovalSpec, ctx: StepContext): Pro
         next: { to: "finish", outcome: "aborted", reason: `${reason}${ctx.deployedNote()}` },
       };
     }
+    // An answer sent to another step (one that has ended since) counts for nothing here.
+    if ((msg.type === "approve" || msg.type === "reject") && msg.step !== undefined && msg.step !== id)
+      continue;
     if (msg.type === "approve") {
-      if (approvers.has(msg.by)) continue;
-      approvers.add(msg.by);
+      if (people.has(msg.by)) continue;
+      const role = approvers.length === 0 ? undefined : msg.role;
+      const wanted = approvers.find((a) => a.role === role);
+      // Checked before sending; a message that no longer fits (the role filled meanwhile) counts for nothing.
+      if (approvers.length > 0 && (!wanted || (counted.get(wanted.role) ?? 0) >= wanted.count)) continue;
+      people.add(msg.by);
+      given.push({ by: msg.by, ...(role ? { role } : {}), ...(msg.comment ? { comment: msg.comment } : {}) });
+      if (role) counted.set(role, (counted.get(role) ?? 0) + 1);
+      const evidence = spec.inputs.length > 0 ? await measureInputs(id, msg.id, spec, ctx) : undefined;
       await d.event({
-        key: `approval:${id}:${msg.by}`,
+        key: `approval:${id}${at}:${msg.by}`,
         kind: "approval",
         step: id,
-        data: { by: msg.by, count: approvers.size, needed },
+        data: {
+          by: msg.by,
+          count: people.size,
+          needed,
+          ...(role ? { role } : {}),
+          ...(msg.comment ? { comment: msg.comment } : {}),
+          ...(msg.authenticated !== undefined ? { authenticated: msg.authenticated } : {}),
+          ...(evidence ? { evidence } : {}),
+        },
       });
     } else if (msg.type === "reject") {
-      const reason = `${what}: rejected by ${msg.by}${msg.reason ? `: ${msg.reason}` : ""}`;
+      const verb =
+        spec.choices === "go-no-go"
+          ? "no-go"
+          : spec.choices === "complete-investigate"
+            ? "investigate"
+            : "rejected";
+      const reason = `${what}: ${verb} by ${msg.by}${msg.reason ? `: ${msg.reason}` : ""}`;
       if (d.rollingBack) return { ok: false, message: reason };
+      if (spec.choices === "go-no-go" && !ctx.facts.deployed) return postponed(reason, spec, await d.now());
+      if (spec.choices === "complete-investigate") {
+        // Monitoring goes on; the role is paged and the decision is asked again.
+        await d.event({
+          key: `${id}${at}:investigate:${msg.id}`,
+          kind: "investigation",
+          step: id,
+          data: { by: msg.by, reason: msg.reason ?? null, paged: spec.page?.role ?? null },
+        });
+        if (spec.page)
+          await d.notify("role.paged", `${id}${at}:investigate:${msg.id}`, { reason, page: spec.page });
+        continue;
+      }
       if (ctx.facts.deployed)
         return { ok: false, message: reason, next: { to: "rollback", cause: { reason } } };
       return {
@@ -60,5 +127,51 @@ export async function ask(id: string, spec: ApprovalSpec, ctx: StepContext): Pro
       await d.control(msg);
     }
   }
-  return { ok: true, message: `approved by ${[...approvers].join(", ")}` };
+  return { ok: true, message: `approved by ${[...people].join(", ")}`, data: { approvals: given } };
+}
+
+/** A no-go before the deploy: the run ends postponed, and says when the next window opens. */
+function postponed(reason: string, spec: ApprovalSpec, now: number): StepResult {
+  const later = DateTime.fromMillis(now + (spec.postpone?.ms ?? 0)).toUTC();
+  const status = windowStatus(
+    { windows: spec.postpone?.windows ?? [], freezes: spec.postpone?.freezes ?? [] } as EnvironmentSpec,
+    later,
+  );
+  const next = status.open ? later.toISO() : status.nextOpen;
+  const text = `${reason}; postponed, nothing was deployed${next ? `; next window: ${next}` : ""}`;
+  return {
+    ok: false,
+    message: text,
+    data: { next: next ?? null },
+    next: { to: "finish", outcome: "postponed", reason: text },
+  };
+}
+
+/** The decision's inputs measured now, for the approval `messageId`: recorded once, with a hash of what was seen. */
+async function measureInputs(id: string, messageId: string, spec: ApprovalSpec, ctx: StepContext) {
+  const r = await ctx.durable.act(`${id}:evidence:${messageId}`, async () => {
+    const inputs = [];
+    for (const input of spec.inputs) {
+      const m = await ctx.measure(`${id}:input:${input.name}`, { probe: input.probe });
+      inputs.push({ name: input.name, ok: m.ok, value: m.data?.value ?? null, message: m.message });
+    }
+    const hash = createHash("sha256").update(canonicalJson(inputs)).digest("hex");
+    return { ok: true, message: `evidence ${hash.slice(0, 12)}`, data: { inputs, hash } };
+  });
+  return r.data as {
+    inputs: Array<{ name: string; ok: boolean; value: unknown; message: string }>;
+    hash: string;
+  };
+}
+
+/** JSON with object keys sorted, so the same values always hash the same. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
 }

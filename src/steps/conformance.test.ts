@@ -128,6 +128,7 @@ interface Case {
 }
 
 const STEPS: Record<string, Case> = {
+  window: { steps: ["window:start"] },
   gate: { steps: ["gate:gate"] },
   check: { steps: ["preflight:command"] },
   approval: { steps: ["decision:approval"], approve: true },
@@ -160,6 +161,7 @@ const FACTS: ReadonlySet<keyof RunFacts> = new Set([
   "backup",
   "expandApplied",
   "contractDone",
+  "windowOverride",
 ]);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-steps-"));
@@ -246,8 +248,14 @@ async function run(
     while (c.approve && !answered) {
       const events = await engine.store.list(input.runId);
       if (events.some((e) => e.kind === "run.finished")) return;
-      if (events.some((e) => e.kind === "approval.waiting")) {
-        await DBOS.send(input.runId, { type: "approve", by: "tester", id: randomUUID() }, "control");
+      const waiting = events.find((e) => e.kind === "approval.waiting");
+      if (waiting) {
+        const role = (waiting.data.approvers as Array<{ role: string }> | undefined)?.[0]?.role;
+        await DBOS.send(
+          input.runId,
+          { type: "approve", by: "tester", id: randomUUID(), ...(role ? { role } : {}) },
+          "control",
+        );
         answered = true;
       }
       await sleep(100);

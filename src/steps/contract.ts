@@ -24,7 +24,7 @@ import type { Measured, StepKind, StepOf } from "../runbook/plan/types.js";
 import type { NotifyEvent } from "../runbook/schema/notify.js";
 import type { EventStore, NewEvent } from "../store/events.js";
 
-export const OUTCOMES = ["released", "rolled_back", "gate_failed", "aborted", "failed"] as const;
+export const OUTCOMES = ["released", "rolled_back", "gate_failed", "aborted", "failed", "postponed"] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 export interface BackupInfo {
@@ -51,6 +51,8 @@ export interface RunFacts {
   /** Expand migrations this run applied. */
   expandApplied: string[];
   contractDone: boolean;
+  /** Who overrode a closed window for this run, and why: it holds for the run's later window check too. */
+  windowOverride?: Array<{ by: string; role: string; reason: string }>;
 }
 
 /** A change to the facts: captures and baselines are merged key by key, the rest replaced. */
@@ -87,8 +89,26 @@ export interface RollbackCause {
 }
 
 export type ControlMessage =
-  | { type: "approve"; by: string; step?: string; id: string }
-  | { type: "reject"; by: string; step?: string; reason?: string; id: string }
+  | {
+      type: "approve";
+      by: string;
+      step?: string;
+      id: string;
+      /** The role this approval counts for (checked by the application layer before sending). */
+      role?: string;
+      comment?: string;
+      /** false: the database has no identities and `by` was taken at its word. */
+      authenticated?: boolean;
+    }
+  | {
+      type: "reject";
+      by: string;
+      step?: string;
+      reason?: string;
+      id: string;
+      role?: string;
+      authenticated?: boolean;
+    }
   | { type: "rollback"; by: string; reason: string; id: string }
   | { type: "abort"; by: string; reason?: string; id: string };
 
@@ -102,6 +122,8 @@ export interface Moment {
   incident?: { id: string; severity: string };
   gate?: string;
   approval?: { what: string; needed: number };
+  /** A role paged (to investigate, or on an escalation), with its members. */
+  page?: { role: string; members: string[] };
 }
 
 export interface RollbackMoment {

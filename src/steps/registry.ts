@@ -23,8 +23,10 @@ import { run } from "./rollback/run.js";
 import { wait } from "./rollback/wait.js";
 import { smoke } from "./smoke.js";
 import { success } from "./success.js";
+import { window } from "./window.js";
 
 export const STEP_MODULES: { readonly [K in Exclude<StepKind, "rollback">]?: StepModule<K> } = {
+  window,
   gate,
   check,
   approval,

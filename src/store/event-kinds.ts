@@ -23,6 +23,12 @@ export interface EventData {
     version: string;
     file: string;
     operator: string;
+    /** false: the database had no identities, and the operator is the OS user (or --as). */
+    authenticated?: boolean;
+    /** Each role's members, as the runbook names them. */
+    roles?: Record<string, string[]>;
+    /** The role whose members may roll back by hand. */
+    rollbackBy?: string;
     queued: boolean;
     /** The engine version that executes it (absent: gantry-engine-1). */
     engine?: string;
@@ -54,8 +60,27 @@ export interface EventData {
   "step.progress": { message: string };
   /** One line a command printed (masked). */
   output: { line: string };
-  "approval.waiting": { what: string; needed: number };
-  approval: { by: string; count: number; needed: number };
+  "approval.waiting": {
+    what: string;
+    needed: number;
+    form?: string;
+    approvers?: Array<{ role: string; count: number }>;
+    allowSelfApproval?: boolean;
+  };
+  /** One person's approval: the role it counted for and the evidence they approved on. */
+  approval: {
+    by: string;
+    count: number;
+    needed: number;
+    role?: string;
+    comment?: string;
+    authenticated?: boolean;
+    /** The decision's inputs as measured when the person approved, and their SHA-256. */
+    evidence?: {
+      inputs: Array<{ name: string; ok: boolean; value: unknown; message: string }>;
+      hash: string;
+    };
+  };
   /** A control message as sent (by `gantry approve`, `rollback`, `abort`). */
   "control.sent": Json;
   /** A control message as the run received it. */
@@ -77,6 +102,23 @@ export interface EventData {
   "rollback.started": { reason: string; detectedAt: string; to: string | null; detectionLatencyMs?: number };
   "rollback.finished": { ok: boolean; problems?: string[] } & Json;
   "migrations.loss": { strategy: string; applied: string[]; statement: string; losesData: unknown };
+  /** A complete-investigate decision was answered "investigate": who, why, the role paged. */
+  investigation: { by: string; reason: string | null; paged: string | null };
+  /** The deployment window was closed when the run looked: why, when it opens, who may override. */
+  "window.closed": { reason: string; nextOpen: string | null; override: Json | null };
+  /** A freeze declared with `gantry freeze` (actions log). */
+  "freeze.declared": {
+    id: string;
+    environment: string;
+    service?: string;
+    from: string;
+    until: string;
+    reason: string;
+    by: string;
+    authenticated: boolean;
+  };
+  /** A freeze lifted before its end (actions log). */
+  "freeze.lifted": { id: string; by: string; reason?: string };
   /** A message was rendered and handed to its channel's courier: the whole text, redacted. */
   "notify.queued": NotifyData & { subject?: string; text: string; required: boolean };
   /** One delivery attempt began (its result is notify.sent, notify.retry or notify.failed). */
@@ -138,6 +180,10 @@ export const EVENT_KINDS: readonly EventKind[] = [
   "rollback.started",
   "rollback.finished",
   "migrations.loss",
+  "investigation",
+  "window.closed",
+  "freeze.declared",
+  "freeze.lifted",
   "notify.queued",
   "notify.attempt",
   "notify.sent",

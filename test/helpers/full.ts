@@ -21,7 +21,7 @@ const SMOKE = `smoke:
 `;
 
 const SECTIONS = `roles:
-  captain: { members: [tester] }
+  captain: { members: [capt] }
 migrations:
   dir: migrations
 decisions:

@@ -48,7 +48,7 @@ describe("plan", () => {
       gates.map((s) => (s.kind === "gate" ? s.parallelGroup : "not a gate")),
       [1, 1, undefined],
     );
-    const deploy = r.plan.phases.find((p) => p.name === "deploy")!.steps[0]!;
+    const deploy = r.plan.phases.find((p) => p.name === "deploy")!.steps.find((s) => s.kind === "deploy")!;
     assert.equal(deploy.detail, "$ ./deploy.sh production 1.0.0 {{ secrets.token }}");
   });
 

@@ -3,14 +3,23 @@
  * No I/O, no clock: the caller passes the time. `gantry plan` prints it; the engine runs it.
  */
 import { DateTime } from "luxon";
-import type { Runbook } from "../schema/runbook.js";
+import { BEFORE_DEPLOY } from "../schema/common.js";
+import type { EnvironmentSpec, Runbook } from "../schema/runbook.js";
 import { closest } from "../suggest.js";
 import { fillKnown } from "../template.js";
 import { describeDeploy, describeProbe } from "./describe.js";
 import { type RefInfo, resolveRef } from "./ref.js";
 import { confirmation, integrityProbe, named, rollbackPlan } from "./specs.js";
-import type { CheckStep, PlanPhase, PlanStep, ReleasePlan, TimelineEntry } from "./types.js";
-import { windowStatus } from "./window.js";
+import type {
+  ApprovalStep,
+  CheckStep,
+  PlanPhase,
+  PlanStep,
+  ReleasePlan,
+  TimelineEntry,
+  WindowStep,
+} from "./types.js";
+import { describeWindow, windowStatus } from "./window.js";
 
 export interface PlanOptions {
   env: string;
@@ -47,6 +56,8 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
     if (steps.length > 0) phases.push({ name, steps });
   };
 
+  const environment = runbook.environments[options.env]!;
+  if (runbook.deploy) add("window", [windowStep(environment, "start")]);
   add("gates", gateSteps(runbook));
   add("preflight", preflightSteps(runbook, options.env, version));
   add("backup", backupSteps(runbook));
@@ -67,6 +78,7 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
   if (runbook.deploy) {
     const deploy = runbook.deploy;
     const steps: PlanStep[] = [
+      windowStep(environment, "deploy"),
       { id: "deploy", kind: "deploy", deploy, title: `deploy ${version}`, detail: describeDeploy(deploy) },
     ];
     deploy.canary.forEach((c, i) =>
@@ -154,6 +166,8 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
     notifications: (runbook.notify?.on ?? []).map(
       (s) => `${s.event}${s.every ? ` every ${s.every.text}` : ""} → ${s.template} to ${s.to.join(", ")}`,
     ),
+    roles: Object.fromEntries(Object.entries(runbook.roles).map(([name, r]) => [name, r.members])),
+    ...(runbook.rollback?.approval ? { rollbackBy: runbook.rollback.approval.role } : {}),
     ...(runbook.success
       ? { success: `T+${runbook.success.after.text} without ${runbook.success.without.join("/")}` }
       : {}),
@@ -328,6 +342,27 @@ function preflightSteps(runbook: Runbook, envName: string, version: string): Pla
   return steps;
 }
 
+/** The window check at the run's start or before the deploy: declared windows and freezes, and ad hoc freezes read then. */
+function windowStep(env: EnvironmentSpec, when: "start" | "deploy"): WindowStep {
+  const rules = [
+    env.windows.length > 0 ? `windows ${env.windows.map(describeWindow).join("; ")}` : "no windows",
+    `${env.freezes.length} declared freeze${env.freezes.length === 1 ? "" : "s"} and any declared with gantry freeze`,
+    env.override
+      ? `override by ${env.override.count} of ${env.override.roles.join(" or ")}`
+      : "no override: a closed window is waited for",
+  ];
+  return {
+    id: `window:${when}`,
+    kind: "window",
+    when,
+    windows: env.windows,
+    freezes: env.freezes,
+    ...(env.override ? { override: env.override } : {}),
+    title: when === "start" ? "deployment window at the start" : "deployment window before the deploy",
+    detail: rules.join("; "),
+  };
+}
+
 function backupSteps(runbook: Runbook): PlanStep[] {
   const steps: PlanStep[] = [];
   if (runbook.backup?.run) {
@@ -390,6 +425,26 @@ function monitorSteps(runbook: Runbook): PlanStep[] {
   }));
 }
 
+/** What a decision's answers mean, and what a rejection needs: the next window, the role to page. */
+function decisionChoices(
+  runbook: Runbook,
+  env: string,
+  d: Runbook["decisions"][number],
+): Pick<ApprovalStep, "choices" | "postpone" | "page"> {
+  const choices = d.choices ?? (BEFORE_DEPLOY.includes(d.after) ? "go-no-go" : "continue-rollback");
+  const environment = runbook.environments[env]!;
+  if (choices === "go-no-go")
+    return {
+      choices,
+      postpone: { ms: d.postpone.ms, windows: environment.windows, freezes: environment.freezes },
+    };
+  if (choices === "complete-investigate") {
+    const role = d.page ?? Object.entries(runbook.roles).find(([, r]) => r.onCall)?.[0];
+    return { choices, ...(role ? { page: { role, members: runbook.roles[role]?.members ?? [] } } : {}) };
+  }
+  return { choices };
+}
+
 /** Decisions, checklists and contract migrations go after the phase or checkpoint they name. */
 function placeAnchored(runbook: Runbook, env: string, phases: PlanPhase[]): void {
   const anchored: Array<{ after: string; step: PlanStep }> = [];
@@ -405,6 +460,9 @@ function placeAnchored(runbook: Runbook, env: string, phases: PlanPhase[]): void
         what: `decision ${d.name}`,
         approvers: d.approvers,
         needed: d.approvers.reduce((n, a) => n + a.count, 0),
+        allowSelfApproval: d.allowSelfApproval,
+        inputs: d.inputs.filter((n) => runbook.checks[n]).map((name) => ({ name, ...named(runbook, name) })),
+        ...decisionChoices(runbook, env, d),
         ...(d.timeout ? { timeout: d.timeout } : {}),
         onTimeout: d.onTimeout,
         title: `decision ${d.name}`,
@@ -423,6 +481,8 @@ function placeAnchored(runbook: Runbook, env: string, phases: PlanPhase[]): void
         what: `checklist ${c.name}`,
         approvers: c.signoff,
         needed: c.signoff.reduce((n, a) => n + a.count, 0),
+        allowSelfApproval: c.allowSelfApproval,
+        inputs: [],
         onTimeout: "abort",
         items: c.items,
         title: `checklist ${c.name}`,

@@ -29,6 +29,9 @@ export function confirmation(
     needed: 1,
     ...(timeout ? { timeout } : {}),
     onTimeout: "abort",
+    // A confirmation is a statement: the person releasing may well be the one who confirms it.
+    allowSelfApproval: true,
+    inputs: [],
   };
 }
 

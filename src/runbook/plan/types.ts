@@ -7,7 +7,7 @@
  */
 import type { Duration } from "../schema/common.js";
 import type { Probe } from "../schema/probes.js";
-import type { Runbook } from "../schema/runbook.js";
+import type { EnvironmentSpec, Runbook } from "../schema/runbook.js";
 import type { WindowStatus } from "./window.js";
 
 type Gate = Runbook["gates"][number];
@@ -58,7 +58,7 @@ export interface Approvers {
 
 export interface ApprovalStep extends Base {
   kind: "approval";
-  form: "confirm" | "decision" | "checklist";
+  form: "confirm" | "decision" | "checklist" | "override";
   /** What people are asked, as the log and the live view say it. */
   what: string;
   approvers: Approvers[];
@@ -67,6 +67,27 @@ export interface ApprovalStep extends Base {
   timeout?: Duration;
   onTimeout: "abort" | "rollback" | "proceed";
   items?: string[];
+  /** Whether the person who started the release may approve it too. */
+  allowSelfApproval: boolean;
+  /** Checks measured for each approver when they approve: the evidence recorded with the approval. */
+  inputs: Array<{ name: string } & Measured>;
+  /** A decision's meaning: what a rejection does (see schema/people.ts). */
+  choices?: "go-no-go" | "continue-rollback" | "complete-investigate";
+  /** go-no-go: the environment's windows and freezes, and how much later the next try should be. */
+  postpone?: { ms: number; windows: EnvironmentSpec["windows"]; freezes: EnvironmentSpec["freezes"] };
+  /** complete-investigate: the role paged, with its members. */
+  page?: { role: string; members: string[] };
+}
+
+/** The deployment window and freezes, judged when the run starts and again right before the deploy. */
+export interface WindowStep extends Base {
+  kind: "window";
+  when: "start" | "deploy";
+  windows: EnvironmentSpec["windows"];
+  freezes: EnvironmentSpec["freezes"];
+  override?: { roles: string[]; count: number };
+  /** An override given when the release was started (`release --override REASON`), checked then. */
+  granted?: { by: string; role: string; reason: string };
 }
 
 export interface BackupStep extends Base {
@@ -136,6 +157,7 @@ export type RollbackForm =
 export type RollbackStep = Base & { kind: "rollback"; within?: Duration } & RollbackForm;
 
 export type PlanStep =
+  | WindowStep
   | GateStep
   | CheckStep
   | ApprovalStep
@@ -196,6 +218,10 @@ export interface ReleasePlan {
   /** The provider the deploy, the rollback and the last-known-good record go through. */
   deploy?: DeploySpec;
   notifications: string[];
+  /** Each role's members as the runbook names them: who may approve, sign off, confirm. */
+  roles: Record<string, string[]>;
+  /** The role whose member may roll a release back by hand (none: anyone who may act). */
+  rollbackBy?: string;
   success?: string;
   /** Reasons a release would be refused right now (ref, missing configuration). */
   blockers: string[];

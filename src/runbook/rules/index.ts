@@ -1,7 +1,7 @@
 /** The cross-field rules, run in this order after the schema has accepted the shape. */
 import type { RunbookRule } from "./context.js";
 import { uniqueNames } from "./names.js";
-import { approvalsPossible, rolesHaveMembers } from "./people.js";
+import { approvalsPossible, decisionChoices, rolesHaveMembers } from "./people.js";
 import {
   checkReferences,
   connectionDefaults,
@@ -41,6 +41,7 @@ export const RULES: readonly RunbookRule[] = [
   notifyReferences,
   rolesHaveMembers,
   approvalsPossible,
+  decisionChoices,
   stepsDoOneThing,
   migrationsComplete,
   backupComplete,

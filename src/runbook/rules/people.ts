@@ -1,5 +1,6 @@
 /** Roles must have people, and approvals must be possible with the people they have. */
 import type { Path } from "../diagnostics.js";
+import { BEFORE_DEPLOY } from "../schema/common.js";
 import type { RunbookRule } from "./context.js";
 
 export const rolesHaveMembers: RunbookRule = (ctx) => {
@@ -17,6 +18,32 @@ export const rolesHaveMembers: RunbookRule = (ctx) => {
       seen.add(m);
     });
   }
+};
+
+/** A go/no-go decides before the deploy; continue/roll back and complete/investigate after it. */
+export const decisionChoices: RunbookRule = (ctx) => {
+  ctx.runbook.decisions.forEach((d, i) => {
+    const before = BEFORE_DEPLOY.includes(d.after);
+    if (d.choices === "go-no-go" && !before)
+      ctx.error(
+        ["decisions", i, "choices"],
+        `decision \`${d.name}\` is a go/no-go after ${d.after}, which is after the deploy; place it after ${BEFORE_DEPLOY.join(", ")}, or write choices: continue-rollback`,
+      );
+    if ((d.choices === "continue-rollback" || d.choices === "complete-investigate") && before)
+      ctx.error(
+        ["decisions", i, "choices"],
+        `decision \`${d.name}\` comes before the deploy (after ${d.after}): there is nothing to ${d.choices === "continue-rollback" ? "roll back" : "investigate"} yet; write choices: go-no-go, or place it after the deploy`,
+      );
+    if (
+      d.choices === "complete-investigate" &&
+      !d.page &&
+      !Object.values(ctx.runbook.roles).some((r) => r.onCall)
+    )
+      ctx.error(
+        ["decisions", i, "page"],
+        `decision \`${d.name}\` pages a role on "investigate": name it with page: <role>, or mark a role onCall: true`,
+      );
+  });
 };
 
 export const approvalsPossible: RunbookRule = (ctx) => {

@@ -38,9 +38,12 @@ export const roleReferences: RunbookRule = (ctx) => {
   };
   ref(["metadata", "owner"], rb.metadata.owner);
   rb.preflight.forEach((item, i) => ref(["preflight", i, "by"], item.by));
-  rb.decisions.forEach((d, i) =>
-    d.approvers.forEach((a, j) => ref(["decisions", i, "approvers", j, "role"], a.role)),
-  );
+  rb.decisions.forEach((d, i) => {
+    d.approvers.forEach((a, j) => ref(["decisions", i, "approvers", j, "role"], a.role));
+    ref(["decisions", i, "page"], d.page);
+  });
+  for (const [name, env] of Object.entries(rb.environments))
+    env.override?.roles.forEach((r, j) => ref(["environments", name, "override", "roles", j], r));
   rb.checklists.forEach((c, i) =>
     c.signoff.forEach((a, j) => ref(["checklists", i, "signoff", j, "role"], a.role)),
   );

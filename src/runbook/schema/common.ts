@@ -139,6 +139,9 @@ export const ANCHORS = [
   "integrity",
   "monitor",
 ] as const;
+/** The phases a step placed after them still comes before the deploy. */
+export const BEFORE_DEPLOY: readonly string[] = ["gates", "preflight", "backup", "migrations"];
+
 export const Anchor = z
   .string()
   .regex(new RegExp(`^(?:${ANCHORS.join("|")}|T\\+(?:(?:\\d+(?:ms|s|m|h|d|w))+|0))$`), {

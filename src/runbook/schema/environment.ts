@@ -123,6 +123,16 @@ export const Environment = z
       .default([])
       .meta({ description: "When deploys may start. No windows: any time outside freezes." }),
     freezes: z.array(Freeze).default([]).meta({ description: "Periods when no deploy may start." }),
+    override: z
+      .strictObject({
+        roles: z.array(Name).min(1).meta({ description: "Roles whose members may override." }),
+        count: z.number().int().min(1).default(1).meta({ description: "How many distinct members must." }),
+      })
+      .optional()
+      .meta({
+        description:
+          "Who may deploy while the window is closed or a freeze holds (`gantry override RUN --reason …`, or `release --override …`). None: nobody; the run waits for the window.",
+      }),
     soak: z
       .strictObject({
         in: Name.meta({ description: "The environment the release must have run in first." }),

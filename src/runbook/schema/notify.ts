@@ -15,6 +15,7 @@ export const EVENTS = [
   "rollback.completed",
   "incident.opened",
   "customer.notice",
+  "role.paged",
 ] as const;
 export type NotifyEvent = (typeof EVENTS)[number];
 

@@ -12,6 +12,13 @@ export const Role = z
   })
   .meta({ description: "A role: who may approve, confirm and sign off." });
 
+export const CHOICES = ["go-no-go", "continue-rollback", "complete-investigate"] as const;
+
+const AllowSelfApproval = z.boolean().default(false).meta({
+  description:
+    "Whether the person who started the release may approve this too (default: no; someone else must).",
+});
+
 export const Decision = z
   .strictObject({
     name: Name,
@@ -24,6 +31,17 @@ export const Decision = z
       .meta({ description: "Checks whose results are shown to the approvers." }),
     timeout: Duration.optional().meta({ description: "How long to wait for the decision." }),
     onTimeout: z.enum(["abort", "rollback", "proceed"]).default("abort"),
+    allowSelfApproval: AllowSelfApproval,
+    choices: z.enum(CHOICES).optional().meta({
+      description:
+        "What approving and rejecting mean. go-no-go (before the deploy): a no-go ends the run postponed, with the next window. continue-rollback: rejecting rolls back. complete-investigate: rejecting pages `page` and asks again while monitoring goes on. Default: go-no-go before the deploy, continue-rollback after it.",
+    }),
+    postpone: Duration.prefault("24h").meta({
+      description: "go-no-go: a no-go suggests the first window at least this much later.",
+    }),
+    page: Name.optional().meta({
+      description: "complete-investigate: the role paged to investigate (default: the on-call role).",
+    }),
     only: Only,
   })
   .meta({ description: "A go/no-go decision point with named approvers." });
@@ -35,6 +53,7 @@ export const Checklist = z
     after: Anchor,
     items: z.array(z.string().min(1)).min(1),
     signoff: Approvers,
+    allowSelfApproval: AllowSelfApproval,
     only: Only,
   })
   .meta({ description: "A handoff checklist that named roles sign off." });

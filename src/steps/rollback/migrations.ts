@@ -42,7 +42,19 @@ export const migrations: StepModule<"rollback"> = {
       const id = `${step.id}:approval`;
       const what = `${strategy === "down" ? "run the down scripts" : "restore the backup"} (role ${m.rollback.approval}): ${loss.message}`;
       await d.started(id, "approval", what);
-      const answer = await ask(id, { what, needed: 1, onTimeout: "abort" }, ctx);
+      const answer = await ask(
+        id,
+        {
+          what,
+          needed: 1,
+          onTimeout: "abort",
+          form: "confirm",
+          approvers: [{ role: m.rollback.approval, count: 1 }],
+          allowSelfApproval: true,
+          inputs: [],
+        },
+        ctx,
+      );
       await d.finished(id, answer.ok ? "passed" : "failed", answer.message);
       if (!answer.ok) return answer;
     }

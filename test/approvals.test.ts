@@ -1,0 +1,133 @@
+/**
+ * Approvals that check who approves, through the real binary: a decision counts only members
+ * of the roles it names, each role its own count, each person once; the person who started
+ * the release cannot approve it; a rejection ends it; every approval records the role it
+ * counted for and the evidence (the decision's inputs, measured then, with their hash).
+ * On a database without identities, `--as` names the person (tests/identities covers tokens).
+ */
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { events, type Workspace, waitFor, workspace } from "./helpers/workspace.js";
+
+const spaces: Workspace[] = [];
+after(async () => {
+  await Promise.all(spaces.map((w) => w.cleanup()));
+});
+
+const ROLES = `roles:
+  leads: { members: [ana, bo] }
+  product: { members: [pia, pat] }
+`;
+
+/** The decision's input: a check added to the quickstart's own. */
+const DISK: [string, string] = ["checks:\n", 'checks:\n  disk:\n    type: command\n    run: "true"\n'];
+
+/** A go/no-go after the gates: 2 of leads and 1 of product. */
+function decision(extra = ""): [string, string] {
+  return [
+    "deploy:\n",
+    `${ROLES}decisions:\n  - name: go\n    after: gates\n    inputs: [disk]\n    approvers:\n      - { role: leads, count: 2 }\n      - { role: product }\n${extra}deploy:\n`,
+  ];
+}
+
+async function waiting(extra = "", as = "tester") {
+  const w = await workspace({ previous: "1.0.0", edit: [decision(extra), DISK] });
+  spaces.push(w);
+  const child = w.gantry(["release", w.runbook, "--env", "local", "--ref", "v3.0.0", "--json", "--as", as]);
+  const view = await waitFor(w, (v) => v.status === "waiting", undefined, child);
+  return { w, child, run: String(view.id) };
+}
+
+describe("approvals with roles", { concurrency: 2 }, () => {
+  it("counts members of each named role, each person once, and records role and evidence", async () => {
+    const { w, child, run } = await waiting();
+    const approve = (as: string) => w.gantry(["approve", run, "--as", as]);
+
+    const outsider = await approve("mallory");
+    assert.equal(outsider.code, 13, outsider.stderr);
+    assert.match(
+      outsider.stderr,
+      /mallory may not approve decision go: not in leads \(members: ana, bo\); not in product \(members: pia, pat\)/,
+    );
+
+    const ana = await approve("ana");
+    assert.equal(ana.code, 0, ana.stderr);
+    assert.match(ana.stdout, /approved decision go as ana for leads .*\(1\/3\)/);
+    const again = await approve("ana");
+    assert.equal(again.code, 10, again.stderr);
+    assert.match(again.stderr, /ana has already approved decision go; each person counts once/);
+
+    assert.equal((await approve("pia")).code, 0);
+    await waitFor(w, (v) => (v.waiting as { approvals: string[] } | undefined)?.approvals.length === 2, run);
+    const pat = await approve("pat");
+    assert.equal(pat.code, 10, pat.stderr);
+    assert.match(pat.stderr, /product already has its 1 approval; still needed: 1 of leads/);
+
+    assert.equal((await approve("bo")).code, 0);
+    const r = await child;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json?.outcome, "released");
+
+    const log = await events(w, run);
+    const approvals = log.filter((e) => e.kind === "approval");
+    assert.deepEqual(
+      approvals.map((e) => [e.data.by, e.data.role, e.data.authenticated]),
+      [
+        ["ana", "leads", false],
+        ["pia", "product", false],
+        ["bo", "leads", false],
+      ],
+    );
+    for (const a of approvals) {
+      const evidence = a.data.evidence as { inputs: Array<{ name: string; ok: boolean }>; hash: string };
+      assert.deepEqual(
+        evidence.inputs.map((i) => [i.name, i.ok]),
+        [["disk", true]],
+      );
+      assert.match(evidence.hash, /^[0-9a-f]{64}$/);
+    }
+  });
+
+  it("the person who started the release cannot approve it; a rejection ends it with its reason", async () => {
+    const { w, child, run } = await waiting("", "ana");
+    const own = await w.gantry(["approve", run, "--as", "ana"]);
+    assert.equal(own.code, 13, own.stderr);
+    assert.match(own.stderr, /ana started this release and cannot approve its own decision go/);
+    assert.match(own.stderr, /allowSelfApproval: true/);
+
+    const outsider = await w.gantry(["approve", run, "--as", "mallory", "--reject", "--reason", "no"]);
+    assert.equal(outsider.code, 13, "a rejection too must come from someone who may decide");
+
+    const no = await w.gantry([
+      "approve",
+      run,
+      "--as",
+      "pia",
+      "--reject",
+      "--reason",
+      "support is not ready",
+    ]);
+    assert.equal(no.code, 0, no.stderr);
+    const r = await child;
+    assert.equal(r.code, 14, r.stderr);
+    assert.equal(r.json?.outcome, "postponed");
+    // No windows here: the next try is 24 hours on (postpone: 24h).
+    assert.match(
+      String(r.json?.reason),
+      /decision go: no-go by pia: support is not ready; postponed, nothing was deployed; next window: \d{4}-/,
+    );
+    const next = /next window: (\S+)/.exec(String(r.json?.reason))![1]!;
+    const hours = (Date.parse(next) - Date.now()) / 3_600_000;
+    assert.ok(hours > 23 && hours <= 24, `next window ${next}`);
+    assert.equal((await w.providerState()).deploys.length, 0);
+  });
+
+  it("allowSelfApproval lets the initiator count", async () => {
+    const { w, child, run } = await waiting("    allowSelfApproval: true\n", "ana");
+    const own = await w.gantry(["approve", run, "--as", "ana"]);
+    assert.equal(own.code, 0, own.stderr);
+    const reject = await w.gantry(["approve", run, "--as", "bo", "--reject"]);
+    assert.equal(reject.code, 0, reject.stderr);
+    assert.equal((await child).json?.outcome, "postponed");
+  });
+});
