@@ -96,6 +96,12 @@ export async function answer(
       `run ${runId} is not waiting for an approval; it is at ${view.current?.id ?? "its start"}.`,
     );
   }
+  if (options.reject && (waiting.form === "ack" || waiting.form === "override")) {
+    throw new Refusal(
+      "not-accepted",
+      `${waiting.what} cannot be rejected: ${waiting.form === "ack" ? "acknowledge it (gantry ack)" : "override it (gantry override), or let it wait for the window"}, or stop the run with gantry abort`,
+    );
+  }
   const by = who.name;
   const base = { by, step: waiting.step, id: randomUUID(), authenticated: who.authenticated };
   let message: ControlMessage;
@@ -127,6 +133,19 @@ export async function answer(
     needed: waiting.needed,
     interrupted: view.status === "interrupted",
   };
+}
+
+/** Acknowledges the incident whose response targets the run is timing (`gantry ack RUN`). */
+export async function acknowledge(control: Control, runId: string, who: Identity): Promise<Answered> {
+  const view = await findRun(control, runId);
+  unfinished(view, "ack");
+  if (view.waiting?.form !== "ack") {
+    throw new Refusal(
+      "not-accepted",
+      `run ${runId} has no incident waiting for an acknowledgement${view.waiting ? `; it waits for ${view.waiting.what} (gantry approve)` : ""}`,
+    );
+  }
+  return answer(control, runId, who);
 }
 
 /** Asks the run to roll back; an interrupted run must then be resumed to act on it. */

@@ -162,6 +162,16 @@ program
   .action(async (run: string, opts) => (await import("./runs.js")).approve(run, opts));
 
 program
+  .command("ack")
+  .description(
+    "Acknowledge the incident a run is timing (a P0/P1 rule fired): stops its acknowledgement target and the escalation (slas.<severity>).",
+  )
+  .argument("<run>", "run id")
+  .addOption(asOption())
+  .addOption(dataDir())
+  .action(async (run: string, opts) => (await import("./runs.js")).ack(run, opts));
+
+program
   .command("override")
   .description(
     "Deploy although the run's environment is closed (outside its window, or frozen): by a member of a role environments.<env>.override names, with a reason; recorded.",

@@ -6,6 +6,7 @@
 import { identify } from "../app/identity.js";
 import {
   abort as abortRun,
+  acknowledge,
   answer,
   findRun,
   listRuns,
@@ -111,6 +112,15 @@ export async function approve(
     });
     const as = `${a.by}${a.role ? ` for ${a.role}` : ""}${who.authenticated ? "" : " (not authenticated: this database has no identities)"}`;
     out(a.rejected ? `rejected ${a.what} as ${as}` : `approved ${a.what} as ${as} (${a.count}/${a.needed})`);
+    if (a.interrupted) err(`The run is interrupted; it goes on with: gantry resume ${runId}`);
+  });
+}
+
+export async function ack(runId: string, options: DatabaseOptions & { as?: string }) {
+  await withControl(options, async (control) => {
+    const who = await identify(control.db.pool, asOption(options));
+    const a = await acknowledge(control, runId, who);
+    out(`acknowledged ${a.what.replace(/^acknowledgement of /, "")} as ${a.by}`);
     if (a.interrupted) err(`The run is interrupted; it goes on with: gantry resume ${runId}`);
   });
 }

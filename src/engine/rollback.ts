@@ -11,6 +11,7 @@ import { moduleFor } from "../steps/registry.js";
 import type { RunContext } from "./context.js";
 import type { RunDurable } from "./durable.js";
 import type { Notifier } from "./notifier.js";
+import { settleSla } from "./sla.js";
 import { RunFinished, type RunResult } from "./types.js";
 
 /** Severities that open an incident when their rule fires. */
@@ -132,6 +133,9 @@ export async function rollBack(
     if (moment.incident)
       await notifier.emit("customer.notice", "customer.notice", { ...moment, rollback: completed });
   }
+  // The incident's response targets: mitigation is this rollback; acknowledgement is waited for.
+  if (moment.incident)
+    await settleSla(moment.incident, detected, ok ? doneAt : undefined, moment, ctx, durable, notifier);
   const timing = `detection to rollback complete ${formatMs(detectToDoneMs)}${targetMs !== undefined ? ` (target ${formatMs(targetMs)}${detectToDoneMs <= targetMs ? "" : ", missed"})` : ""}`;
   if (!ok) {
     const all = [...problems, verify.ok ? "" : `verify: ${verify.message}`].filter(Boolean);

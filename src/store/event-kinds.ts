@@ -102,6 +102,24 @@ export interface EventData {
   "rollback.started": { reason: string; detectedAt: string; to: string | null; detectionLatencyMs?: number };
   "rollback.finished": { ok: boolean; problems?: string[] } & Json;
   "migrations.loss": { strategy: string; applied: string[]; statement: string; losesData: unknown };
+  /** An incident's response targets began: when each runs out, who is paged then. */
+  "sla.started": {
+    incident: string;
+    severity: string;
+    ackBy: string;
+    mitigateBy: string;
+    escalation: string[];
+  };
+  /** A response target was met: mitigated (the rollback completed) or acknowledged, after `ms`. */
+  "sla.met": { incident: string; target: "ack" | "mitigate"; ms: number; by?: string };
+  /** A response target ran out: recorded, and the next role of the escalation paged. */
+  "sla.breached": {
+    incident: string;
+    severity: string;
+    target: "ack" | "mitigate";
+    message: string;
+    escalatedTo: string | null;
+  };
   /** A complete-investigate decision was answered "investigate": who, why, the role paged. */
   investigation: { by: string; reason: string | null; paged: string | null };
   /** The deployment window was closed when the run looked: why, when it opens, who may override. */
@@ -180,6 +198,9 @@ export const EVENT_KINDS: readonly EventKind[] = [
   "rollback.started",
   "rollback.finished",
   "migrations.loss",
+  "sla.started",
+  "sla.met",
+  "sla.breached",
   "investigation",
   "window.closed",
   "freeze.declared",

@@ -167,6 +167,16 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
       (s) => `${s.event}${s.every ? ` every ${s.every.text}` : ""} → ${s.template} to ${s.to.join(", ")}`,
     ),
     roles: Object.fromEntries(Object.entries(runbook.roles).map(([name, r]) => [name, r.members])),
+    slas: Object.fromEntries(
+      Object.entries(runbook.slas ?? {}).map(([severity, s]) => [
+        severity,
+        {
+          ackMs: s!.ack.ms,
+          mitigateMs: s!.mitigate.ms,
+          escalation: s!.escalation.map((role) => ({ role, members: runbook.roles[role]?.members ?? [] })),
+        },
+      ]),
+    ),
     ...(runbook.rollback?.approval ? { rollbackBy: runbook.rollback.approval.role } : {}),
     ...(runbook.success
       ? { success: `T+${runbook.success.after.text} without ${runbook.success.without.join("/")}` }

@@ -222,6 +222,13 @@ export interface ReleasePlan {
   roles: Record<string, string[]>;
   /** The role whose member may roll a release back by hand (none: anyone who may act). */
   rollbackBy?: string;
+  /** Response targets per severity: the timers a fired rule's incident starts, and who is paged when they run out. */
+  slas: Partial<
+    Record<
+      string,
+      { ackMs: number; mitigateMs: number; escalation: Array<{ role: string; members: string[] }> }
+    >
+  >;
   success?: string;
   /** Reasons a release would be refused right now (ref, missing configuration). */
   blockers: string[];

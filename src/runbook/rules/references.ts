@@ -51,6 +51,8 @@ export const roleReferences: RunbookRule = (ctx) => {
   ref(["rollback", "approval", "role"], rb.rollback?.approval?.role);
   ref(["migrations", "rollback", "approval"], rb.migrations?.rollback.approval);
   rb.schedule.forEach((s, i) => ref(["schedule", i, "owner"], s.owner));
+  for (const [severity, sla] of Object.entries(rb.slas ?? {}))
+    sla?.escalation.forEach((r, j) => ref(["slas", severity, "escalation", j], r));
   for (const [name, env] of Object.entries(rb.environments)) {
     ref(["environments", name, "owner"], env.owner);
     env.escalation.forEach((r, j) => ref(["environments", name, "escalation", j], r));

@@ -59,8 +59,12 @@ export const Checklist = z
   .meta({ description: "A handoff checklist that named roles sign off." });
 
 export const Sla = z.strictObject({
-  ack: Duration.meta({ description: "Time to acknowledge." }),
-  mitigate: Duration.meta({ description: "Time to mitigate or roll back." }),
+  ack: Duration.meta({ description: "Time to acknowledge (gantry ack RUN), from when the rule fired." }),
+  mitigate: Duration.meta({ description: "Time to mitigate or roll back, from when the rule fired." }),
+  escalation: z.array(Name).default([]).meta({
+    description:
+      "Roles paged in turn (role.paged) each time a target runs out unacknowledged: the first at the first breach, the next one an `ack` later, …",
+  }),
 });
 
 export const Slas = z.partialRecord(Severity, Sla).meta({ description: "Response targets per severity." });

@@ -1,0 +1,118 @@
+/**
+ * Response targets for an incident (a P0/P1 rule that fired and rolled the release back):
+ * `mitigate` is met when the rollback completed within it; `ack` when someone answered
+ * `gantry ack RUN` within it. A target that runs out is recorded as a breach, and the next
+ * role of the severity's `escalation` list is paged (`role.paged`); an unacknowledged
+ * incident is paged up the list, one `ack` period per role, before the run ends.
+ *
+ * Everything here is a recorded event or a durable wait of the run, so a crash in the middle
+ * of waiting for an acknowledgement resumes the same wait, with the same deadline.
+ */
+import { formatMs } from "../exec/command.js";
+import type { Moment } from "../steps/contract.js";
+import type { RunContext } from "./context.js";
+import type { RunDurable } from "./durable.js";
+import type { Notifier } from "./notifier.js";
+
+export interface Incident {
+  id: string;
+  severity: string;
+}
+
+export async function settleSla(
+  incident: Incident,
+  detected: number,
+  /** When the rollback completed; undefined when it could not. */
+  mitigatedAt: number | undefined,
+  moment: Moment,
+  ctx: RunContext,
+  d: RunDurable,
+  notifier: Notifier,
+): Promise<void> {
+  const sla = ctx.plan.slas?.[incident.severity];
+  if (!sla) return;
+  const id = `sla:${incident.id}`;
+  const label = `${incident.severity} ${incident.id}`;
+  let level = 0;
+  const page = async (reason: string, key: string) => {
+    const role = sla.escalation[level];
+    if (!role) return;
+    level++;
+    await notifier.emit("role.paged", `${id}:${key}`, { ...moment, reason, page: role });
+  };
+  const breach = async (target: "ack" | "mitigate", text: string, key: string) => {
+    const role = sla.escalation[level]?.role ?? null;
+    await d.event({
+      key: `${id}:breached:${key}`,
+      kind: "sla.breached",
+      step: id,
+      data: { incident: incident.id, severity: incident.severity, target, message: text, escalatedTo: role },
+    });
+    await page(text, key);
+  };
+
+  await d.started(id, "sla", `response targets of ${label}`);
+  await d.event({
+    key: `${id}:started`,
+    kind: "sla.started",
+    step: id,
+    data: {
+      incident: incident.id,
+      severity: incident.severity,
+      ackBy: new Date(detected + sla.ackMs).toISOString(),
+      mitigateBy: new Date(detected + sla.mitigateMs).toISOString(),
+      escalation: sla.escalation.map((e) => e.role),
+    },
+  });
+  if (mitigatedAt === undefined) {
+    await breach("mitigate", `${label} not mitigated: the rollback did not complete`, "mitigate");
+  } else if (mitigatedAt - detected > sla.mitigateMs) {
+    await breach(
+      "mitigate",
+      `${label} mitigated in ${formatMs(mitigatedAt - detected)}, over its target of ${formatMs(sla.mitigateMs)}`,
+      "mitigate",
+    );
+  } else {
+    await d.event({
+      key: `${id}:mitigated`,
+      kind: "sla.met",
+      step: id,
+      data: { incident: incident.id, target: "mitigate", ms: mitigatedAt - detected },
+    });
+  }
+
+  let deadline = detected + sla.ackMs;
+  for (let round = 0; ; round++) {
+    const what = `acknowledgement of ${label} by ${new Date(deadline).toISOString().slice(11, 19)} UTC`;
+    await d.event({
+      key: `${id}:waiting${round > 0 ? `#${round}` : ""}`,
+      kind: "approval.waiting",
+      step: id,
+      data: { what, needed: 1, form: "ack", approvers: [], allowSelfApproval: true },
+    });
+    const msg = await d.receive(deadline);
+    if (msg === undefined) {
+      const text = `${label} not acknowledged within ${formatMs(sla.ackMs * (round + 1))}`;
+      await breach("ack", text, `ack#${round}`);
+      if (level >= sla.escalation.length) {
+        await d.finished(id, "failed", `${text}; every role of the escalation was paged`);
+        return;
+      }
+      deadline += sla.ackMs;
+      continue;
+    }
+    if (msg.type === "approve" && (msg.step === undefined || msg.step === id)) {
+      const at = await d.now();
+      await d.event({
+        key: `${id}:acked`,
+        kind: "sla.met",
+        step: id,
+        data: { incident: incident.id, target: "ack", ms: at - detected, by: msg.by },
+      });
+      const late = at > detected + sla.ackMs ? " (late)" : "";
+      await d.finished(id, "passed", `acknowledged by ${msg.by} after ${formatMs(at - detected)}${late}`);
+      return;
+    }
+    if (msg.type !== "approve" && msg.type !== "reject") await d.control(msg);
+  }
+}
