@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { loadRunbook } from "../src/runbook/load.js";
 import { plan } from "../src/runbook/plan/plan.js";
 import { engineRows } from "./engine.js";
+import { eventRows } from "./events.js";
 import { maskingRows } from "./masking.js";
 import { migrationRows } from "./migrations.js";
 import { notifyRows } from "./notify.js";
@@ -121,6 +122,7 @@ rows.push(...validateRows());
 rows.push(...maskingRows());
 rows.push(...(await probeRows()));
 rows.push(...(await migrationRows()));
+rows.push(...(await eventRows()));
 if (!process.argv.includes("--no-engine")) {
   rows.push(...(await stepRows()));
   rows.push(...(await engineRows()));

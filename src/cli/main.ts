@@ -346,6 +346,33 @@ program
   .description("Print the runbook JSON Schema (for editors and other tools).")
   .action(async () => (await import("./schema.js")).printSchema());
 
+const audit = program
+  .command("audit")
+  .description("Verify the audit trail: every log (each run's, the actions log) is a hash chain.");
+
+audit
+  .command("verify")
+  .description(
+    "Recompute the hash chain of a run's log, or of every log and the actions log, and name the first record changed, removed or inserted. Exit 0 intact, 1 not.",
+  )
+  .argument("[run]", "run id, or gantry:actions (default: every log)")
+  .option(
+    "--anchor <file>",
+    "also check the heads `gantry audit anchor` wrote (finds truncation, recomputed chains)",
+  )
+  .option("--json", "print the findings as JSON")
+  .addOption(dataDir())
+  .action(async (run: string | undefined, opts) => (await import("./audit.js")).verify(run, opts));
+
+audit
+  .command("anchor")
+  .description(
+    "Write the head hash and record count of every log (JSON), to keep where the database's users cannot write.",
+  )
+  .option("--file <file>", "write it here (default stdout); an earlier anchor in the file is checked first")
+  .addOption(dataDir())
+  .action(async (opts) => (await import("./audit.js")).anchor(opts));
+
 async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);

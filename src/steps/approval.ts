@@ -9,6 +9,7 @@ import { formatMs } from "../exec/command.js";
 import type { ApprovalStep } from "../runbook/plan/types.js";
 import { windowStatus } from "../runbook/plan/window.js";
 import type { EnvironmentSpec } from "../runbook/schema/runbook.js";
+import { canonicalJson } from "../store/chain.js";
 import type { StepContext, StepModule, StepResult } from "./contract.js";
 
 export const approval: StepModule<"approval"> = {
@@ -162,16 +163,4 @@ async function measureInputs(id: string, messageId: string, spec: ApprovalSpec, 
     inputs: Array<{ name: string; ok: boolean; value: unknown; message: string }>;
     hash: string;
   };
-}
-
-/** JSON with object keys sorted, so the same values always hash the same. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
 }

@@ -138,6 +138,10 @@ CREATE TABLE IF NOT EXISTS gantry.events (
   UNIQUE (run_id, key)
 );
 CREATE INDEX IF NOT EXISTS events_kind ON gantry.events (kind, run_id);
+-- The hash chain of each log (src/store/chain.ts): rows of an earlier Gantry keep null.
+ALTER TABLE gantry.events ADD COLUMN IF NOT EXISTS prev_hash text;
+ALTER TABLE gantry.events ADD COLUMN IF NOT EXISTS hash text;
+CREATE INDEX IF NOT EXISTS events_log ON gantry.events (run_id, seq);
 CREATE TABLE IF NOT EXISTS gantry.gate_cache (
   sha text NOT NULL,
   command text NOT NULL,

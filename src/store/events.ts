@@ -1,9 +1,21 @@
 /**
  * The event log: one append-only record per run of everything that happened. Each event
  * has a key unique within its run, so writing the same event twice (a durable step replayed
- * after a crash) stores it once. A run's state is always derived from this log.
+ * after a crash) stores it once. A run's state is always derived from this log. Each log is
+ * a hash chain (src/store/chain.ts): every append is chained to the log's last record, in one
+ * transaction under the log's lock, so `gantry audit verify` finds a record changed, removed
+ * or inserted behind Gantry's back.
  */
 import pg from "pg";
+import {
+  atText,
+  CHAIN_LOCK_SPACE,
+  type ChainRow,
+  chainHash,
+  chainLockKey,
+  chainLogs,
+  chainRows,
+} from "./chain.js";
 import { withRetry } from "./database.js";
 import type { NewEvent } from "./event-kinds.js";
 
@@ -58,20 +70,7 @@ export class EventStore {
   }
 
   private async insert(runId: string, event: NewEvent): Promise<RunEvent | undefined> {
-    const result = await withRetry(() =>
-      this.pool.query<{ seq: string; at: Date; pending: boolean }>(
-        `INSERT INTO gantry.events (run_id, key, at, kind, step, data)
-         VALUES ($1, $2, COALESCE($3::timestamptz, now()), $4, $5, $6)
-         ON CONFLICT (run_id, key) DO NOTHING
-         RETURNING seq, at, EXISTS (
-           SELECT 1 FROM gantry.events s
-            WHERE s.run_id = $1 AND s.kind = 'control.sent'
-              AND NOT EXISTS (SELECT 1 FROM gantry.events d WHERE d.run_id = $1 AND d.key = 'control:' || (s.data->>'id'))
-         ) AS pending`,
-        [runId, event.key, event.at ?? null, event.kind, event.step ?? null, event.data],
-      ),
-    );
-    const row = result.rows[0];
+    const row = await withRetry(() => this.chained(runId, event));
     if (!row) return undefined;
     const stored: RunEvent = {
       controlPending: row.pending,
@@ -86,6 +85,72 @@ export class EventStore {
     for (const listener of this.listeners) listener(stored);
     failpoint(event.key);
     return stored;
+  }
+
+  /**
+   * One append in one transaction: the log's lock (appends of a log from any process are
+   * chained one after another), its last hash and the database's clock, then the row with the
+   * hash computed here. Returns the stored row, or undefined for a duplicate key.
+   */
+  private async chained(
+    runId: string,
+    event: NewEvent,
+  ): Promise<{ seq: string; at: Date; pending: boolean } | undefined> {
+    const client = await this.pool.connect();
+    let broken = false;
+    // A connection that breaks between two queries (Postgres restarting) fails the next one,
+    // which withRetry retries; without a listener it would throw in the event loop.
+    const onError = () => {
+      broken = true;
+    };
+    client.on("error", onError);
+    try {
+      // The table lock the INSERT needs is taken first: reading the head and then upgrading to
+      // it would deadlock with a process creating the schema (its DDL locks gantry.events).
+      // A process stopped mid-append (SIGSTOP, Ctrl-Z) must not hold the log's lock for ever:
+      // its transaction is ended after 10 s idle, and the append, retried, is a duplicate or new.
+      await client.query(
+        `BEGIN; SET LOCAL idle_in_transaction_session_timeout = '10s';
+         LOCK TABLE gantry.events IN ROW EXCLUSIVE MODE;
+         SELECT pg_advisory_xact_lock(${CHAIN_LOCK_SPACE}, ${chainLockKey(runId)})`,
+      );
+      const head = await client.query<{ prev: string | null; at: string }>(
+        `SELECT (SELECT hash FROM gantry.events WHERE run_id = $1 AND hash IS NOT NULL ORDER BY seq DESC LIMIT 1) AS prev,
+                ${atText("COALESCE($2::timestamptz, now())")} AS at`,
+        [runId, event.at ?? null],
+      );
+      const { prev, at } = head.rows[0]!;
+      const step = event.step ?? null;
+      const hash = chainHash(prev, {
+        run: runId,
+        key: event.key,
+        at,
+        kind: event.kind,
+        step,
+        data: event.data,
+      });
+      const result = await client.query<{ seq: string; at: Date; pending: boolean }>(
+        `INSERT INTO gantry.events (run_id, key, at, kind, step, data, prev_hash, hash)
+         VALUES ($1, $2, $3::timestamptz, $4, $5, $6, $7, $8)
+         ON CONFLICT (run_id, key) DO NOTHING
+         RETURNING seq, at, EXISTS (
+           SELECT 1 FROM gantry.events s
+            WHERE s.run_id = $1 AND s.kind = 'control.sent'
+              AND NOT EXISTS (SELECT 1 FROM gantry.events d WHERE d.run_id = $1 AND d.key = 'control:' || (s.data->>'id'))
+         ) AS pending`,
+        [runId, event.key, at, event.kind, step, event.data, prev, hash],
+      );
+      await client.query("COMMIT");
+      return result.rows[0];
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      throw e;
+    } finally {
+      client.off("error", onError);
+      client.release(broken);
+    }
   }
 
   /**
@@ -160,6 +225,16 @@ export class EventStore {
       ),
     );
     return result.rows.map(toEvent);
+  }
+
+  /** The records of one log (a run's, or ACTIONS_LOG) with their hashes, in seq order, for verifying the chain. */
+  chain(log: string): AsyncGenerator<ChainRow> {
+    return chainRows(this.pool, log);
+  }
+
+  /** Every log in the database (each run's, the actions log) with its number of records, oldest first. */
+  logs(): Promise<Array<{ log: string; records: number }>> {
+    return chainLogs(this.pool);
   }
 
   /** Run ids, newest first, optionally only those of one environment. */
