@@ -167,8 +167,9 @@ describe("gantry plan", () => {
     assert.match(r.stdout, /^Plan: rur2 2\.0\.0 → production/);
     assert.match(r.stdout, /Window: open at 2025-10-07T10:10:00-04:00/);
     assert.match(r.stdout, /T\+15m\s+2025-10-07T10:25:00-04:00/);
-    // Notifications are executed: only the schedule is left.
-    assert.match(r.stdout, /Not executable by this version of Gantry: schedule\n/);
+    // The schedule runs too: every part of the seed is executable.
+    assert.doesNotMatch(r.stdout, /Not executable/);
+    assert.match(r.stdout, /T-7d\s+2025-09-30T10:10:00-04:00\s+Release branch creation/);
   });
 
   it("says when a closed window next opens", () => {
@@ -202,6 +203,7 @@ describe("gantry plan", () => {
     assert.deepEqual(
       plan.phases.map((p: { name: string }) => p.name),
       [
+        "schedule",
         "window",
         "gates",
         "preflight",
@@ -211,7 +213,7 @@ describe("gantry plan", () => {
         "smoke",
         "integrity",
         "monitor",
-        "success",
+        "follow-up",
       ],
     );
     assert.equal(plan.ref.version, "1.4.0");
@@ -277,7 +279,7 @@ describe("gantry release", () => {
     assert.equal(r.code, 3);
     const result = JSON.parse(r.stdout);
     assert.equal(result.outcome, "not_executed");
-    assert.deepEqual(result.notExecutable, ["schedule", "deploy.canary"]);
+    assert.deepEqual(result.notExecutable, ["deploy.canary"]);
     const text = gantry([
       "release",
       "examples/seeds/000-vercel-sentry-redis/runbook.yaml",

@@ -26,8 +26,6 @@ export function notExecutable(
   sections: { schedule: number; channels?: Record<string, { type: string }> },
 ): string[] {
   const out: string[] = [];
-  // The schedule has no executor in this version.
-  if (sections.schedule > 0) out.push("schedule");
   for (const [name, c] of Object.entries(sections.channels ?? {}))
     if (!CHANNELS.has(c.type)) out.push(`notify.channels.${name} (channel type ${c.type})`);
   const probe = (where: string, p: Probe) => {

@@ -46,7 +46,9 @@ export function prepareRelease(request: ReleaseRequest): RunInput {
   if (!plan.ref) problems.push("--ref: say what to release, e.g. --ref v1.2.0");
   problems.push(...plan.blockers);
   if (problems.length > 0) throw new Refusal("blocked", problems.join("\n"), ["Nothing was run."]);
-  if (!plan.window.open && !request.override) {
+  // With schedule items before the deploy, the run starts days ahead: the engine judges the window at T.
+  const scheduled = plan.phases.some((p) => p.name === "schedule");
+  if (!plan.window.open && !request.override && !scheduled) {
     throw new Refusal(
       "window-closed",
       `${plan.environment} is closed for deploys: ${plan.window.reason}${plan.window.nextOpen ? `; it next opens ${plan.window.nextOpen}` : ""}`,
@@ -91,7 +93,13 @@ export function createdEvent(input: RunInput, queued: boolean): NewEvent {
       queued,
       engine: ENGINE_VERSION,
       steps: plan.phases.flatMap((p) =>
-        p.steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title, phase: p.name })),
+        p.steps.map((s) => ({
+          id: s.id,
+          kind: s.kind,
+          title: s.title,
+          phase: p.name,
+          ...(s.kind === "schedule" ? { at: s.offset.text, owner: s.owner?.role ?? null } : {}),
+        })),
       ),
     },
   };

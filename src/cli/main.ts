@@ -100,6 +100,10 @@ program
   .argument("<file>", "runbook file")
   .requiredOption("--env <name>", "target environment")
   .option("--ref <ref>", "tag or commit to release, e.g. v2.1.0")
+  .option(
+    "--at <time>",
+    "when the deploy (T) is planned, ISO 8601: schedule items before it (T-7d …) are timed from it; default now, or the next opening of a closed window",
+  )
   .option("--detach", "queue the release for `gantry worker` and return")
   .option("--no-cache", "run every gate again, even when it passed for this commit before")
   .option(
@@ -160,6 +164,16 @@ program
   .option("--role <role>", "the role to count for, when you are in more than one the step names")
   .addOption(dataDir())
   .action(async (run: string, opts) => (await import("./runs.js")).approve(run, opts));
+
+program
+  .command("schedule")
+  .description(
+    "A release's schedule (T-7d … T+7d): each item's time, owner and whether it is done, due, overdue or upcoming.",
+  )
+  .argument("<run>", "run id")
+  .addOption(dataDir())
+  .option("--json", "print as JSON")
+  .action(async (run: string, opts) => (await import("./runs.js")).schedule(run, opts));
 
 program
   .command("ack")

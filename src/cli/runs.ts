@@ -14,6 +14,7 @@ import {
   requestRollback,
   runLog,
 } from "../app/runs.js";
+import { scheduleOf } from "../app/schedule.js";
 import { type Engine, startEngine } from "../engine/runtime.js";
 import type { RunView } from "../engine/state.js";
 import { ENGINE_VERSION } from "../engine/version.js";
@@ -113,6 +114,20 @@ export async function approve(
     const as = `${a.by}${a.role ? ` for ${a.role}` : ""}${who.authenticated ? "" : " (not authenticated: this database has no identities)"}`;
     out(a.rejected ? `rejected ${a.what} as ${as}` : `approved ${a.what} as ${as} (${a.count}/${a.needed})`);
     if (a.interrupted) err(`The run is interrupted; it goes on with: gantry resume ${runId}`);
+  });
+}
+
+export async function schedule(runId: string, options: DatabaseOptions & { json?: boolean }) {
+  await withControl(options, async (control) => {
+    const items = await scheduleOf(control, runId);
+    if (options.json) return json(items);
+    if (items.length === 0) return out(`run ${runId} has no schedule`);
+    for (const i of items) {
+      const when = i.due ? i.due.slice(0, 19).replace("T", " ") : "when the deploy is done";
+      out(
+        `${i.state.padEnd(9)} ${i.title.padEnd(44)} ${when}${i.owner ? `  owner ${i.owner}` : ""}${i.message ? `  — ${i.message}` : ""}`,
+      );
+    }
   });
 }
 

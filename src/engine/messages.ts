@@ -112,6 +112,7 @@ export function messageValues(
     checkpoint: moment.checkpoint ?? {},
     incident: moment.incident ?? {},
     page: moment.page ?? {},
+    schedule: moment.schedule ?? {},
     rollback: rb
       ? {
           reason: rb.reason,
@@ -166,6 +167,8 @@ export function statusLine(event: NotifyEvent | "test", run: RunSnapshot, moment
       }`;
     case "approval.requested":
       return `⏸️ waiting for ${moment.approval?.what ?? "a person"}`;
+    case "schedule.due":
+      return `🗓️ ${moment.schedule?.name ?? "schedule item"} is due`;
     case "role.paged":
       return `📟 paged ${moment.page?.role ?? "a role"}${why}`;
     case "checkpoint.passed":

@@ -117,6 +117,11 @@ export const TEMPLATE_ROOTS: Record<string, Root> = {
     fields: "any",
   },
   incident: { doc: "the incident: id, severity", scopes: ["message"], fields: { id: true, severity: true } },
+  schedule: {
+    doc: "the schedule item that is due (schedule.due): name, at, due, owner, tasks",
+    scopes: ["message"],
+    fields: { name: true, at: true, due: true, owner: true, tasks: true },
+  },
   page: {
     doc: "the role paged (role.paged): role, members",
     scopes: ["message"],

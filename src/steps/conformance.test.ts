@@ -43,6 +43,8 @@ gates:
   - name: gate
     run: echo "gate {{ secrets.token }}"
     timeout: 10s
+schedule:
+  - { at: T-1s, name: prep, run: "echo prep {{ secrets.token }}" }
 preflight:
   - name: command
     run: echo "check {{ secrets.token }}"
@@ -129,6 +131,7 @@ interface Case {
 
 const STEPS: Record<string, Case> = {
   window: { steps: ["window:start"] },
+  schedule: { steps: ["schedule:T-1s:1"] },
   gate: { steps: ["gate:gate"] },
   check: { steps: ["preflight:command"] },
   approval: { steps: ["decision:approval"], approve: true },

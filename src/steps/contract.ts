@@ -122,6 +122,8 @@ export interface Moment {
   incident?: { id: string; severity: string };
   gate?: string;
   approval?: { what: string; needed: number };
+  /** A schedule item that is due: its name, offset, due time, owner role and tasks. */
+  schedule?: { name: string; at: string; due: string; owner: string; tasks: string[] };
   /** A role paged (to investigate, or on an escalation), with its members. */
   page?: { role: string; members: string[] };
 }

@@ -21,11 +21,13 @@ import { notify } from "./rollback/notify.js";
 import { revert } from "./rollback/revert.js";
 import { run } from "./rollback/run.js";
 import { wait } from "./rollback/wait.js";
+import { schedule } from "./schedule.js";
 import { smoke } from "./smoke.js";
 import { success } from "./success.js";
 import { window } from "./window.js";
 
 export const STEP_MODULES: { readonly [K in Exclude<StepKind, "rollback">]?: StepModule<K> } = {
+  schedule,
   window,
   gate,
   check,

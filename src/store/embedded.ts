@@ -318,6 +318,16 @@ function assertReachable(pgDir: string, uid: number): void {
   }
 }
 
+/** The server log's last lines, which say why it would not start (a port taken, a lock held). */
+function logTail(file: string): string {
+  try {
+    const lines = fs.readFileSync(file, "utf8").trim().split("\n").slice(-3);
+    return lines.length > 0 ? `; it ends: ${lines.join(" | ")}` : "";
+  } catch {
+    return "";
+  }
+}
+
 async function pgCtl(pgDir: string, args: string[]): Promise<void> {
   const { pg_ctl } = await binaries();
   const owner = await postgresUser();
@@ -329,9 +339,9 @@ async function pgCtl(pgDir: string, args: string[]): Promise<void> {
     });
   } catch (e) {
     const err = e as { stderr?: string; stdout?: string; message: string };
-    const log = args.includes("-l") ? ` (see ${args[args.indexOf("-l") + 1]})` : "";
+    const file = args.includes("-l") ? args[args.indexOf("-l") + 1] : undefined;
     throw new DataDirError(
-      `embedded Postgres: pg_ctl ${args[0]} failed: ${(err.stderr || err.stdout || err.message).trim()}${log}`,
+      `embedded Postgres: pg_ctl ${args[0]} failed: ${(err.stderr || err.stdout || err.message).trim()}${file ? ` (see ${file}${logTail(file)})` : ""}`,
     );
   }
 }

@@ -32,7 +32,14 @@ export interface EventData {
     queued: boolean;
     /** The engine version that executes it (absent: gantry-engine-1). */
     engine?: string;
-    steps: Array<{ id: string; kind: string; title: string; phase: string }>;
+    steps: Array<{
+      id: string;
+      kind: string;
+      title: string;
+      phase: string;
+      at?: string;
+      owner?: string | null;
+    }>;
   };
   /** Execution began: what was serving before, the commit. */
   "run.started": { previousVersion?: string | undefined; sha?: string | undefined; version: string };
@@ -102,6 +109,8 @@ export interface EventData {
   "rollback.started": { reason: string; detectedAt: string; to: string | null; detectionLatencyMs?: number };
   "rollback.finished": { ok: boolean; problems?: string[] } & Json;
   "migrations.loss": { strategy: string; applied: string[]; statement: string; losesData: unknown };
+  /** A schedule item's time was set: when it is due, its owner role and tasks. */
+  "schedule.due": { due: string; owner: string | null; tasks: string[] };
   /** An incident's response targets began: when each runs out, who is paged then. */
   "sla.started": {
     incident: string;
@@ -198,6 +207,7 @@ export const EVENT_KINDS: readonly EventKind[] = [
   "rollback.started",
   "rollback.finished",
   "migrations.loss",
+  "schedule.due",
   "sla.started",
   "sla.met",
   "sla.breached",

@@ -10,12 +10,14 @@ import { fillKnown } from "../template.js";
 import { describeDeploy, describeProbe } from "./describe.js";
 import { type RefInfo, resolveRef } from "./ref.js";
 import { confirmation, integrityProbe, named, rollbackPlan } from "./specs.js";
+import { scheduleSteps, successStep, windowStep } from "./timed.js";
 import type {
   ApprovalStep,
   CheckStep,
   PlanPhase,
   PlanStep,
   ReleasePlan,
+  ScheduleStep,
   TimelineEntry,
   WindowStep,
 } from "./types.js";
@@ -57,6 +59,13 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
   };
 
   const environment = runbook.environments[options.env]!;
+  // Before the deploy, schedule items are timed from the planned deploy: --at, else the next opening of a closed window.
+  const opensAt = windowStatus(environment, at);
+  const plannedT = options.atGiven || opensAt.open || !opensAt.nextOpen ? iso(at) : opensAt.nextOpen;
+  add(
+    "schedule",
+    scheduleSteps(runbook, (ms) => ms < 0).map((s) => ({ ...s, plannedT })),
+  );
   if (runbook.deploy) add("window", [windowStep(environment, "start")]);
   add("gates", gateSteps(runbook));
   add("preflight", preflightSteps(runbook, options.env, version));
@@ -119,17 +128,23 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
   );
   add("monitor", monitorSteps(runbook));
   placeAnchored(runbook, options.env, phases);
-  if (runbook.success) {
-    add("success", [
-      {
-        id: "success",
-        kind: "success",
-        after: runbook.success.after,
-        without: runbook.success.without,
-        title: `declare success at T+${runbook.success.after.text}`,
-        detail: `if no ${runbook.success.without.join("/")} rule fired`,
-      },
-    ]);
+  // Items due while monitoring runs go among its checkpoints, in time order; later ones after it.
+  const monitorPhase = phases.find((p) => p.name === "monitor");
+  const followUp = scheduleSteps(runbook, (ms) => ms >= 0).filter((s) => {
+    const index =
+      monitorPhase?.steps.findIndex((m) => m.kind === "checkpoint" && m.at.ms > s.offset.ms) ?? -1;
+    if (index < 0) return true;
+    monitorPhase!.steps.splice(index, 0, s);
+    return false;
+  });
+  if (runbook.success || followUp.length > 0) {
+    const after: Array<{ ms: number; step: PlanStep }> = followUp.map((s) => ({ ms: s.offset.ms, step: s }));
+    if (runbook.success) after.push({ ms: runbook.success.after.ms, step: successStep(runbook.success) });
+    after.sort((a, b) => a.ms - b.ms);
+    add(
+      followUp.length > 0 ? "follow-up" : "success",
+      after.map((a) => a.step),
+    );
   }
 
   const rollback = runbook.deploy ? rollbackPlan(runbook) : undefined;
@@ -350,27 +365,6 @@ function preflightSteps(runbook: Runbook, envName: string, version: string): Pla
     }
   });
   return steps;
-}
-
-/** The window check at the run's start or before the deploy: declared windows and freezes, and ad hoc freezes read then. */
-function windowStep(env: EnvironmentSpec, when: "start" | "deploy"): WindowStep {
-  const rules = [
-    env.windows.length > 0 ? `windows ${env.windows.map(describeWindow).join("; ")}` : "no windows",
-    `${env.freezes.length} declared freeze${env.freezes.length === 1 ? "" : "s"} and any declared with gantry freeze`,
-    env.override
-      ? `override by ${env.override.count} of ${env.override.roles.join(" or ")}`
-      : "no override: a closed window is waited for",
-  ];
-  return {
-    id: `window:${when}`,
-    kind: "window",
-    when,
-    windows: env.windows,
-    freezes: env.freezes,
-    ...(env.override ? { override: env.override } : {}),
-    title: when === "start" ? "deployment window at the start" : "deployment window before the deploy",
-    detail: rules.join("; "),
-  };
 }
 
 function backupSteps(runbook: Runbook): PlanStep[] {

@@ -58,7 +58,7 @@ export interface Approvers {
 
 export interface ApprovalStep extends Base {
   kind: "approval";
-  form: "confirm" | "decision" | "checklist" | "override";
+  form: "confirm" | "decision" | "checklist" | "override" | "schedule";
   /** What people are asked, as the log and the live view say it. */
   what: string;
   approvers: Approvers[];
@@ -88,6 +88,20 @@ export interface WindowStep extends Base {
   override?: { roles: string[]; count: number };
   /** An override given when the release was started (`release --override REASON`), checked then. */
   granted?: { by: string; role: string; reason: string };
+}
+
+/** An item of the release schedule, at its time from T: before the deploy, T is the planned deploy time; after it, the deploy itself. */
+export interface ScheduleStep extends Base {
+  kind: "schedule";
+  offset: { text: string; ms: number };
+  /** Before the deploy: the planned deploy time (ISO) the item is timed from. */
+  plannedT?: string;
+  owner?: { role: string; members: string[] };
+  tasks: string[];
+  checks: Array<{ name: string } & Measured>;
+  run?: string;
+  signoff: boolean;
+  remind?: Duration;
 }
 
 export interface BackupStep extends Base {
@@ -157,6 +171,7 @@ export type RollbackForm =
 export type RollbackStep = Base & { kind: "rollback"; within?: Duration } & RollbackForm;
 
 export type PlanStep =
+  | ScheduleStep
   | WindowStep
   | GateStep
   | CheckStep

@@ -12,6 +12,7 @@ import type { RunbookRule } from "./context.js";
 const COMMAND_KEYS: Record<string, ReadonlySet<string>> = {
   gates: new Set(["run"]),
   preflight: new Set(["run"]),
+  schedule: new Set(["run"]),
   backup: new Set(["run", "latest"]),
   migrations: new Set(["apply", "dryRun", "restore"]),
   deploy: new Set(["deploy", "rollback", "status", "version", "start"]),

@@ -160,7 +160,10 @@ function scopeOf(path: Path): TemplateScope {
   if (typeof section === "string" && COMMAND_SECTIONS.has(section)) return "command";
   if (typeof section === "string" && PROBE_SECTIONS.has(section)) return "probe";
   const last = path[path.length - 1];
-  if ((section === "preflight" || (section === "rollback" && third !== undefined)) && last === "run")
+  if (
+    (section === "preflight" || section === "schedule" || (section === "rollback" && third !== undefined)) &&
+    last === "run"
+  )
     return "command";
   return "message";
 }

@@ -16,6 +16,7 @@ export const EVENTS = [
   "incident.opened",
   "customer.notice",
   "role.paged",
+  "schedule.due",
 ] as const;
 export type NotifyEvent = (typeof EVENTS)[number];
 

@@ -41,6 +41,18 @@ export const ScheduleItem = z
     owner: Name.optional().meta({ description: "The role responsible." }),
     tasks: z.array(z.string()).default([]),
     checks: z.array(Name).default([]).meta({ description: "Named checks to run at this time." }),
+    run: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: "A command to run at this time (fails the item when it fails)." }),
+    signoff: z.boolean().optional().meta({
+      description:
+        "Whether a member of `owner` signs the item off (gantry approve). Default: when it has tasks and an owner.",
+    }),
+    remind: Duration.optional().meta({
+      description: "Remind (schedule.due again) this often until it is signed off.",
+    }),
   })
   .meta({ description: "An item of the release schedule, before (T-7d) or after (T+1d) the deploy." });
 
