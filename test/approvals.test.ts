@@ -122,6 +122,54 @@ describe("approvals with roles", { concurrency: 2 }, () => {
     assert.equal((await w.providerState()).deploys.length, 0);
   });
 
+  it("a checklist is signed off item by item by its roles, or whole", async () => {
+    const w = await workspace({
+      previous: "1.0.0",
+      edit: [
+        [
+          "deploy:\n",
+          `${ROLES}checklists:\n  - name: handoff\n    after: gates\n    items: [tests green, release notes written, on-call told]\n    signoff: [{ role: leads }]\ndeploy:\n`,
+        ],
+      ],
+    });
+    spaces.push(w);
+    const child = w.gantry(["release", w.runbook, "--env", "local", "--ref", "v3.0.0", "--json"]);
+    const run = String((await waitFor(w, (v) => v.status === "waiting", undefined, child)).id);
+    const item = (n: string, as: string) =>
+      w.gantry(["checklist", run, "handoff", "--item", n, "--done", "--as", as]);
+    const outsider = await item("1", "mallory");
+    assert.equal(outsider.code, 13, outsider.stderr);
+    assert.match(outsider.stderr, /mallory may not sign off items of checklist handoff: not in leads/);
+    const one = await item("1", "ana");
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(one.stdout, /signed off item 1 of checklist handoff as ana \(1\/3\): tests green/);
+    await waitFor(
+      w,
+      (v) => ((v.waiting as { marked?: unknown[] } | undefined)?.marked ?? []).length === 1,
+      run,
+    );
+    const twice = await item("1", "bo");
+    assert.equal(twice.code, 10, twice.stderr);
+    assert.match(twice.stderr, /already signed off by ana/);
+    assert.equal((await item("9", "bo")).code, 10);
+    const whole = await w.gantry(["approve", run, "--as", "bo"]);
+    assert.equal(whole.code, 0, whole.stderr);
+    const r = await child;
+    assert.equal(r.json?.outcome, "released", r.stderr);
+    const log = await events(w, run);
+    assert.deepEqual(
+      log.filter((e) => e.kind === "checklist.item").map((e) => [e.data.item, e.data.by, e.data.role]),
+      [[1, "ana", "leads"]],
+    );
+    const done = log.find((e) => e.kind === "step.finished" && e.key.includes("checklist:handoff"));
+    assert.match(
+      String(done?.data.message),
+      /approved by bo; items 1\/3 marked one by one, the rest signed off with the whole list/,
+    );
+    const late = await w.gantry(["handoff", run, "--to", "bo"]);
+    assert.equal(late.code, 10, "a finished run takes no handoff");
+  });
+
   it("allowSelfApproval lets the initiator count", async () => {
     const { w, child, run } = await waiting("    allowSelfApproval: true\n", "ana");
     const own = await w.gantry(["approve", run, "--as", "ana"]);

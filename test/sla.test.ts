@@ -91,6 +91,17 @@ describe("response targets and escalation", { concurrency: 2 }, () => {
       child,
     );
     const run = String(view.id);
+    const handed = await w.gantry([
+      "handoff",
+      run,
+      "--to",
+      "miguel",
+      "--note",
+      "rolled back; customers told",
+      "--as",
+      "sofia",
+    ]);
+    assert.equal(handed.code, 0, handed.stderr);
     const early = await w.gantry(["approve", run, "--as", "sofia", "--reject"]);
     assert.notEqual(early.code, 0, "an acknowledgement cannot be rejected");
     const ack = await w.gantry(["ack", run, "--as", "sofia"]);
@@ -103,6 +114,11 @@ describe("response targets and escalation", { concurrency: 2 }, () => {
     const acked = log.find((e) => e.kind === "sla.met" && e.data.target === "ack");
     assert.equal(acked?.data.by, "sofia");
     assert.deepEqual(paged(inbox), []);
+    const handoff = log.find((e) => e.kind === "handoff");
+    assert.deepEqual(
+      [handoff?.data.from, handoff?.data.to, handoff?.data.note],
+      ["sofia", "miguel", "rolled back; customers told"],
+    );
     const again = await w.gantry(["ack", run, "--as", "sofia"]);
     assert.equal(again.code, 10, "a finished run accepts no acknowledgement");
   });

@@ -72,6 +72,18 @@ export function mayReject(view: RunView, waiting: Waiting, who: Identity): { rol
   return { role: mine.role };
 }
 
+/** Marking one checklist item done: any member of a role the checklist names (the initiator too). */
+export function mayMarkItem(view: RunView, waiting: Waiting, who: Identity): { role?: string } {
+  if (waiting.approvers.length === 0) return {};
+  const mine = waiting.approvers.find((a) => isMember(view, who, a.role));
+  if (!mine)
+    throw new Refusal(
+      "forbidden",
+      `${who.name} may not sign off items of ${waiting.what}: ${notIn(view, waiting)}.`,
+    );
+  return { role: mine.role };
+}
+
 /** A manual rollback: by a member of the runbook's rollback approval role, when it names one. */
 export function mayRollBack(view: RunView, who: Identity): void {
   const role = view.rollbackBy;

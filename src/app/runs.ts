@@ -12,7 +12,7 @@ import type { ControlMessage } from "../engine/types.js";
 import { ENGINE_VERSION } from "../engine/version.js";
 import { ACTIONS_LOG } from "../store/event-kinds.js";
 import type { EventStore, RunEvent } from "../store/events.js";
-import { mayApprove, mayReject, mayRollBack } from "./authorize.js";
+import { mayApprove, mayMarkItem, mayReject, mayRollBack } from "./authorize.js";
 import type { Identity } from "./identity.js";
 import { Refusal } from "./refusal.js";
 
@@ -133,6 +133,83 @@ export async function answer(
     needed: waiting.needed,
     interrupted: view.status === "interrupted",
   };
+}
+
+/** Marks item `item` (from 1) of the checklist `name` the run waits for as done, as `who`. */
+export async function markItem(
+  control: Control,
+  runId: string,
+  who: Identity,
+  name: string,
+  item: number,
+  comment?: string,
+): Promise<{ what: string; text: string; marked: number; of: number; interrupted: boolean }> {
+  const view = await findRun(control, runId);
+  unfinished(view, "checklist");
+  const waiting = view.waiting;
+  if (!waiting || waiting.step !== `checklist:${name}` || !waiting.items) {
+    throw new Refusal(
+      "not-accepted",
+      `run ${runId} is not waiting for checklist ${name}${waiting ? `; it waits for ${waiting.what}` : ""}`,
+    );
+  }
+  const text = waiting.items[item - 1];
+  if (text === undefined)
+    throw new Refusal("not-accepted", `checklist ${name} has items 1–${waiting.items.length}, not ${item}`);
+  const done = waiting.marked.find((m) => m.item === item);
+  if (done)
+    throw new Refusal(
+      "not-accepted",
+      `item ${item} of checklist ${name} was already signed off by ${done.by}`,
+    );
+  const { role } = mayMarkItem(view, waiting, who);
+  await control.send(runId, {
+    type: "item",
+    by: who.name,
+    step: waiting.step,
+    id: randomUUID(),
+    item,
+    ...(role ? { role } : {}),
+    ...(comment ? { comment } : {}),
+  });
+  return {
+    what: waiting.what,
+    text,
+    marked: waiting.marked.length + 1,
+    of: waiting.items.length,
+    interrupted: view.status === "interrupted",
+  };
+}
+
+/**
+ * Hands the incident command over, during a rollback or while an incident waits for its
+ * acknowledgement: recorded in the run's log with the outgoing and the incoming commander.
+ */
+export async function handoff(
+  control: Control,
+  runId: string,
+  who: Identity,
+  to: string,
+  options: { from?: string; note?: string } = {},
+): Promise<{ from: string; to: string }> {
+  const view = await findRun(control, runId);
+  unfinished(view, "handoff");
+  if (!view.rollback && view.waiting?.form !== "ack") {
+    throw new Refusal(
+      "not-accepted",
+      `run ${runId} has no incident or rollback going on: an emergency handoff is for one (it is at ${view.current?.id ?? "its start"})`,
+    );
+  }
+  const from = options.from ?? who.name;
+  await control.send(runId, {
+    type: "handoff",
+    by: who.name,
+    id: randomUUID(),
+    from,
+    to,
+    ...(options.note ? { note: options.note } : {}),
+  });
+  return { from, to };
 }
 
 /** Acknowledges the incident whose response targets the run is timing (`gantry ack RUN`). */

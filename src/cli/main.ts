@@ -176,6 +176,33 @@ program
   .action(async (run: string, opts) => (await import("./runs.js")).schedule(run, opts));
 
 program
+  .command("checklist")
+  .description(
+    "Sign off one item of the checklist a run waits for (gantry approve signs off the whole list).",
+  )
+  .argument("<run>", "run id")
+  .argument("<name>", "the checklist's name")
+  .requiredOption("--item <n>", "the item's number, from 1, as gantry status lists them")
+  .option("--done", "mark it done (the default)")
+  .option("--comment <text>", "a note recorded with it")
+  .addOption(asOption())
+  .addOption(dataDir())
+  .action(async (run: string, name: string, opts) => (await import("./runs.js")).checklist(run, name, opts));
+
+program
+  .command("handoff")
+  .description(
+    "Hand the incident command over during a rollback or an open incident: recorded with the outgoing and incoming commander.",
+  )
+  .argument("<run>", "run id")
+  .requiredOption("--to <name>", "the incoming incident commander")
+  .option("--from <name>", "the outgoing one (default: you)")
+  .option("--note <text>", "what was handed over (status, actions taken, next steps)")
+  .addOption(asOption())
+  .addOption(dataDir())
+  .action(async (run: string, opts) => (await import("./runs.js")).handoffCommand(run, opts));
+
+program
   .command("ack")
   .description(
     "Acknowledge the incident a run is timing (a P0/P1 rule fired): stops its acknowledgement target and the escalation (slas.<severity>).",

@@ -78,6 +78,18 @@ export function plainLine(e: RunEvent): string | undefined {
       return `waiting for ${String(d.what)} (${String(d.needed)} needed): gantry approve ${e.runId}`;
     case "approval":
       return `approved by ${String(d.by)}${d.role ? ` for ${String(d.role)}` : ""} (${String(d.count)}/${String(d.needed)})${d.comment ? `: ${String(d.comment)}` : ""}`;
+    case "checklist.item":
+      return `item ${String(d.item)} signed off by ${String(d.by)}: ${String(d.text)}`;
+    case "handoff":
+      return `incident command handed over from ${String(d.from)} to ${String(d.to)}${d.note ? `: ${String(d.note)}` : ""}`;
+    case "schedule.due":
+      return `due ${String(d.due).slice(0, 19).replace("T", " ")}${d.owner ? ` (owner ${String(d.owner)})` : ""}`;
+    case "sla.started":
+      return `${String(d.severity)} ${String(d.incident)}: acknowledge by ${String(d.ackBy).slice(11, 19)}, mitigate by ${String(d.mitigateBy).slice(11, 19)} (gantry ack ${e.runId})`;
+    case "sla.met":
+      return `${String(d.incident)}: ${d.target === "ack" ? `acknowledged${d.by ? ` by ${String(d.by)}` : ""}` : "mitigated"} after ${formatMs(Number(d.ms))}`;
+    case "sla.breached":
+      return `${String(d.message)}${d.escalatedTo ? ` → paging ${String(d.escalatedTo)}` : ""}`;
     case "window.closed":
       return `deployment window closed: ${String(d.reason)}${d.nextOpen ? `; it next opens ${String(d.nextOpen)}` : ""}`;
     case "monitor.started":

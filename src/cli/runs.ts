@@ -9,7 +9,9 @@ import {
   acknowledge,
   answer,
   findRun,
+  handoff,
   listRuns,
+  markItem,
   nothingToResume,
   requestRollback,
   runLog,
@@ -18,7 +20,7 @@ import { scheduleOf } from "../app/schedule.js";
 import { type Engine, startEngine } from "../engine/runtime.js";
 import type { RunView } from "../engine/state.js";
 import { ENGINE_VERSION } from "../engine/version.js";
-import { EXIT, ExitError } from "../errors.js";
+import { EXIT, ExitError, UsageError } from "../errors.js";
 import type { DatabaseOptions } from "../store/database.js";
 import type { RunEvent } from "../store/events.js";
 import { DELIVERY_WAIT_MS, followRun, guardExecutor, openForVerb, withControl } from "./executor.js";
@@ -128,6 +130,36 @@ export async function schedule(runId: string, options: DatabaseOptions & { json?
         `${i.state.padEnd(9)} ${i.title.padEnd(44)} ${when}${i.owner ? `  owner ${i.owner}` : ""}${i.message ? `  — ${i.message}` : ""}`,
       );
     }
+  });
+}
+
+export async function checklist(
+  runId: string,
+  name: string,
+  options: DatabaseOptions & { as?: string; item: string; comment?: string },
+) {
+  const item = Number(options.item);
+  if (!Number.isInteger(item) || item < 1)
+    throw new UsageError(`--item ${options.item}: write the item's number, from 1`);
+  await withControl(options, async (control) => {
+    const who = await identify(control.db.pool, asOption(options));
+    const m = await markItem(control, runId, who, name, item, options.comment);
+    out(`signed off item ${item} of ${m.what} as ${who.name} (${m.marked}/${m.of}): ${m.text}`);
+    if (m.interrupted) err(`The run is interrupted; it goes on with: gantry resume ${runId}`);
+  });
+}
+
+export async function handoffCommand(
+  runId: string,
+  options: DatabaseOptions & { as?: string; to: string; from?: string; note?: string },
+) {
+  await withControl(options, async (control) => {
+    const who = await identify(control.db.pool, asOption(options));
+    const h = await handoff(control, runId, who, options.to, {
+      ...(options.from ? { from: options.from } : {}),
+      ...(options.note ? { note: options.note } : {}),
+    });
+    out(`incident command of ${runId} handed over from ${h.from} to ${h.to}; recorded in its log`);
   });
 }
 

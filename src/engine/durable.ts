@@ -156,11 +156,11 @@ export class RunDurable implements Durable {
   /** Reads a pending control message without waiting, and acts on it. */
   async checkControl(): Promise<void> {
     const msg = await this.recvControl(0);
-    if (msg) await this.hooks.control(msg);
+    if (msg) await this.onControl(msg);
   }
 
   control(message: ControlMessage): Promise<void> {
-    return this.hooks.control(message);
+    return this.onControl(message);
   }
 
   transition(t: Exclude<Transition, { to: "continue" }>): Promise<never> {
@@ -181,7 +181,7 @@ export class RunDurable implements Durable {
     for (;;) {
       const msg = await this.until(at);
       if (msg === undefined) return;
-      await this.hooks.control(msg);
+      await this.onControl(msg);
     }
   }
 
@@ -267,6 +267,13 @@ export class RunDurable implements Durable {
   }
 
   /** Steps this run finished before (a crash may have cut them off before their checkpoint). */
+  /** A handoff is recorded wherever the run stands; every other message goes to the interpreter. */
+  private async onControl(msg: ControlMessage): Promise<void> {
+    if (msg.type !== "handoff") return this.hooks.control(msg);
+    const data = { from: msg.from, to: msg.to, by: msg.by, note: msg.note ?? null };
+    await this.event({ key: `handoff:${msg.id}`, kind: "handoff", data });
+  }
+
   private async finishedSteps(): Promise<Map<string, Record<string, unknown>>> {
     if (!this.finishedCache) {
       const events = await this.ctx.store.list(this.ctx.runId);

@@ -84,6 +84,9 @@ export interface Waiting {
   /** Each role and how many of its members must approve; none: anyone who may act. */
   approvers: Array<{ role: string; count: number }>;
   allowSelfApproval: boolean;
+  /** A checklist's items, and those marked done one by one. */
+  items?: string[];
+  marked: Array<{ item: number; by: string }>;
 }
 
 interface PlanStepData {
@@ -178,6 +181,8 @@ export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | u
           approvers: (e.data.approvers as Waiting["approvers"] | undefined) ?? [],
           // A run of an earlier engine recorded no rule: it did not keep the initiator out.
           allowSelfApproval: e.data.allowSelfApproval !== false,
+          ...(Array.isArray(e.data.items) ? { items: e.data.items as string[] } : {}),
+          marked: [],
         };
         stepOf(e).status = "waiting";
         break;
@@ -186,6 +191,9 @@ export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | u
           view.waiting.approvals.push(String(e.data.by));
           view.waiting.counted.push({ by: String(e.data.by), role: e.data.role as string | undefined });
         }
+        break;
+      case "checklist.item":
+        view.waiting?.marked.push({ item: Number(e.data.item), by: String(e.data.by) });
         break;
       case "monitor.started":
         view.monitor = { t: String(e.data.t), endsAt: String(e.data.endsAt) };

@@ -22,7 +22,7 @@ export type ApprovalSpec = Pick<
   ApprovalStep,
   "what" | "needed" | "timeout" | "onTimeout" | "approvers" | "allowSelfApproval" | "inputs" | "form"
 > &
-  Partial<Pick<ApprovalStep, "choices" | "postpone" | "page">>;
+  Partial<Pick<ApprovalStep, "choices" | "postpone" | "page" | "items">>;
 
 /**
  * Asks for `spec` under step `id`; the result's `next` says what a refusal does to the run.
@@ -43,11 +43,20 @@ export async function ask(
     key: `${id}:waiting${at}`,
     kind: "approval.waiting",
     step: id,
-    data: { what, needed, form: spec.form, approvers, allowSelfApproval: spec.allowSelfApproval },
+    data: {
+      what,
+      needed,
+      form: spec.form,
+      approvers,
+      allowSelfApproval: spec.allowSelfApproval,
+      ...(spec.items ? { items: spec.items } : {}),
+    },
   });
   await d.notify("approval.requested", `${id}${at}`, { reason: what, approval: { what, needed } });
   const people = new Set<string>();
   const given: Array<{ by: string; role?: string; comment?: string }> = [];
+  /** Checklist items marked done one by one, and by whom. */
+  const marked = new Map<number, string>();
   const counted = new Map<string, number>(approvers.map((a) => [a.role, 0]));
   const complete = () =>
     approvers.length === 0
@@ -71,6 +80,24 @@ export async function ask(
     // An answer sent to another step (one that has ended since) counts for nothing here.
     if ((msg.type === "approve" || msg.type === "reject") && msg.step !== undefined && msg.step !== id)
       continue;
+    if (msg.type === "item") {
+      const text = spec.items?.[msg.item - 1];
+      if (msg.step !== id || text === undefined || marked.has(msg.item)) continue;
+      marked.set(msg.item, msg.by);
+      await d.event({
+        key: `${id}${at}:item:${msg.item}`,
+        kind: "checklist.item",
+        step: id,
+        data: {
+          item: msg.item,
+          text,
+          by: msg.by,
+          ...(msg.role ? { role: msg.role } : {}),
+          ...(msg.comment ? { comment: msg.comment } : {}),
+        },
+      });
+      continue;
+    }
     if (msg.type === "approve") {
       if (people.has(msg.by)) continue;
       const role = approvers.length === 0 ? undefined : msg.role;
@@ -128,7 +155,10 @@ export async function ask(
       await d.control(msg);
     }
   }
-  return { ok: true, message: `approved by ${[...people].join(", ")}`, data: { approvals: given } };
+  const items = spec.items
+    ? `; items ${marked.size}/${spec.items.length} marked one by one${marked.size < spec.items.length ? ", the rest signed off with the whole list" : ""}`
+    : "";
+  return { ok: true, message: `approved by ${[...people].join(", ")}${items}`, data: { approvals: given } };
 }
 
 /** A no-go before the deploy: the run ends postponed, and says when the next window opens. */

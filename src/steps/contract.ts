@@ -109,6 +109,8 @@ export type ControlMessage =
       role?: string;
       authenticated?: boolean;
     }
+  | { type: "item"; by: string; step?: string; id: string; item: number; role?: string; comment?: string }
+  | { type: "handoff"; by: string; id: string; from: string; to: string; note?: string }
   | { type: "rollback"; by: string; reason: string; id: string }
   | { type: "abort"; by: string; reason?: string; id: string };
 

@@ -73,6 +73,8 @@ export interface EventData {
     form?: string;
     approvers?: Array<{ role: string; count: number }>;
     allowSelfApproval?: boolean;
+    /** A checklist's items, each signed off on its own or with the whole list. */
+    items?: string[];
   };
   /** One person's approval: the role it counted for and the evidence they approved on. */
   approval: {
@@ -129,6 +131,10 @@ export interface EventData {
     message: string;
     escalatedTo: string | null;
   };
+  /** One item of a checklist marked done (gantry checklist RUN NAME --item N). */
+  "checklist.item": { item: number; text: string; by: string; role?: string; comment?: string };
+  /** The incident command was handed over during an incident or a rollback (gantry handoff). */
+  handoff: { from: string; to: string; by: string; note: string | null };
   /** A complete-investigate decision was answered "investigate": who, why, the role paged. */
   investigation: { by: string; reason: string | null; paged: string | null };
   /** The deployment window was closed when the run looked: why, when it opens, who may override. */
@@ -211,6 +217,8 @@ export const EVENT_KINDS: readonly EventKind[] = [
   "sla.started",
   "sla.met",
   "sla.breached",
+  "checklist.item",
+  "handoff",
   "investigation",
   "window.closed",
   "freeze.declared",
