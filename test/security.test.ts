@@ -179,8 +179,8 @@ describe("no value becomes shell syntax; templates bounded; secrets masked every
           "gates:\n  - name: secret-forms\n    run: >-\n      echo {{ secrets.inject }} && node forms.cjs\n    timeout: 30s\n",
         ],
         [
-          "    budget:\n      p95: 500ms\n",
-          `    budget:\n      p95: 500ms\n  - name: login\n    type: http\n    url: http://127.0.0.1:${hostilePort}/login\n    capture: { token: $.token, sub: $.sub, tick: $.tick, n: $.n }\n  - name: use-captures\n    type: command\n    run: >-\n      echo {{ captures.token }} "{{ captures.sub }}" '{{ captures.tick }}'\n  - name: too-big\n    type: command\n    run: >-\n      echo {{ (1..captures.n) | join: "," | size }}\n`,
+          "    budget:\n      p95: 5s\n",
+          `    budget:\n      p95: 5s\n  - name: login\n    type: http\n    url: http://127.0.0.1:${hostilePort}/login\n    capture: { token: $.token, sub: $.sub, tick: $.tick, n: $.n }\n  - name: use-captures\n    type: command\n    run: >-\n      echo {{ captures.token }} "{{ captures.sub }}" '{{ captures.tick }}'\n  - name: too-big\n    type: command\n    run: >-\n      echo {{ (1..captures.n) | join: "," | size }}\n`,
         ],
         [
           "    - revert: true\n",

@@ -80,7 +80,10 @@ export async function workspace(options: WorkspaceOptions = {}): Promise<Workspa
     .replaceAll("18080", String(port))
     .replace("run: node --check service.mjs", "run: node --check service.mjs && echo ran >> gate-runs.log")
     .replace("checkpoints: [T+5s, T+10s, T+15s]", "checkpoints: [T+2s, T+8s]")
-    .replace("for: 3s", "for: 2s");
+    .replace("for: 3s", "for: 2s")
+    // The smoke budget is the quickstart's, not these tests' subject: on a machine running two
+    // test files at once a sample can take more than 500 ms.
+    .replace("      p95: 500ms", "      p95: 5s");
   if (!options.notify) text = text.replace(/\n# Who is told what[\s\S]*$/, "\n");
   for (const [from, to] of options.edit ?? []) text = text.replace(from, to);
   const runbook = path.join(dir, "runbook.yaml");
