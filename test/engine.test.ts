@@ -249,11 +249,17 @@ describe("bad input and faults", { concurrency: 3 }, () => {
   });
 
   it("Postgres stopping in the middle of a run: gantry waits, retries, and the run goes on", async () => {
-    const w = await ws({ previous: "1.0.0" });
+    // Monitoring long enough that the run is still going when the test stops Postgres, however
+    // slowly `gantry status` answers on a busy machine (the server stops with its last user).
+    const w = await ws({
+      previous: "1.0.0",
+      edit: [["checkpoints: [T+2s, T+8s]", "checkpoints: [T+2s, T+30s]"]],
+    });
     const child = release(w, "v3.0.0");
-    await waitFor(w, (v) => v.monitor !== undefined);
+    await waitFor(w, (v) => v.monitor !== undefined, undefined, child);
     const pgDir = path.join(w.dataDir, "postgres");
-    const port = runningPort(pgDir)!;
+    const port = runningPort(pgDir);
+    assert.ok(port !== undefined, "the embedded Postgres is not running while the release is");
     await stopServer(pgDir);
     await sleep(2000);
     // On a machine running two test files at once, the first start can fail (the error says
