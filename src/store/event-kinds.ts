@@ -143,6 +143,7 @@ export interface EventData {
   "freeze.declared": {
     id: string;
     environment: string;
+    /** Only this service's releases; none: every service's. */
     service?: string;
     from: string;
     until: string;

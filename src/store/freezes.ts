@@ -3,20 +3,13 @@
  * `freeze.declared` and `freeze.lifted` events, so they are chained and audited like every
  * other action, and read from there by the engine's window check.
  */
-import { ACTIONS_LOG } from "./event-kinds.js";
+import { ACTIONS_LOG, type EventData } from "./event-kinds.js";
 import type { EventStore } from "./events.js";
 
-export interface DeclaredFreeze {
-  id: string;
-  environment: string;
-  /** Only this service's releases; none: every service's. */
-  service?: string;
-  from: string;
-  until: string;
-  reason: string;
-  by: string;
+/** A freeze as declared (the `freeze.declared` event's data), and its lifting if it was lifted early. */
+export type DeclaredFreeze = Omit<EventData["freeze.declared"], "authenticated"> & {
   lifted?: { by: string; at: string; reason?: string };
-}
+};
 
 /** Every freeze declared, newest first, lifted ones included. */
 export async function declaredFreezes(store: EventStore): Promise<DeclaredFreeze[]> {
