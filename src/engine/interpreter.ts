@@ -16,6 +16,7 @@ import type { RunSnapshot } from "./messages.js";
 import { Monitor } from "./monitor.js";
 import { Notifier } from "./notifier.js";
 import { rollBack } from "./rollback.js";
+import { AckTimer } from "./sla.js";
 import { RunFinished, type RunInput, type RunResult } from "./types.js";
 
 export interface InterpreterEnvironment extends ContextEnvironment {
@@ -58,7 +59,7 @@ export class Interpreter {
     this.monitor = spec
       ? new Monitor(spec, input.plan, this.ctx, this.durable, {
           rollback: (cause) => this.rollback(cause),
-          pause: (key, reason) => this.pause(key, reason),
+          pause: (key, reason, alarm) => this.pause(key, reason, alarm),
           rollingBack: () => this.rollingBack,
         })
       : undefined;
@@ -228,7 +229,11 @@ export class Interpreter {
   }
 
   /** Pauses for a person: approve continues, reject rolls back, abort stops. */
-  private async pause(key: string, reason: string): Promise<void> {
+  private async pause(
+    key: string,
+    reason: string,
+    alarm?: { severity: string; firedAt: number },
+  ): Promise<void> {
     const d = this.durable;
     const what = `continue after: ${reason}`;
     await d.event({
@@ -238,14 +243,20 @@ export class Interpreter {
       data: { what, needed: 1, form: "pause", approvers: [], allowSelfApproval: true },
     });
     await this.notifier.emit("approval.requested", key, { reason, approval: { what, needed: 1 } });
+    const timer = alarm ? await AckTimer.start(this.ctx.plan, key, alarm, d, this.notifier) : undefined;
     for (;;) {
-      const msg = await d.receive(undefined);
-      if (msg?.type === "approve") {
+      const msg = await d.receive(timer?.deadline);
+      if (msg === undefined) {
+        await timer?.breached(`rule paused the release (${reason})`);
+        continue;
+      }
+      if (msg.type === "approve" || msg.type === "reject") await timer?.answered(msg.by, await d.now());
+      if (msg.type === "approve") {
         await d.finished(key, "passed", `continued by ${msg.by}`);
         return;
       }
-      if (msg?.type === "reject") await this.rollback({ reason: `${reason}; rejected by ${msg.by}` });
-      if (msg) await this.control(msg);
+      if (msg.type === "reject") await this.rollback({ reason: `${reason}; rejected by ${msg.by}` });
+      await this.control(msg);
     }
   }
 

@@ -31,8 +31,8 @@ interface Taken {
 
 export interface MonitorHooks {
   rollback(cause: RollbackCause): Promise<never>;
-  /** Waits for a person after `reason`; sampling rests meanwhile. */
-  pause(key: string, reason: string): Promise<void>;
+  /** Waits for a person after `reason`; sampling rests meanwhile. A fired rule's severity times the answer (slas). */
+  pause(key: string, reason: string, alarm?: { severity: string; firedAt: number }): Promise<void>;
   rollingBack(): boolean;
 }
 
@@ -212,7 +212,7 @@ export class Monitor {
         },
       });
     } else if (verdict.action === "pause") {
-      await this.pause(k, verdict.reason);
+      await this.pause(k, verdict.reason, { severity: verdict.severity, firedAt: verdict.firedAt });
     }
   }
 
@@ -223,10 +223,14 @@ export class Monitor {
     return gapStart === undefined ? v.windowElapsedAt : Math.min(v.windowElapsedAt, gapStart + forMs);
   }
 
-  private async pause(k: number, reason: string): Promise<void> {
+  private async pause(
+    k: number,
+    reason: string,
+    alarm?: { severity: string; firedAt: number },
+  ): Promise<void> {
     this.paused = true;
     try {
-      await this.hooks.pause(`pause:${k}`, reason);
+      await this.hooks.pause(`pause:${k}`, reason, alarm);
     } finally {
       this.paused = false;
     }

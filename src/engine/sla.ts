@@ -5,10 +5,15 @@
  * role of the severity's `escalation` list is paged (`role.paged`); an unacknowledged
  * incident is paged up the list, one `ack` period per role, before the run ends.
  *
+ * A rule that pauses the release for a person (`pause`) starts the `ack` target of its
+ * severity too (AckTimer): the person's answer acknowledges it; each period that runs out is
+ * a breach that pages the next role, while the release stays paused.
+ *
  * Everything here is a recorded event or a durable wait of the run, so a crash in the middle
  * of waiting for an acknowledgement resumes the same wait, with the same deadline.
  */
 import { formatMs } from "../exec/command.js";
+import type { ReleasePlan } from "../runbook/plan/types.js";
 import type { Moment } from "../steps/contract.js";
 import type { RunContext } from "./context.js";
 import type { RunDurable } from "./durable.js";
@@ -52,8 +57,9 @@ export async function settleSla(
   };
 
   await d.started(id, "sla", `response targets of ${label}`);
+  // Not `${id}:started`: that key is the step's own step.started.
   await d.event({
-    key: `${id}:started`,
+    key: `${id}:timers`,
     kind: "sla.started",
     step: id,
     data: {
@@ -114,5 +120,86 @@ export async function settleSla(
       return;
     }
     if (msg.type !== "approve" && msg.type !== "reject") await d.control(msg);
+  }
+}
+
+type SlaPlan = NonNullable<ReleasePlan["slas"][string]>;
+
+/** The acknowledgement target of a paused rule, from the moment the rule fired. */
+export class AckTimer {
+  private breaches = 0;
+
+  private constructor(
+    private readonly sla: SlaPlan,
+    private readonly key: string,
+    private readonly severity: string,
+    private readonly from: number,
+    private readonly d: RunDurable,
+    private readonly notifier: Notifier,
+  ) {}
+
+  /** Starts the timer when the severity has a response target; undefined when it has none. */
+  static async start(
+    plan: ReleasePlan,
+    key: string,
+    alarm: { severity: string; firedAt: number },
+    d: RunDurable,
+    notifier: Notifier,
+  ): Promise<AckTimer | undefined> {
+    const sla = plan.slas?.[alarm.severity];
+    if (!sla) return undefined;
+    await d.event({
+      key: `sla:${key}:started`,
+      kind: "sla.started",
+      step: key,
+      data: {
+        incident: key,
+        severity: alarm.severity,
+        ackBy: new Date(alarm.firedAt + sla.ackMs).toISOString(),
+        escalation: sla.escalation.map((e) => e.role),
+      },
+    });
+    return new AckTimer(sla, key, alarm.severity, alarm.firedAt, d, notifier);
+  }
+
+  /** When the next period runs out; undefined once every role of the escalation was paged. */
+  get deadline(): number | undefined {
+    return this.breaches < Math.max(1, this.sla.escalation.length)
+      ? this.from + (this.breaches + 1) * this.sla.ackMs
+      : undefined;
+  }
+
+  /** A period ran out unanswered: a breach, and the next role paged. */
+  async breached(reason: string): Promise<void> {
+    const role = this.sla.escalation[this.breaches];
+    this.breaches += 1;
+    const text = `${this.severity} ${reason}: not acknowledged within ${formatMs(this.breaches * this.sla.ackMs)}`;
+    await this.d.event({
+      key: `sla:${this.key}:breached:ack#${this.breaches}`,
+      kind: "sla.breached",
+      step: this.key,
+      data: {
+        incident: this.key,
+        severity: this.severity,
+        target: "ack",
+        message: text,
+        escalatedTo: role?.role ?? null,
+      },
+    });
+    if (role)
+      await this.notifier.emit("role.paged", `sla:${this.key}:ack#${this.breaches}`, {
+        reason: text,
+        page: role,
+      });
+  }
+
+  /** Someone answered: the acknowledgement, late or not. */
+  async answered(by: string, at: number): Promise<void> {
+    await this.d.event({
+      key: `sla:${this.key}:acked`,
+      kind: "sla.met",
+      step: this.key,
+      data: { incident: this.key, target: "ack", ms: at - this.from, by },
+    });
   }
 }

@@ -22,7 +22,7 @@ export type ApprovalSpec = Pick<
   ApprovalStep,
   "what" | "needed" | "timeout" | "onTimeout" | "approvers" | "allowSelfApproval" | "inputs" | "form"
 > &
-  Partial<Pick<ApprovalStep, "choices" | "postpone" | "page" | "items">>;
+  Partial<Pick<ApprovalStep, "choices" | "postpone" | "page" | "items" | "remind" | "escalation">>;
 
 /**
  * Asks for `spec` under step `id`; the result's `next` says what a refusal does to the run.
@@ -62,9 +62,19 @@ export async function ask(
     approvers.length === 0
       ? people.size >= needed
       : approvers.every((a) => (counted.get(a.role) ?? 0) >= a.count);
-  const deadline = spec.timeout ? (await d.now()) + spec.timeout.ms : undefined;
+  // Only a request with a time limit reads the clock: the recorded steps of one without stay as they were.
+  const asked = spec.timeout || spec.remind ? await d.now() : 0;
+  const deadline = spec.timeout ? asked + spec.timeout.ms : undefined;
+  let reminders = 0;
   while (!complete()) {
-    const msg = await d.receive(deadline);
+    const remindAt = spec.remind ? asked + (reminders + 1) * spec.remind.ms : undefined;
+    const reminding = remindAt !== undefined && (deadline === undefined || remindAt < deadline);
+    const msg = await d.receive(reminding ? remindAt : deadline);
+    if (msg === undefined && reminding) {
+      reminders += 1;
+      await remind(id, at, spec, ctx, reminders, people.size);
+      continue;
+    }
     if (msg === undefined) {
       const reason = `${what}: no answer within ${formatMs(spec.timeout?.ms ?? 0)}`;
       if (spec.onTimeout === "proceed") return { ok: true, message: `${reason}; proceed` };
@@ -159,6 +169,36 @@ export async function ask(
     ? `; items ${marked.size}/${spec.items.length} marked one by one${marked.size < spec.items.length ? ", the rest signed off with the whole list" : ""}`
     : "";
   return { ok: true, message: `approved by ${[...people].join(", ")}${items}`, data: { approvals: given } };
+}
+
+/** The n-th reminder of a request still waiting: asked again, and the next escalation role paged. */
+async function remind(
+  id: string,
+  at: string,
+  spec: ApprovalSpec,
+  ctx: StepContext,
+  n: number,
+  answered: number,
+): Promise<void> {
+  const d = ctx.durable;
+  const key = `${id}${at}:remind:${n}`;
+  const paged = spec.escalation?.[n - 1];
+  const waited = formatMs(n * (spec.remind?.ms ?? 0));
+  await d.event({
+    key,
+    kind: "approval.reminded",
+    step: id,
+    data: { reminder: n, paged: paged?.role ?? null },
+  });
+  await d.notify("approval.requested", key, {
+    reason: `reminder ${n}: ${spec.what} has waited ${waited} (${answered}/${spec.needed} answered)`,
+    approval: { what: spec.what, needed: spec.needed },
+  });
+  if (paged)
+    await d.notify("role.paged", key, {
+      reason: `${spec.what} has waited ${waited} without an answer`,
+      page: paged,
+    });
 }
 
 /** A no-go before the deploy: the run ends postponed, and says when the next window opens. */

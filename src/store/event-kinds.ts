@@ -118,7 +118,8 @@ export interface EventData {
     incident: string;
     severity: string;
     ackBy: string;
-    mitigateBy: string;
+    /** Absent for a paused rule: only its acknowledgement is timed. */
+    mitigateBy?: string;
     escalation: string[];
   };
   /** A response target was met: mitigated (the rollback completed) or acknowledged, after `ms`. */
@@ -137,6 +138,8 @@ export interface EventData {
   handoff: { from: string; to: string; by: string; note: string | null };
   /** A complete-investigate decision was answered "investigate": who, why, the role paged. */
   investigation: { by: string; reason: string | null; paged: string | null };
+  /** A request still unanswered after `remind`: asked again (the n-th time), and the role paged, if any. */
+  "approval.reminded": { reminder: number; paged: string | null };
   /** The deployment window was closed when the run looked: why, when it opens, who may override. */
   "window.closed": { reason: string; nextOpen: string | null; override: Json | null };
   /** A freeze declared with `gantry freeze` (actions log). */
@@ -221,6 +224,7 @@ export const EVENT_KINDS: readonly EventKind[] = [
   "checklist.item",
   "handoff",
   "investigation",
+  "approval.reminded",
   "window.closed",
   "freeze.declared",
   "freeze.lifted",

@@ -45,6 +45,19 @@ export interface WebhookReceiver {
   down(on: boolean): void;
 }
 
+/** The texts of the verified, accepted messages of one event type, each webhook-id once, in arrival order. */
+export function accepted(inbox: WebhookReceiver, type: string): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const r of inbox.requests) {
+    if (!r.verified || r.status >= 300 || !r.id || seen.has(r.id)) continue;
+    seen.add(r.id);
+    const p = r.payload as { type: string; data: { text: string } };
+    if (p.type === type) out.push(p.data.text);
+  }
+  return out;
+}
+
 /** The verifier for a secret, read as the channel reads it (whsec_ base64, else UTF-8 bytes). */
 export function verifierFor(secret: string): Webhook {
   return secret.startsWith("whsec_")

@@ -4,24 +4,15 @@
  */
 import { DateTime } from "luxon";
 import { BEFORE_DEPLOY } from "../schema/common.js";
-import type { EnvironmentSpec, Runbook } from "../schema/runbook.js";
+import type { Runbook } from "../schema/runbook.js";
 import { closest } from "../suggest.js";
 import { fillKnown } from "../template.js";
 import { describeDeploy, describeProbe } from "./describe.js";
 import { type RefInfo, resolveRef } from "./ref.js";
 import { confirmation, integrityProbe, named, rollbackPlan } from "./specs.js";
 import { scheduleSteps, successStep, windowStep } from "./timed.js";
-import type {
-  ApprovalStep,
-  CheckStep,
-  PlanPhase,
-  PlanStep,
-  ReleasePlan,
-  ScheduleStep,
-  TimelineEntry,
-  WindowStep,
-} from "./types.js";
-import { describeWindow, windowStatus } from "./window.js";
+import type { ApprovalStep, CheckStep, PlanPhase, PlanStep, ReleasePlan, TimelineEntry } from "./types.js";
+import { windowStatus } from "./window.js";
 
 export interface PlanOptions {
   env: string;
@@ -449,6 +440,27 @@ function decisionChoices(
   return { choices };
 }
 
+type Waiting = Pick<Runbook["decisions"][number], "timeout" | "onTimeout" | "remind" | "escalation">;
+
+/** A request's reminders and the roles they page, with the members each role has. */
+function waiting(runbook: Runbook, w: Waiting): Pick<ApprovalStep, "remind" | "escalation"> {
+  return {
+    ...(w.remind ? { remind: w.remind } : {}),
+    ...(w.escalation.length > 0
+      ? { escalation: w.escalation.map((role) => ({ role, members: runbook.roles[role]?.members ?? [] })) }
+      : {}),
+  };
+}
+
+function waitingDetail(w: Waiting): string {
+  return [
+    w.remind
+      ? `; reminders every ${w.remind.text}${w.escalation.length ? `, paging ${w.escalation.join(" then ")}` : ""}`
+      : "",
+    w.timeout ? `; on no answer after ${w.timeout.text}: ${w.onTimeout}` : "",
+  ].join("");
+}
+
 /** Decisions, checklists and contract migrations go after the phase or checkpoint they name. */
 function placeAnchored(runbook: Runbook, env: string, phases: PlanPhase[]): void {
   const anchored: Array<{ after: string; step: PlanStep }> = [];
@@ -469,8 +481,9 @@ function placeAnchored(runbook: Runbook, env: string, phases: PlanPhase[]): void
         ...decisionChoices(runbook, env, d),
         ...(d.timeout ? { timeout: d.timeout } : {}),
         onTimeout: d.onTimeout,
+        ...waiting(runbook, d),
         title: `decision ${d.name}`,
-        detail: `approved by ${who}${d.timeout ? `; on no answer after ${d.timeout.text}: ${d.onTimeout}` : ""}`,
+        detail: `approved by ${who}${waitingDetail(d)}`,
       },
     });
   }
@@ -487,10 +500,12 @@ function placeAnchored(runbook: Runbook, env: string, phases: PlanPhase[]): void
         needed: c.signoff.reduce((n, a) => n + a.count, 0),
         allowSelfApproval: c.allowSelfApproval,
         inputs: [],
-        onTimeout: "abort",
+        ...(c.timeout ? { timeout: c.timeout } : {}),
+        onTimeout: c.onTimeout,
+        ...waiting(runbook, c),
         items: c.items,
         title: `checklist ${c.name}`,
-        detail: `${c.items.length} items, signed off by ${who}`,
+        detail: `${c.items.length} items, signed off by ${who}${waitingDetail(c)}`,
       },
     });
   }

@@ -66,6 +66,9 @@ export interface ApprovalStep extends Base {
   needed: number;
   timeout?: Duration;
   onTimeout: "abort" | "rollback" | "proceed";
+  /** While nobody has answered: ask again this often, paging the next `escalation` role each time. */
+  remind?: Duration;
+  escalation?: Array<{ role: string; members: string[] }>;
   items?: string[];
   /** Whether the person who started the release may approve it too. */
   allowSelfApproval: boolean;

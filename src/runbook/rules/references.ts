@@ -41,12 +41,14 @@ export const roleReferences: RunbookRule = (ctx) => {
   rb.decisions.forEach((d, i) => {
     d.approvers.forEach((a, j) => ref(["decisions", i, "approvers", j, "role"], a.role));
     ref(["decisions", i, "page"], d.page);
+    d.escalation.forEach((r, j) => ref(["decisions", i, "escalation", j], r));
   });
   for (const [name, env] of Object.entries(rb.environments))
     env.override?.roles.forEach((r, j) => ref(["environments", name, "override", "roles", j], r));
-  rb.checklists.forEach((c, i) =>
-    c.signoff.forEach((a, j) => ref(["checklists", i, "signoff", j, "role"], a.role)),
-  );
+  rb.checklists.forEach((c, i) => {
+    c.signoff.forEach((a, j) => ref(["checklists", i, "signoff", j, "role"], a.role));
+    c.escalation.forEach((r, j) => ref(["checklists", i, "escalation", j], r));
+  });
   rb.rollback?.steps.forEach((s, i) => ref(["rollback", "steps", i, "by"], s.by));
   ref(["rollback", "approval", "role"], rb.rollback?.approval?.role);
   ref(["migrations", "rollback", "approval"], rb.migrations?.rollback.approval);

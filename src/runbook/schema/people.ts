@@ -19,6 +19,18 @@ const AllowSelfApproval = z.boolean().default(false).meta({
     "Whether the person who started the release may approve this too (default: no; someone else must).",
 });
 
+/** How a waiting request reminds people, and whom it pages when nobody answers. */
+const waiting = {
+  remind: Duration.optional().meta({
+    description:
+      "While the request waits for answers, ask again every this long (approval.requested, marked as a reminder).",
+  }),
+  escalation: z.array(Name).default([]).meta({
+    description:
+      "Roles paged in turn (role.paged), one at each reminder, while the request waits: the first at the first reminder, the next at the second, …",
+  }),
+};
+
 export const Decision = z
   .strictObject({
     name: Name,
@@ -31,6 +43,7 @@ export const Decision = z
       .meta({ description: "Checks whose results are shown to the approvers." }),
     timeout: Duration.optional().meta({ description: "How long to wait for the decision." }),
     onTimeout: z.enum(["abort", "rollback", "proceed"]).default("abort"),
+    ...waiting,
     allowSelfApproval: AllowSelfApproval,
     choices: z.enum(CHOICES).optional().meta({
       description:
@@ -53,6 +66,9 @@ export const Checklist = z
     after: Anchor,
     items: z.array(z.string().min(1)).min(1),
     signoff: Approvers,
+    timeout: Duration.optional().meta({ description: "How long to wait for the sign-off." }),
+    onTimeout: z.enum(["abort", "rollback", "proceed"]).default("abort"),
+    ...waiting,
     allowSelfApproval: AllowSelfApproval,
     only: Only,
   })
