@@ -178,4 +178,45 @@ describe("approvals with roles", { concurrency: 2 }, () => {
     assert.equal(reject.code, 0, reject.stderr);
     assert.equal((await child).json?.outcome, "postponed");
   });
+
+  it("a manual rollback that needs two members starts when the second different member asks", async () => {
+    const w = await workspace({
+      previous: "1.0.0",
+      edit: [
+        ["deploy:\n", `${ROLES}deploy:\n`],
+        ["checkpoints: [T+2s, T+8s]", "checkpoints: [T+2s, T+90s]"],
+        ["rollback:\n  target: 30s\n", "rollback:\n  target: 30s\n  approval: { role: leads, count: 2 }\n"],
+      ],
+    });
+    spaces.push(w);
+    const child = w.gantry(["release", w.runbook, "--env", "local", "--ref", "v3.0.0", "--json"]);
+    const run = String((await waitFor(w, (v) => v.monitor !== undefined, undefined, child)).id);
+    const ask = (as: string) => w.gantry(["rollback", run, "--reason", `${as} saw errors`, "--as", as]);
+
+    const outsider = await ask("mallory");
+    assert.equal(outsider.code, 13, outsider.stderr);
+    const first = await ask("ana");
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /it starts once 2 different members of leads have asked/);
+    await waitFor(w, (v) => (v.rollbackAsked as string[]).length === 1, run);
+    const twice = await ask("ana");
+    assert.equal(twice.code, 10, twice.stderr);
+    assert.match(twice.stderr, /ana has already asked to roll back .*asked so far: ana/);
+    assert.equal((await w.providerState()).deploys.filter((d) => d.action === "rollback").length, 0);
+
+    const second = await ask("bo");
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /recorded before you: ana/);
+    const r = await child;
+    assert.equal(r.json?.outcome, "rolled_back", r.stderr);
+    assert.match(String(r.json?.reason), /manual rollback by ana and bo: ana saw errors; bo saw errors/);
+    const asked = (await events(w, run)).filter((e) => e.kind === "rollback.requested");
+    assert.deepEqual(
+      asked.map((e) => [e.data.by, e.data.count, e.data.needed]),
+      [
+        ["ana", 1, 2],
+        ["bo", 2, 2],
+      ],
+    );
+  });
 });

@@ -87,11 +87,16 @@ export function mayMarkItem(view: RunView, waiting: Waiting, who: Identity): { r
 /** A manual rollback: by a member of the runbook's rollback approval role, when it names one. */
 export function mayRollBack(view: RunView, who: Identity): void {
   const role = view.rollbackBy;
-  if (role === undefined || isMember(view, who, role)) return;
-  throw new Refusal(
-    "forbidden",
-    `${who.name} may not roll back ${view.id}: rollback.approval names role ${role} (members: ${members(view, role)}).`,
-  );
+  if (role !== undefined && !isMember(view, who, role))
+    throw new Refusal(
+      "forbidden",
+      `${who.name} may not roll back ${view.id}: rollback.approval names role ${role} (members: ${members(view, role)}).`,
+    );
+  if (view.rollbackCount > 1 && view.rollbackAsked.includes(who.name))
+    throw new Refusal(
+      "not-accepted",
+      `${who.name} has already asked to roll back ${view.id}; it needs ${view.rollbackCount} different members of ${role} (asked so far: ${view.rollbackAsked.join(", ")}).`,
+    );
 }
 
 function counted(waiting: Waiting, role: string): number {

@@ -90,6 +90,7 @@ export function createdEvent(input: RunInput, queued: boolean): NewEvent {
       authenticated: input.authenticated === true,
       roles: plan.roles,
       ...(plan.rollbackBy ? { rollbackBy: plan.rollbackBy } : {}),
+      ...(plan.rollbackCount ? { rollbackCount: plan.rollbackCount } : {}),
       queued,
       engine: ENGINE_VERSION,
       steps: plan.phases.flatMap((p) =>

@@ -231,12 +231,18 @@ export async function requestRollback(
   runId: string,
   who: Identity,
   reason: string,
-): Promise<{ interrupted: boolean }> {
+): Promise<{ interrupted: boolean; asked: string[]; needed: number; role?: string }> {
   const view = await findRun(control, runId);
   unfinished(view, "rollback");
   mayRollBack(view, who);
   await control.send(runId, { type: "rollback", by: who.name, reason, id: randomUUID() });
-  return { interrupted: view.status === "interrupted" };
+  return {
+    interrupted: view.status === "interrupted",
+    /** Who had asked before, as the run has recorded them so far. */
+    asked: view.rollbackAsked,
+    needed: view.rollbackCount,
+    ...(view.rollbackBy ? { role: view.rollbackBy } : {}),
+  };
 }
 
 /**

@@ -85,11 +85,17 @@ export function plainLine(e: RunEvent): string | undefined {
     case "schedule.due":
       return `due ${String(d.due).slice(0, 19).replace("T", " ")}${d.owner ? ` (owner ${String(d.owner)})` : ""}`;
     case "sla.started":
-      return `${String(d.severity)} ${String(d.incident)}: acknowledge by ${String(d.ackBy).slice(11, 19)}, mitigate by ${String(d.mitigateBy).slice(11, 19)} (gantry ack ${e.runId})`;
+      return d.mitigateBy === undefined
+        ? `${String(d.severity)} ${String(d.incident)}: answer by ${String(d.ackBy).slice(11, 19)} (gantry approve ${e.runId})`
+        : `${String(d.severity)} ${String(d.incident)}: acknowledge by ${String(d.ackBy).slice(11, 19)}, mitigate by ${String(d.mitigateBy).slice(11, 19)} (gantry ack ${e.runId})`;
     case "sla.met":
       return `${String(d.incident)}: ${d.target === "ack" ? `acknowledged${d.by ? ` by ${String(d.by)}` : ""}` : "mitigated"} after ${formatMs(Number(d.ms))}`;
     case "sla.breached":
       return `${String(d.message)}${d.escalatedTo ? ` → paging ${String(d.escalatedTo)}` : ""}`;
+    case "approval.reminded":
+      return `reminder ${String(d.reminder)}: still waiting${d.paged ? ` → paging ${String(d.paged)}` : ""}`;
+    case "rollback.requested":
+      return `rollback asked by ${String(d.by)} (${String(d.count)}/${String(d.needed)}): ${String(d.reason)}`;
     case "window.closed":
       return `deployment window closed: ${String(d.reason)}${d.nextOpen ? `; it next opens ${String(d.nextOpen)}` : ""}`;
     case "monitor.started":

@@ -176,10 +176,18 @@ export async function rollback(
   runId: string,
   options: DatabaseOptions & { reason: string; as?: string; json?: boolean },
 ) {
-  const { interrupted } = await withControl(options, async (control) =>
+  const asked = await withControl(options, async (control) =>
     requestRollback(control, runId, await identify(control.db.pool, asOption(options)), options.reason),
   );
-  if (interrupted) return resume(runId, options);
+  if (asked.needed > 1) {
+    const before = asked.asked.length > 0 ? `; recorded before you: ${asked.asked.join(", ")}` : "";
+    out(
+      `rollback of ${runId} asked; it starts once ${asked.needed} different members of ${asked.role} have asked${before} (gantry status ${runId})`,
+    );
+    if (asked.interrupted && asked.asked.length + 1 >= asked.needed) return resume(runId, options);
+    return;
+  }
+  if (asked.interrupted) return resume(runId, options);
   out(
     `rollback of ${runId} requested; the run acts on it at its next step boundary (gantry status ${runId})`,
   );

@@ -31,6 +31,11 @@ export class Interpreter {
   private readonly monitor: Monitor | undefined;
   private readonly notifier: Notifier;
   private rollingBack = false;
+  /**
+   * Who has asked for a manual rollback that needs several people, with their reasons. Built
+   * from the run's received messages, which DBOS replays in order after a crash.
+   */
+  private readonly rollbackAsks = new Map<string, string>();
   private rollbackInfo: RunResult["rollback"];
   private phaseName = "starting";
   private startedAt: number | undefined;
@@ -269,13 +274,27 @@ export class Interpreter {
       );
     }
     if (msg.type === "rollback") {
+      const needed = this.ctx.plan.rollbackCount ?? 1;
+      let who = by;
+      if (needed > 1) {
+        if (this.rollbackAsks.has(by)) return;
+        this.rollbackAsks.set(by, msg.reason);
+        await this.durable.event({
+          key: `rollback:request:${by}`,
+          kind: "rollback.requested",
+          data: { by, reason: msg.reason, count: this.rollbackAsks.size, needed },
+        });
+        if (this.rollbackAsks.size < needed) return;
+        who = [...this.rollbackAsks.keys()].join(" and ");
+      }
+      const reason = needed > 1 ? [...new Set(this.rollbackAsks.values())].join("; ") : msg.reason;
       if (!this.ctx.facts.deployed) {
         throw new RunFinished(
           "aborted",
-          `rollback requested by ${by} before the deploy: ${msg.reason}; nothing was deployed`,
+          `rollback requested by ${who} before the deploy: ${reason}; nothing was deployed`,
         );
       }
-      await this.rollback({ reason: `manual rollback by ${by}: ${msg.reason}` });
+      await this.rollback({ reason: `manual rollback by ${who}: ${reason}` });
     }
     // An approval nobody waits for is recorded and otherwise ignored.
   }

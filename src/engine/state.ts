@@ -48,6 +48,9 @@ export interface RunView {
   roles: Record<string, string[]>;
   /** The role whose members may roll back by hand, when the runbook names one. */
   rollbackBy?: string | undefined;
+  /** How many of them must ask for a manual rollback, and who has asked so far. */
+  rollbackCount: number;
+  rollbackAsked: string[];
   /** What the run waits for: an approval or a decision. */
   waiting?: Waiting | undefined;
   /** The monitoring window: when T was and when it ends. */
@@ -120,6 +123,8 @@ export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | u
     authenticated: d.authenticated === true,
     roles: (d.roles as Record<string, string[]> | undefined) ?? {},
     rollbackBy: d.rollbackBy as string | undefined,
+    rollbackCount: typeof d.rollbackCount === "number" ? d.rollbackCount : 1,
+    rollbackAsked: [],
     status: d.queued ? "queued" : "running",
     steps: [],
     wouldHave: [],
@@ -205,6 +210,9 @@ export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | u
         if (e.data.watch && e.data.state === "fired") {
           view.wouldHave.push(`${String(e.data.reason)} → would ${String(e.data.action)} (watch only)`);
         }
+        break;
+      case "rollback.requested":
+        view.rollbackAsked.push(String(e.data.by));
         break;
       case "rollback.started":
         view.rollback = { reason: String(e.data.reason), startedAt: e.at };

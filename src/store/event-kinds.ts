@@ -29,6 +29,8 @@ export interface EventData {
     roles?: Record<string, string[]>;
     /** The role whose members may roll back by hand. */
     rollbackBy?: string;
+    /** How many of them must ask (absent: one). */
+    rollbackCount?: number;
     queued: boolean;
     /** The engine version that executes it (absent: gantry-engine-1). */
     engine?: string;
@@ -138,6 +140,8 @@ export interface EventData {
   handoff: { from: string; to: string; by: string; note: string | null };
   /** A complete-investigate decision was answered "investigate": who, why, the role paged. */
   investigation: { by: string; reason: string | null; paged: string | null };
+  /** A member asked for a manual rollback that needs several: the `count`-th of `needed`. */
+  "rollback.requested": { by: string; reason: string; count: number; needed: number };
   /** A request still unanswered after `remind`: asked again (the n-th time), and the role paged, if any. */
   "approval.reminded": { reminder: number; paged: string | null };
   /** The deployment window was closed when the run looked: why, when it opens, who may override. */
@@ -225,6 +229,7 @@ export const EVENT_KINDS: readonly EventKind[] = [
   "handoff",
   "investigation",
   "approval.reminded",
+  "rollback.requested",
   "window.closed",
   "freeze.declared",
   "freeze.lifted",

@@ -184,6 +184,9 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
       ]),
     ),
     ...(runbook.rollback?.approval ? { rollbackBy: runbook.rollback.approval.role } : {}),
+    ...((runbook.rollback?.approval?.count ?? 1) > 1
+      ? { rollbackCount: runbook.rollback!.approval!.count }
+      : {}),
     ...(runbook.success
       ? { success: `T+${runbook.success.after.text} without ${runbook.success.without.join("/")}` }
       : {}),

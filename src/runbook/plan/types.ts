@@ -240,6 +240,8 @@ export interface ReleasePlan {
   roles: Record<string, string[]>;
   /** The role whose member may roll a release back by hand (none: anyone who may act). */
   rollbackBy?: string;
+  /** How many different members of `rollbackBy` must ask before a manual rollback starts (absent: one). */
+  rollbackCount?: number;
   /** Response targets per severity: the timers a fired rule's incident starts, and who is paged when they run out. */
   slas: Partial<
     Record<
