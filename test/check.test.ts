@@ -208,10 +208,21 @@ drift:
       /config structure changed since .* \(accepted by first check\): added pool\.idleTimeout:number; removed features\.search:boolean/,
     );
 
-    const accepted = await gantry([...args, "--accept-drift"], dir, env);
+    // Accepting drift is an act: once identities exist, it needs a token.
+    const added = await gantry(
+      ["users", "add", "ana", "--json", "--data-dir", path.join(dir, ".gantry")],
+      dir,
+      {},
+    );
+    assert.equal(added.code, 0, added.stderr);
+    const token = String((JSON.parse(added.stdout) as { token: string }).token);
+    const anonymous = await gantry([...args, "--accept-drift"], dir, env);
+    assert.equal(anonymous.code, 12, anonymous.stderr + anonymous.stdout);
+    const accepted = await gantry([...args, "--accept-drift"], dir, { ...env, GANTRY_TOKEN: token });
     assert.equal(accepted.code, 0, accepted.stderr + accepted.stdout);
-    assert.match(accepted.stdout, /config structure \w+ accepted/);
-    assert.equal((await gantry(args, dir, env)).code, 0);
+    assert.match(accepted.stdout, /config structure \w+ accepted by ana/);
+    const after = await gantry(args, dir, env);
+    assert.equal(after.code, 0);
 
     const unset = await gantry(args, dir, {});
     assert.equal(unset.code, 4);

@@ -28,6 +28,11 @@ export interface IdentifyOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** A command's `--as` option as identify() takes it: absent when the command was not given one. */
+export function asOption(options: { as?: string | undefined }): { as?: string } {
+  return options.as !== undefined ? { as: options.as } : {};
+}
+
 /**
  * Who is acting. Throws Refusal("unauthenticated" | "forbidden") with a message saying what to do.
  *

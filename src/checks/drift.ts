@@ -92,7 +92,7 @@ export async function runDrift(
           { hash, paths },
           options.accept.by,
         );
-        notes.push(`config structure ${hash.slice(0, 12)} accepted`);
+        notes.push(`config structure ${hash.slice(0, 12)} accepted by ${options.accept.by}`);
       } else if (!known) {
         await options.store.acceptConfigStructure(
           options.service,

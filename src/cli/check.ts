@@ -3,6 +3,7 @@
  * release, and prints value, threshold, phase and reason for each. Exits 0 when every check
  * is successful, 4 when one failed, 9 when none failed but one could not be measured.
  */
+import { asOption, identify } from "../app/identity.js";
 import { operator } from "../app/runs.js";
 import { type CheckResult, defaultChecks, runChecks, unknownChecks } from "../checks/run.js";
 import { EXIT, ExitError, UsageError } from "../errors.js";
@@ -64,11 +65,11 @@ export async function check(file: string, names: string[], options: CheckCommand
     throw new UsageError("--accept-drift goes with the drift check");
 
   const needsStore = wanted.includes("drift") && runbook.drift?.config === true;
-  const run = async (store?: Parameters<typeof runChecks>[3]["store"]) =>
+  const run = async (store?: Parameters<typeof runChecks>[3]["store"], by = operator(options.as)) =>
     runChecks(runbook, options.env, wanted, {
       file,
       ...(store ? { store } : {}),
-      ...(options.acceptDrift ? { accept: { by: operator(options.as) } } : {}),
+      ...(options.acceptDrift ? { accept: { by } } : {}),
     });
   let results: CheckResult[];
   if (needsStore) {
@@ -76,7 +77,9 @@ export async function check(file: string, names: string[], options: CheckCommand
     const { EventStore } = await import("../store/events.js");
     const db = await openForVerb(() => openDatabase({ dataDir: options.dataDir }));
     try {
-      results = await run(new EventStore(db.pool));
+      // Accepting drift changes what later checks compare with: an act, by an identity.
+      const by = options.acceptDrift ? (await identify(db.pool, asOption(options))).name : undefined;
+      results = await run(new EventStore(db.pool), by);
     } finally {
       await db.close();
     }

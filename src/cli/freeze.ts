@@ -4,7 +4,7 @@
  * print.
  */
 import { declaredFreezes, declareFreeze, liftFreeze, overrideWindow } from "../app/freezes.js";
-import { identify } from "../app/identity.js";
+import { asOption, identify } from "../app/identity.js";
 import { UsageError } from "../errors.js";
 import { parseDuration } from "../runbook/duration.js";
 import type { DatabaseOptions } from "../store/database.js";
@@ -12,7 +12,6 @@ import { withControl } from "./executor.js";
 import { err, json, out } from "./output.js";
 
 type Common = DatabaseOptions & { as?: string; json?: boolean };
-const asOption = (o: { as?: string }) => (o.as !== undefined ? { as: o.as } : {});
 
 /** An ISO 8601 time, or a duration from now (`2h`, `3d`). */
 function when(text: string, flag: string): Date {

@@ -3,7 +3,7 @@
  * parses its arguments, calls the application layer (src/app/runs.ts), and prints.
  */
 
-import { identify } from "../app/identity.js";
+import { asOption, identify } from "../app/identity.js";
 import {
   abort as abortRun,
   acknowledge,
@@ -208,8 +208,6 @@ export async function abort(runId: string, options: DatabaseOptions & { reason?:
     );
   });
 }
-
-const asOption = (options: { as?: string }) => (options.as !== undefined ? { as: options.as } : {});
 
 // ——— executors ———
 
