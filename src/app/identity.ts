@@ -59,6 +59,19 @@ export async function identify(pool: pg.Pool, options: IdentifyOptions = {}): Pr
       howToGetAToken(env),
     );
   }
+  return identifyToken(pool, presented, howToGetAToken(env));
+}
+
+/**
+ * The identity a presented token proves (`from` names where it came from: GANTRY_TOKEN, a
+ * file, an HTTP request). Throws Refusal("unauthenticated") for a token unknown, revoked or
+ * expired; never with the token in the message.
+ */
+export async function identifyToken(
+  pool: pg.Pool,
+  presented: { text: string; from: string },
+  hints: string[] = [],
+): Promise<Identity> {
   const found = await findToken(pool, presented.text);
   if (!found) {
     const id = parseToken(presented.text)?.id;
@@ -71,7 +84,7 @@ export async function identify(pool: pg.Pool, options: IdentifyOptions = {}): Pr
         ...(id
           ? ["Is it a token of another Gantry database? Check --data-dir and GANTRY_DATABASE_URL."]
           : []),
-        ...howToGetAToken(env),
+        ...hints,
       ],
     );
   }

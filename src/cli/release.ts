@@ -8,7 +8,7 @@
  */
 import fs from "node:fs";
 import { grantOverride } from "../app/freezes.js";
-import { type Identity, identify } from "../app/identity.js";
+import { asOption, type Identity, identify } from "../app/identity.js";
 import { Refusal } from "../app/refusal.js";
 import { createdEvent, prepareRelease, startedBy } from "../app/release.js";
 import { refuseInterrupted } from "../app/runs.js";
@@ -66,8 +66,6 @@ export async function release(file: string, options: ReleaseOptions): Promise<vo
     await engine.close();
   }
 }
-
-const asOption = (options: { as?: string }) => (options.as !== undefined ? { as: options.as } : {});
 
 /** The run as started by `who`, with the override it gave when it asked for one. */
 function actingAs(input: RunInput, who: Identity, options: ReleaseOptions): RunInput {

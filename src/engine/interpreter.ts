@@ -12,11 +12,12 @@ import type { ControlMessage, RollbackCause, StepModule, StepResult, Transition 
 import { moduleFor } from "../steps/registry.js";
 import { type ContextEnvironment, RunContext } from "./context.js";
 import { RunDurable } from "./durable.js";
+import { RollbackRequests } from "./manual-rollback.js";
 import type { RunSnapshot } from "./messages.js";
 import { Monitor } from "./monitor.js";
 import { Notifier } from "./notifier.js";
+import { pauseForPerson } from "./pause.js";
 import { rollBack } from "./rollback.js";
-import { AckTimer } from "./sla.js";
 import { RunFinished, type RunInput, type RunResult } from "./types.js";
 
 export interface InterpreterEnvironment extends ContextEnvironment {
@@ -31,11 +32,7 @@ export class Interpreter {
   private readonly monitor: Monitor | undefined;
   private readonly notifier: Notifier;
   private rollingBack = false;
-  /**
-   * Who has asked for a manual rollback that needs several people, with their reasons. Built
-   * from the run's received messages, which DBOS replays in order after a crash.
-   */
-  private readonly rollbackAsks = new Map<string, string>();
+  private readonly rollbackRequests: RollbackRequests;
   private rollbackInfo: RunResult["rollback"];
   private phaseName = "starting";
   private startedAt: number | undefined;
@@ -59,6 +56,7 @@ export class Interpreter {
       rollingBack: () => this.rollingBack,
     });
     this.ctx.durable = this.durable;
+    this.rollbackRequests = new RollbackRequests(input.plan.rollbackCount ?? 1, this.durable);
     this.notifier = new Notifier(this.ctx, this.durable, (now) => this.snapshot(now));
     const spec = input.plan.monitor?.spec;
     this.monitor = spec
@@ -234,35 +232,14 @@ export class Interpreter {
   }
 
   /** Pauses for a person: approve continues, reject rolls back, abort stops. */
-  private async pause(
-    key: string,
-    reason: string,
-    alarm?: { severity: string; firedAt: number },
-  ): Promise<void> {
-    const d = this.durable;
-    const what = `continue after: ${reason}`;
-    await d.event({
-      key,
-      kind: "approval.waiting",
-      step: key,
-      data: { what, needed: 1, form: "pause", approvers: [], allowSelfApproval: true },
+  private pause(key: string, reason: string, alarm?: { severity: string; firedAt: number }): Promise<void> {
+    return pauseForPerson(key, reason, alarm, {
+      plan: this.ctx.plan,
+      durable: this.durable,
+      notifier: this.notifier,
+      rollback: (cause) => this.rollback(cause),
+      control: (msg) => this.control(msg),
     });
-    await this.notifier.emit("approval.requested", key, { reason, approval: { what, needed: 1 } });
-    const timer = alarm ? await AckTimer.start(this.ctx.plan, key, alarm, d, this.notifier) : undefined;
-    for (;;) {
-      const msg = await d.receive(timer?.deadline);
-      if (msg === undefined) {
-        await timer?.breached(`rule paused the release (${reason})`);
-        continue;
-      }
-      if (msg.type === "approve" || msg.type === "reject") await timer?.answered(msg.by, await d.now());
-      if (msg.type === "approve") {
-        await d.finished(key, "passed", `continued by ${msg.by}`);
-        return;
-      }
-      if (msg.type === "reject") await this.rollback({ reason: `${reason}; rejected by ${msg.by}` });
-      await this.control(msg);
-    }
   }
 
   private async control(msg: ControlMessage): Promise<void> {
@@ -274,27 +251,15 @@ export class Interpreter {
       );
     }
     if (msg.type === "rollback") {
-      const needed = this.ctx.plan.rollbackCount ?? 1;
-      let who = by;
-      if (needed > 1) {
-        if (this.rollbackAsks.has(by)) return;
-        this.rollbackAsks.set(by, msg.reason);
-        await this.durable.event({
-          key: `rollback:request:${by}`,
-          kind: "rollback.requested",
-          data: { by, reason: msg.reason, count: this.rollbackAsks.size, needed },
-        });
-        if (this.rollbackAsks.size < needed) return;
-        who = [...this.rollbackAsks.keys()].join(" and ");
-      }
-      const reason = needed > 1 ? [...new Set(this.rollbackAsks.values())].join("; ") : msg.reason;
+      const asked = await this.rollbackRequests.ask(by, msg.reason);
+      if (!asked) return;
       if (!this.ctx.facts.deployed) {
         throw new RunFinished(
           "aborted",
-          `rollback requested by ${who} before the deploy: ${reason}; nothing was deployed`,
+          `rollback requested by ${asked.who} before the deploy: ${asked.reason}; nothing was deployed`,
         );
       }
-      await this.rollback({ reason: `manual rollback by ${who}: ${reason}` });
+      await this.rollback({ reason: `manual rollback by ${asked.who}: ${asked.reason}` });
     }
     // An approval nobody waits for is recorded and otherwise ignored.
   }
