@@ -16,6 +16,8 @@ const SRC = path.join(ROOT, "src");
 /** From the top down: a file may import its own layer and those below it, never one above. */
 const LAYERS: string[][] = [
   ["cli"],
+  // The HTTP API translates like the CLI; the CLI's `gantry server` starts it.
+  ["server"],
   ["app"],
   ["engine"],
   ["steps"],

@@ -289,6 +289,17 @@ program
   .addOption(dataDir())
   .action(async (opts) => (await import("./runs.js")).worker(opts));
 
+program
+  .command("server")
+  .description(
+    "Serve the HTTP API (runs, events live, approvals, rollbacks) until stopped; every request needs a token (docs/server.md).",
+  )
+  .option("--host <host>", "address to listen on", "127.0.0.1")
+  .option("--port <port>", "port to listen on (0: a free one)", "7310")
+  .option("--max-failures <n>", "failed requests per client per minute before 429 (default 30)")
+  .addOption(dataDir())
+  .action(async (opts) => (await import("./server.js")).server(opts));
+
 /** A repeatable option: `--role a --role b` → ["a", "b"]. */
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 

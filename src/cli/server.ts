@@ -1,0 +1,48 @@
+/**
+ * `gantry server [--host 127.0.0.1] [--port 7310]`: serves the HTTP API until stopped
+ * (docs/server.md). It needs identities on the database: every request carries a token.
+ */
+import { openControl } from "../engine/control.js";
+import { UsageError } from "../errors.js";
+import { buildServer } from "../server/server.js";
+import type { DatabaseOptions } from "../store/database.js";
+import { openForVerb } from "./executor.js";
+import { err, out } from "./output.js";
+
+export interface ServerCommandOptions extends DatabaseOptions {
+  host: string;
+  port: string;
+  maxFailures?: string;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+export async function server(options: ServerCommandOptions): Promise<void> {
+  const port = Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port: ${options.port} is not a port (0–65535; 0 picks a free one)`);
+  const maxFailures = options.maxFailures === undefined ? undefined : Number(options.maxFailures);
+  if (maxFailures !== undefined && (!Number.isInteger(maxFailures) || maxFailures < 1))
+    throw new UsageError(`--max-failures: ${options.maxFailures} is not a whole number above 0`);
+  const control = await openForVerb(() => openControl(options));
+  let served: Awaited<ReturnType<typeof buildServer>>;
+  try {
+    served = await buildServer(control, maxFailures === undefined ? {} : { maxFailures });
+  } catch (e) {
+    await control.close();
+    throw e;
+  }
+  const address = await served.app.listen({ host: options.host, port });
+  out(`gantry server listening on ${address} (API under /api; OpenAPI at ${address}/api/openapi.json)`);
+  if (!LOOPBACK.has(options.host))
+    err(
+      `gantry server: listening on ${options.host}, beyond this machine: put it behind TLS (a reverse proxy), tokens travel in every request`,
+    );
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await served.close();
+  await control.close();
+}

@@ -1,0 +1,228 @@
+/**
+ * The HTTP API through real HTTP, against `gantry server` started from the binary: every
+ * route the OpenAPI document lists refuses a missing, wrong, expired or revoked token (the
+ * walk reads the generated list, so a new route cannot be left open); the role rules are the
+ * CLI's (a non-member and the person who started the release are refused, a member's
+ * approval counts); a run's events stream live over SSE, every one of them, in order; a
+ * client whose requests keep failing gets 429 with Retry-After.
+ */
+import assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ROOT } from "./helpers/paths.js";
+import { type Workspace, waitFor, workspace } from "./helpers/workspace.js";
+
+const spaces: Workspace[] = [];
+const servers: ChildProcess[] = [];
+after(async () => {
+  for (const s of servers) s.kill("SIGTERM");
+  await Promise.all(spaces.map((w) => w.cleanup()));
+});
+
+interface Served {
+  url: string;
+  tokens: Record<string, string>;
+  w: Workspace;
+}
+
+/** A workspace with identities ana (administrator), bo, mallory, and `gantry server` on it. */
+async function served(edit: Array<[string, string]> = [], extra: string[] = []): Promise<Served> {
+  const w = await workspace({ previous: "1.0.0", edit });
+  spaces.push(w);
+  const home = { XDG_CONFIG_HOME: w.dir };
+  const tokens: Record<string, string> = {};
+  for (const name of ["ana", "bo", "mallory"]) {
+    const r = await w.gantry(["users", "add", name, "--json"], { ...home, GANTRY_TOKEN: tokens.ana ?? "" });
+    assert.equal(r.code, 0, r.stderr);
+    tokens[name] = String(r.json?.token);
+  }
+  const child = w.spawn(["server", "--port", "0", ...extra], home);
+  servers.push(child);
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  for (let i = 0; i < 300 && !/listening on (http:\/\/\S+)/.test(output); i++) await sleep(100);
+  const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
+  assert.ok(url, `the server did not start:\n${output}`);
+  return { url: url!, tokens, w };
+}
+
+async function call(s: Served, method: string, path: string, token?: string, body?: unknown) {
+  const r = await fetch(`${s.url}${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await r.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // Not JSON: the test says so where it matters.
+  }
+  return { status: r.status, json, text, headers: r.headers };
+}
+
+describe("gantry server", { concurrency: 2 }, () => {
+  let s: Served;
+  before(async () => {
+    s = await served(
+      [
+        [
+          "deploy:\n",
+          "roles:\n  leads: { members: [ana, bo] }\ndecisions:\n  - name: go\n    after: gates\n    approvers: [{ role: leads }]\ndeploy:\n",
+        ],
+      ],
+      // The walk below fails on purpose, a hundred times.
+      ["--max-failures", "1000"],
+    );
+  });
+
+  it("every route in the OpenAPI document refuses a missing, wrong, expired or revoked token", async () => {
+    const home = { XDG_CONFIG_HOME: s.w.dir, GANTRY_TOKEN: s.tokens.ana! };
+    const expired = String(
+      (await s.w.gantry(["users", "token", "bo", "--expires", "1s", "--json"], home)).json?.token,
+    );
+    const made = await s.w.gantry(["users", "token", "mallory", "--json"], home);
+    const revoked = String(made.json?.token);
+    assert.equal(
+      (await s.w.gantry(["users", "revoke", "--token", String(made.json?.tokenId)], home)).code,
+      0,
+    );
+    await sleep(1500);
+
+    const doc = await call(s, "GET", "/api/openapi.json", s.tokens.ana);
+    assert.equal(doc.status, 200, doc.text);
+    const paths = doc.json.paths as Record<string, Record<string, unknown>>;
+    const routes = Object.entries(paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map(
+        (m) =>
+          [
+            m.toUpperCase(),
+            path.replace("{run}", "no-such-run").replace("{name}", "x").replace("{item}", "1"),
+          ] as const,
+      ),
+    );
+    assert.ok(routes.length >= 14, `only ${routes.length} routes listed`);
+    const committed = JSON.parse(fs.readFileSync(path.join(ROOT, "docs", "openapi.json"), "utf8"));
+    assert.deepEqual(doc.json, committed, "docs/openapi.json is not the API served: npm run openapi");
+    const bad: Record<string, string | undefined> = {
+      none: undefined,
+      wrong: "gantry_0123456789ab_bm90LWEtcmVhbC1zZWNyZXQtYXQtYWxsLW5vdC1vbmU",
+      garbage: "not-a-token",
+      expired,
+      revoked,
+    };
+    for (const [method, path] of routes) {
+      for (const [what, token] of Object.entries(bad)) {
+        const r = await call(s, method, path, token, method === "POST" ? {} : undefined);
+        assert.equal(r.status, 401, `${method} ${path} with a ${what} token: ${r.status} ${r.text}`);
+        assert.equal(r.json.kind, "unauthenticated");
+        assert.ok(!r.text.includes(String(token)) || token === undefined, "the token is echoed back");
+      }
+    }
+    const e = await call(s, "GET", "/api/runs", expired);
+    assert.match(String(e.json.error), /expired at/);
+    const v = await call(s, "GET", "/api/runs", revoked);
+    assert.match(String(v.json.error), /was revoked at .* by ana/);
+    assert.equal(e.headers.get("www-authenticate"), 'Bearer realm="gantry"');
+  });
+
+  it("approvals follow the CLI's rules, and the run's events stream live, every one, in order", async () => {
+    const home = { XDG_CONFIG_HOME: s.w.dir };
+    const child = s.w.gantry(["release", s.w.runbook, "--env", "local", "--ref", "v3.0.0", "--json"], {
+      ...home,
+      GANTRY_TOKEN: s.tokens.ana!,
+    });
+    const run = String((await waitFor(s.w, (v) => v.status === "waiting", undefined, child)).id);
+
+    // The stream, from the start of the run (Last-Event-ID 0) to its end.
+    const streamed: Array<{ id: number; kind: string }> = [];
+    const stream = (async () => {
+      const r = await fetch(`${s.url}/api/runs/${run}/stream`, {
+        headers: { authorization: `Bearer ${s.tokens.mallory}` },
+      });
+      assert.equal(r.status, 200);
+      assert.match(String(r.headers.get("content-type")), /^text\/event-stream/);
+      const reader = r.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += value;
+        let end = buffer.indexOf("\n\n");
+        while (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const id = /^id: (\d+)$/m.exec(block)?.[1];
+          const kind = /^event: (\S+)$/m.exec(block)?.[1];
+          if (id && kind) streamed.push({ id: Number(id), kind });
+          if (kind === "run.finished") {
+            await reader.cancel();
+            return;
+          }
+          end = buffer.indexOf("\n\n");
+        }
+      }
+    })();
+
+    const outsider = await call(s, "POST", `/api/runs/${run}/approve`, s.tokens.mallory, {});
+    assert.equal(outsider.status, 403, outsider.text);
+    assert.match(
+      String(outsider.json.error),
+      /mallory may not approve decision go: not in leads \(members: ana, bo\)/,
+    );
+    const own = await call(s, "POST", `/api/runs/${run}/approve`, s.tokens.ana, {});
+    assert.equal(own.status, 403, own.text);
+    assert.match(String(own.json.error), /ana started this release and cannot approve its own decision go/);
+    const unknown = await call(s, "POST", "/api/runs/no-such-run/approve", s.tokens.bo, {});
+    assert.equal(unknown.status, 404, unknown.text);
+    const extraField = await call(s, "POST", `/api/runs/${run}/approve`, s.tokens.bo, { commnet: "typo" });
+    assert.equal(extraField.status, 400, extraField.text);
+
+    const ok = await call(s, "POST", `/api/runs/${run}/approve`, s.tokens.bo, { comment: "dashboards fine" });
+    assert.equal(ok.status, 200, ok.text);
+    assert.deepEqual([ok.json.by, ok.json.role, ok.json.count, ok.json.needed], ["bo", "leads", 1, 1]);
+    const r = await child;
+    assert.equal(r.json?.outcome, "released", r.stderr);
+    await stream;
+
+    const events = await call(s, "GET", `/api/runs/${run}/events`, s.tokens.mallory);
+    const log = events.json as unknown as Array<{ seq: number; kind: string }>;
+    const end = log.findIndex((e) => e.kind === "run.finished");
+    assert.ok(end > 10, "the run has too few events to judge");
+    assert.deepEqual(
+      streamed.map((e) => e.id),
+      log.slice(0, end + 1).map((e) => e.seq),
+      "the stream skipped, repeated or reordered an event",
+    );
+    const approval = (events.json as unknown as Array<{ kind: string; data: Record<string, unknown> }>).find(
+      (e) => e.kind === "approval",
+    );
+    assert.deepEqual(
+      [approval?.data.by, approval?.data.comment, approval?.data.authenticated],
+      ["bo", "dashboards fine", true],
+    );
+
+    const list = await call(s, "GET", "/api/runs", s.tokens.bo);
+    const listed = (list.json as unknown as Array<{ id: string; outcome: string; operator: string }>)[0];
+    assert.deepEqual([listed?.id, listed?.outcome, listed?.operator], [run, "released", "ana"]);
+    const late = await call(s, "POST", `/api/runs/${run}/rollback`, s.tokens.bo, { reason: "too late" });
+    assert.equal(late.status, 409, late.text);
+  });
+
+  it("a client whose requests keep failing gets 429 with Retry-After", async () => {
+    const limited = await served([], ["--max-failures", "3"]);
+    for (let i = 0; i < 3; i++) assert.equal((await call(limited, "GET", "/api/runs", "nope")).status, 401);
+    const r = await call(limited, "GET", "/api/runs", limited.tokens.ana);
+    assert.equal(r.status, 429, r.text);
+    assert.ok(Number(r.headers.get("retry-after")) > 0, "no Retry-After");
+    assert.match(String(r.json.error), /too many failed requests/);
+  });
+});
