@@ -29,7 +29,12 @@ interface Served {
 }
 
 /** A workspace with identities ana (administrator), bo, mallory, and `gantry server` on it. */
-async function served(edit: Array<[string, string]> = [], extra: string[] = []): Promise<Served> {
+async function served(
+  edit: Array<[string, string]> = [],
+  extra: string[] = [],
+  /** Let POST /api/releases start the workspace's runbook. */
+  releases = false,
+): Promise<Served> {
   const w = await workspace({ previous: "1.0.0", edit });
   spaces.push(w);
   const home = { XDG_CONFIG_HOME: w.dir };
@@ -39,7 +44,10 @@ async function served(edit: Array<[string, string]> = [], extra: string[] = []):
     assert.equal(r.code, 0, r.stderr);
     tokens[name] = String(r.json?.token);
   }
-  const child = w.spawn(["server", "--port", "0", ...extra], home);
+  const child = w.spawn(
+    ["server", "--port", "0", ...extra, ...(releases ? ["--runbook", w.runbook] : [])],
+    home,
+  );
   servers.push(child);
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
@@ -224,5 +232,33 @@ describe("gantry server", { concurrency: 2 }, () => {
     assert.equal(r.status, 429, r.text);
     assert.ok(Number(r.headers.get("retry-after")) > 0, "no Retry-After");
     assert.match(String(r.json.error), /too many failed requests/);
+  });
+
+  it("a release started over HTTP is queued for a worker and recorded as started by the token's identity", async () => {
+    const r = await served([], [], true);
+    const start = (token: string | undefined, body: Record<string, unknown>) =>
+      call(r, "POST", "/api/releases", token, body);
+    const release = { runbook: r.w.runbook, env: "local", ref: "v3.0.0" };
+    assert.equal((await start(undefined, release)).status, 401);
+    const elsewhere = await start(r.tokens.bo, { ...release, runbook: "/etc/passwd" });
+    assert.equal(elsewhere.status, 404, elsewhere.text);
+    assert.match(String(elsewhere.json.error), /this server does not release \/etc\/passwd; it releases: /);
+    const noEnv = await start(r.tokens.bo, { ...release, env: "nowhere" });
+    assert.equal(noEnv.status, 422, noEnv.text);
+    const missing = await start(r.tokens.bo, { runbook: r.w.runbook, env: "local" });
+    assert.equal(missing.status, 400, missing.text);
+
+    const queued = await start(r.tokens.bo, release);
+    assert.equal(queued.status, 202, queued.text);
+    assert.equal(queued.json.outcome, "queued");
+    const run = String(queued.json.run);
+    const worker = r.w.spawn(["worker"], { XDG_CONFIG_HOME: r.w.dir });
+    try {
+      const done = await waitFor(r.w, (v) => v.outcome !== undefined, run);
+      assert.equal(done.outcome, "released", JSON.stringify(done));
+      assert.deepEqual([done.operator, done.authenticated], ["bo", true]);
+    } finally {
+      worker.kill("SIGTERM");
+    }
   });
 });

@@ -4,13 +4,19 @@
  * runbook's text and the plan the engine will execute) and its `run.created` event.
  */
 import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import type { Control } from "../engine/control.js";
 import type { RunInput } from "../engine/types.js";
 import { ENGINE_VERSION } from "../engine/version.js";
+import { formatDiagnostic } from "../runbook/diagnostics.js";
+import { loadRunbookText } from "../runbook/load.js";
+import { plan } from "../runbook/plan/plan.js";
 import type { ReleasePlan } from "../runbook/plan/types.js";
 import type { Runbook } from "../runbook/schema/runbook.js";
 import type { NewEvent } from "../store/events.js";
 import { VERSION } from "../version.js";
 import { notExecutable } from "./capabilities.js";
+import { grantOverride } from "./freezes.js";
 import type { Identity } from "./identity.js";
 import { Refusal } from "./refusal.js";
 import { operator } from "./runs.js";
@@ -25,6 +31,37 @@ export interface ReleaseRequest {
   as?: string;
   /** Started with `--override REASON`: a closed window does not refuse it here; the override is checked once the person is known. */
   override?: boolean;
+}
+
+/**
+ * Reads and plans `file` for a release of `ref` to `env`, now: for callers that cannot print
+ * the runbook's diagnostics as they go (the HTTP API). An invalid runbook is refused with
+ * its errors, each with its position.
+ */
+export function loadRelease(
+  file: string,
+  options: { env: string; ref: string },
+): { runbook: Runbook; plan: ReleasePlan; source: string } {
+  let source: string;
+  try {
+    source = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new Refusal("blocked", `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  const loaded = loadRunbookText(source, file);
+  if (!loaded.runbook) {
+    const errors = loaded.diagnostics.filter((d) => d.severity === "error").map(formatDiagnostic);
+    throw new Refusal("blocked", `${file} is invalid:\n${errors.join("\n")}`, [`gantry validate ${file}`]);
+  }
+  const planned = plan(loaded.runbook, {
+    env: options.env,
+    ref: options.ref,
+    at: new Date().toISOString(),
+    atGiven: false,
+    file,
+  });
+  if (!planned.ok) throw new Refusal("blocked", `env: ${planned.message}`);
+  return { runbook: loaded.runbook, plan: planned.plan, source };
 }
 
 /** Refuses a release that cannot run now; otherwise returns the run's input. Nothing is stored. */
@@ -66,6 +103,18 @@ export function prepareRelease(request: ReleaseRequest): RunInput {
     operator: operator(request.as),
     plan,
   };
+}
+
+/**
+ * Queues the run for a worker (`release --detach`, the HTTP API), as started by `who`, with
+ * the override they gave, if any. Returns the executor running now, if one is.
+ */
+export async function queueRelease(control: Control, input: RunInput, who: Identity, override?: string) {
+  let started = startedBy(input, who);
+  if (override !== undefined) started = { ...started, plan: grantOverride(started.plan, who, override) };
+  await control.store.append(started.runId, createdEvent(started, true));
+  await control.enqueue(started);
+  return { input: started, executor: await control.executor() };
 }
 
 /** The run's input as started by `who`: the name recorded as its operator, and whether it was authenticated. */

@@ -10,7 +10,7 @@ import fs from "node:fs";
 import { grantOverride } from "../app/freezes.js";
 import { asOption, type Identity, identify } from "../app/identity.js";
 import { Refusal } from "../app/refusal.js";
-import { createdEvent, prepareRelease, startedBy } from "../app/release.js";
+import { createdEvent, prepareRelease, queueRelease, startedBy } from "../app/release.js";
 import { refuseInterrupted } from "../app/runs.js";
 import { openControl } from "../engine/control.js";
 import { startEngine } from "../engine/runtime.js";
@@ -77,10 +77,14 @@ function actingAs(input: RunInput, who: Identity, options: ReleaseOptions): RunI
 async function detach(input: RunInput, options: ReleaseOptions): Promise<void> {
   const control = await openForVerb(() => openControl(options));
   try {
-    input = actingAs(input, await identify(control.db.pool, asOption(options)), options);
-    await control.store.append(input.runId, createdEvent(input, true));
-    await control.enqueue(input);
-    const executor = await control.executor();
+    const queued = await queueRelease(
+      control,
+      input,
+      await identify(control.db.pool, asOption(options)),
+      options.override,
+    );
+    input = queued.input;
+    const executor = queued.executor;
     if (options.json) json({ run: input.runId, outcome: "queued", worker: executor?.verb === "worker" });
     else {
       out(`queued run ${input.runId}: ${input.plan.runbook.service} ${input.ref} → ${input.env}`);

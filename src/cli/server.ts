@@ -2,6 +2,7 @@
  * `gantry server [--host 127.0.0.1] [--port 7310]`: serves the HTTP API until stopped
  * (docs/server.md). It needs identities on the database: every request carries a token.
  */
+import fs from "node:fs";
 import { openControl } from "../engine/control.js";
 import { UsageError } from "../errors.js";
 import { buildServer } from "../server/server.js";
@@ -13,6 +14,7 @@ export interface ServerCommandOptions extends DatabaseOptions {
   host: string;
   port: string;
   maxFailures?: string;
+  runbook?: string[];
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -24,10 +26,15 @@ export async function server(options: ServerCommandOptions): Promise<void> {
   const maxFailures = options.maxFailures === undefined ? undefined : Number(options.maxFailures);
   if (maxFailures !== undefined && (!Number.isInteger(maxFailures) || maxFailures < 1))
     throw new UsageError(`--max-failures: ${options.maxFailures} is not a whole number above 0`);
+  for (const file of options.runbook ?? [])
+    if (!fs.existsSync(file)) throw new UsageError(`--runbook: ${file}: no such file`);
   const control = await openForVerb(() => openControl(options));
   let served: Awaited<ReturnType<typeof buildServer>>;
   try {
-    served = await buildServer(control, maxFailures === undefined ? {} : { maxFailures });
+    served = await buildServer(control, {
+      ...(maxFailures === undefined ? {} : { maxFailures }),
+      runbooks: options.runbook ?? [],
+    });
   } catch (e) {
     await control.close();
     throw e;

@@ -6,6 +6,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { overrideWindow } from "../app/freezes.js";
 import type { Identity } from "../app/identity.js";
+import { Refusal } from "../app/refusal.js";
+import { loadRelease, prepareRelease, queueRelease } from "../app/release.js";
 import {
   abort,
   acknowledge,
@@ -60,8 +62,58 @@ export function summary(v: RunView) {
   };
 }
 
-export function registerRoutes(app: FastifyInstance, control: Control, hub: EventHub): void {
+export function registerRoutes(
+  app: FastifyInstance,
+  control: Control,
+  hub: EventHub,
+  /** The runbook files this server may release, as given to `gantry server --runbook`. */
+  runbooks: string[] = [],
+): void {
   const who = (request: FastifyRequest) => request.identity;
+
+  app.get(
+    "/api/runbooks",
+    { schema: { summary: "The runbooks this server may release", tags: ["releases"] } },
+    async () => runbooks.map((file) => ({ file })),
+  );
+
+  app.post<{ Body: { runbook: string; env: string; ref: string; override?: string } }>(
+    "/api/releases",
+    {
+      schema: {
+        summary: "Start a release: queued for a worker, as `gantry release --detach` does",
+        tags: ["releases"],
+        body: body(
+          { runbook: TEXT, env: ROLE, ref: { type: "string", minLength: 1, maxLength: 200 }, override: TEXT },
+          ["runbook", "env", "ref"],
+        ),
+      },
+    },
+    async (r, reply) => {
+      const { runbook, env, ref, override } = r.body;
+      if (!runbooks.includes(runbook)) {
+        throw new Refusal(
+          "not-found",
+          runbooks.length === 0
+            ? "this server releases no runbooks: start it with gantry server --runbook FILE"
+            : `this server does not release ${runbook}; it releases: ${runbooks.join(", ")}`,
+        );
+      }
+      const loaded = loadRelease(runbook, { env, ref });
+      const input = prepareRelease({
+        file: runbook,
+        ...loaded,
+        ...(override !== undefined ? { override: true } : {}),
+      });
+      const queued = await queueRelease(control, input, who(r), override);
+      void reply.code(202);
+      return {
+        run: queued.input.runId,
+        outcome: "queued",
+        worker: queued.executor?.verb === "worker",
+      };
+    },
+  );
 
   app.get(
     "/api/whoami",

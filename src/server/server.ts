@@ -22,6 +22,8 @@ export interface ServerOptions {
   maxFailures?: number;
   /** Requests a client address may make per minute (default 1200). */
   maxRequests?: number;
+  /** The runbook files POST /api/releases may start. */
+  runbooks?: string[];
 }
 
 export interface GantryServer {
@@ -120,7 +122,7 @@ export async function buildApi(
     process.stderr.write(`gantry server: ${error.stack ?? error.message}\n`);
   });
 
-  registerRoutes(app, control, hub);
+  registerRoutes(app, control, hub, options.runbooks ?? []);
   app.get("/api/openapi.json", { schema: { summary: "This API, as OpenAPI 3", tags: ["api"] } }, async () =>
     app.swagger(),
   );
