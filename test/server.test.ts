@@ -13,7 +13,8 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ROOT } from "./helpers/paths.js";
-import { type Workspace, waitFor, workspace } from "./helpers/workspace.js";
+import { call, readStream, type Served, served as serve } from "./helpers/server.js";
+import { type Workspace, waitFor } from "./helpers/workspace.js";
 
 const spaces: Workspace[] = [];
 const servers: ChildProcess[] = [];
@@ -22,59 +23,11 @@ after(async () => {
   await Promise.all(spaces.map((w) => w.cleanup()));
 });
 
-interface Served {
-  url: string;
-  tokens: Record<string, string>;
-  w: Workspace;
-}
-
-/** A workspace with identities ana (administrator), bo, mallory, and `gantry server` on it. */
-async function served(
-  edit: Array<[string, string]> = [],
-  extra: string[] = [],
-  /** Let POST /api/releases start the workspace's runbook. */
-  releases = false,
-): Promise<Served> {
-  const w = await workspace({ previous: "1.0.0", edit });
-  spaces.push(w);
-  const home = { XDG_CONFIG_HOME: w.dir };
-  const tokens: Record<string, string> = {};
-  for (const name of ["ana", "bo", "mallory"]) {
-    const r = await w.gantry(["users", "add", name, "--json"], { ...home, GANTRY_TOKEN: tokens.ana ?? "" });
-    assert.equal(r.code, 0, r.stderr);
-    tokens[name] = String(r.json?.token);
-  }
-  const child = w.spawn(
-    ["server", "--port", "0", ...extra, ...(releases ? ["--runbook", w.runbook] : [])],
-    home,
-  );
-  servers.push(child);
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  for (let i = 0; i < 300 && !/listening on (http:\/\/\S+)/.test(output); i++) await sleep(100);
-  const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
-  assert.ok(url, `the server did not start:\n${output}`);
-  return { url: url!, tokens, w };
-}
-
-async function call(s: Served, method: string, path: string, token?: string, body?: unknown) {
-  const r = await fetch(`${s.url}${path}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await r.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // Not JSON: the test says so where it matters.
-  }
-  return { status: r.status, json, text, headers: r.headers };
+async function served(...args: Parameters<typeof serve>): Promise<Served> {
+  const s = await serve(...args);
+  spaces.push(s.w);
+  servers.push(s.child);
+  return s;
 }
 
 describe("gantry server", { concurrency: 2 }, () => {
@@ -150,35 +103,9 @@ describe("gantry server", { concurrency: 2 }, () => {
     });
     const run = String((await waitFor(s.w, (v) => v.status === "waiting", undefined, child)).id);
 
-    // The stream, from the start of the run (Last-Event-ID 0) to its end.
-    const streamed: Array<{ id: number; kind: string }> = [];
-    const stream = (async () => {
-      const r = await fetch(`${s.url}/api/runs/${run}/stream`, {
-        headers: { authorization: `Bearer ${s.tokens.mallory}` },
-      });
-      assert.equal(r.status, 200);
-      assert.match(String(r.headers.get("content-type")), /^text\/event-stream/);
-      const reader = r.body!.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += value;
-        let end = buffer.indexOf("\n\n");
-        while (end >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const id = /^id: (\d+)$/m.exec(block)?.[1];
-          const kind = /^event: (\S+)$/m.exec(block)?.[1];
-          if (id && kind) streamed.push({ id: Number(id), kind });
-          if (kind === "run.finished") {
-            await reader.cancel();
-            return;
-          }
-          end = buffer.indexOf("\n\n");
-        }
-      }
-    })();
+    // The stream, from the start of the run to its end.
+    const stream = readStream(s, run, s.tokens.mallory!);
+    await stream.opened;
 
     const outsider = await call(s, "POST", `/api/runs/${run}/approve`, s.tokens.mallory, {});
     assert.equal(outsider.status, 403, outsider.text);
@@ -199,7 +126,7 @@ describe("gantry server", { concurrency: 2 }, () => {
     assert.deepEqual([ok.json.by, ok.json.role, ok.json.count, ok.json.needed], ["bo", "leads", 1, 1]);
     const r = await child;
     assert.equal(r.json?.outcome, "released", r.stderr);
-    await stream;
+    const streamed = await stream.done;
 
     const events = await call(s, "GET", `/api/runs/${run}/events`, s.tokens.mallory);
     const log = events.json as unknown as Array<{ seq: number; kind: string }>;

@@ -297,6 +297,7 @@ program
   .option("--host <host>", "address to listen on", "127.0.0.1")
   .option("--port <port>", "port to listen on (0: a free one)", "7310")
   .option("--max-failures <n>", "failed requests per client per minute before 429 (default 30)")
+  .option("--max-requests <n>", "requests per client per minute before 429 (default 1200)")
   .option(
     "--runbook <file>",
     "a runbook POST /api/releases may start (repeatable)",

@@ -14,6 +14,7 @@ export interface ServerCommandOptions extends DatabaseOptions {
   host: string;
   port: string;
   maxFailures?: string;
+  maxRequests?: string;
   runbook?: string[];
 }
 
@@ -23,9 +24,8 @@ export async function server(options: ServerCommandOptions): Promise<void> {
   const port = Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port: ${options.port} is not a port (0–65535; 0 picks a free one)`);
-  const maxFailures = options.maxFailures === undefined ? undefined : Number(options.maxFailures);
-  if (maxFailures !== undefined && (!Number.isInteger(maxFailures) || maxFailures < 1))
-    throw new UsageError(`--max-failures: ${options.maxFailures} is not a whole number above 0`);
+  const maxFailures = count("--max-failures", options.maxFailures);
+  const maxRequests = count("--max-requests", options.maxRequests);
   for (const file of options.runbook ?? [])
     if (!fs.existsSync(file)) throw new UsageError(`--runbook: ${file}: no such file`);
   const control = await openForVerb(() => openControl(options));
@@ -33,6 +33,7 @@ export async function server(options: ServerCommandOptions): Promise<void> {
   try {
     served = await buildServer(control, {
       ...(maxFailures === undefined ? {} : { maxFailures }),
+      ...(maxRequests === undefined ? {} : { maxRequests }),
       runbooks: options.runbook ?? [],
     });
   } catch (e) {
@@ -52,4 +53,11 @@ export async function server(options: ServerCommandOptions): Promise<void> {
   });
   await served.close();
   await control.close();
+}
+
+function count(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag}: ${text} is not a whole number above 0`);
+  return n;
 }

@@ -113,7 +113,8 @@ export async function buildApi(
     }
     const status = error.statusCode;
     if (status && status < 500) {
-      void reply.code(status).send({ error: error.message, kind: "request", hints: [] });
+      const kind = status === 429 ? "rate-limited" : "request";
+      void reply.code(status).send({ error: error.message, kind, hints: [] });
       return;
     }
     void reply
