@@ -17,6 +17,7 @@ import { migrationRows } from "./migrations.js";
 import { notifyRows } from "./notify.js";
 import { probeRows } from "./probes.js";
 import { restartRows } from "./restart.js";
+import { serverRows } from "./server.js";
 import { stepRows } from "./steps.js";
 import { validateRows } from "./validate.js";
 
@@ -128,6 +129,7 @@ if (!process.argv.includes("--no-engine")) {
   rows.push(...(await engineRows()));
   rows.push(...(await restartRows()));
   rows.push(...(await notifyRows()));
+  rows.push(...(await serverRows()));
 }
 
 // Every figure with a numeric goal says whether it met it.
