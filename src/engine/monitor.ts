@@ -126,6 +126,20 @@ export class Monitor {
         t: new Date(t).toISOString(),
         endsAt: new Date(t + this.plan.monitor!.endsAfterMs).toISOString(),
         interval: this.spec.interval.text,
+        // What views draw: each rule's threshold and window, each checkpoint's moment.
+        rules: this.spec.rules.map((r) => ({
+          name: r.name,
+          subject: r.when.subject,
+          op: r.when.op,
+          threshold: r.when.operand.value,
+          for: r.for.text,
+          forMs: r.for.ms,
+          severity: r.severity,
+        })),
+        checkpoints: this.spec.checkpoints.map((c) => ({
+          name: c.at.text,
+          at: new Date(t + c.at.ms).toISOString(),
+        })),
       },
     });
   }

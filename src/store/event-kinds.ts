@@ -96,7 +96,22 @@ export interface EventData {
   "control.sent": Json;
   /** A control message as the run received it. */
   decision: Json;
-  "monitor.started": { t: string; endsAt: string; interval: string };
+  "monitor.started": {
+    t: string;
+    endsAt: string;
+    interval: string;
+    /** Each rule as views draw it (absent in runs of Gantry 0.7.0 and earlier). */
+    rules?: Array<{
+      name: string;
+      subject: string;
+      op: string;
+      threshold: number | string;
+      for: string;
+      forMs: number;
+      severity: string;
+    }>;
+    checkpoints?: Array<{ name: string; at: string }>;
+  };
   /** Monitoring saw nothing for a while: from, to, how long, and how many fresh samples a checkpoint now needs. */
   "monitor.gap": { from: string; to: string; ms: number; freshNeeded: number };
   "checkpoint.next": { at: string; name: string };
