@@ -9,6 +9,8 @@
  * - The person who started the release may not approve it unless the runbook allows it
  *   (`allowSelfApproval: true`); confirmations and paused rules allow it.
  * - A manual rollback needs a member of `rollback.approval.role` when the runbook names one.
+ * - Aborting a run needs the same role, or to be the person who started it, or an
+ *   administrator: whoever may take the release back may also stop it.
  * - Role members are the runbook's (`roles.<name>.members`, recorded when the run was created)
  *   and the roles an identity was given in Gantry's store (`gantry users add NAME --role R`).
  */
@@ -97,6 +99,16 @@ export function mayRollBack(view: RunView, who: Identity): void {
       "not-accepted",
       `${who.name} has already asked to roll back ${view.id}; it needs ${view.rollbackCount} different members of ${role} (asked so far: ${view.rollbackAsked.join(", ")}).`,
     );
+}
+
+/** Stopping a run for good: its operator, an administrator, or a member of the rollback approval role. */
+export function mayAbort(view: RunView, who: Identity): void {
+  const role = view.rollbackBy;
+  if (role === undefined || who.admin || who.name === view.operator || isMember(view, who, role)) return;
+  throw new Refusal(
+    "forbidden",
+    `${who.name} may not abort ${view.id}: only ${view.operator} (who started it), an administrator or a member of ${role} (members: ${members(view, role)}) may.`,
+  );
 }
 
 function counted(waiting: Waiting, role: string): number {

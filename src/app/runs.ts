@@ -12,7 +12,7 @@ import type { ControlMessage } from "../engine/types.js";
 import { ENGINE_VERSION } from "../engine/version.js";
 import { ACTIONS_LOG } from "../store/event-kinds.js";
 import type { EventStore, RunEvent } from "../store/events.js";
-import { mayApprove, mayMarkItem, mayReject, mayRollBack } from "./authorize.js";
+import { mayAbort, mayApprove, mayMarkItem, mayReject, mayRollBack } from "./authorize.js";
 import type { Identity } from "./identity.js";
 import { Refusal } from "./refusal.js";
 
@@ -258,6 +258,7 @@ export async function abort(
   const by = who.name;
   const view = await findRun(control, runId);
   unfinished(view, "abort");
+  mayAbort(view, who);
   if (view.status !== "interrupted" && view.status !== "queued") {
     await control.send(runId, { type: "abort", by, id: randomUUID(), ...(reason ? { reason } : {}) });
     return { immediate: false, reason: `aborted by ${by}${reason ? `: ${reason}` : ""}` };

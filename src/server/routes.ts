@@ -4,8 +4,10 @@
  * Each route's schema feeds the OpenAPI document (GET /api/openapi.json).
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { verifyAudit } from "../app/audit.js";
 import { overrideWindow } from "../app/freezes.js";
 import type { Identity } from "../app/identity.js";
+import { permissionsOf } from "../app/permissions.js";
 import { Refusal } from "../app/refusal.js";
 import { loadRelease, prepareRelease, queueRelease } from "../app/release.js";
 import {
@@ -160,6 +162,30 @@ export function registerRoutes(
       const after = r.query.after ?? 0;
       return events.filter((e) => e.seq > after);
     },
+  );
+
+  app.get<RunParams>(
+    "/api/runs/:run/permissions",
+    {
+      schema: {
+        summary: "What the token's identity may do to the run now, and why not",
+        tags: ["runs"],
+        params: RUN,
+      },
+    },
+    async (r) => permissionsOf(await findRun(control, r.params.run), who(r)),
+  );
+
+  app.get<RunParams>(
+    "/api/runs/:run/audit",
+    {
+      schema: {
+        summary: "Whether the run's hash-chained log is intact (gantry audit verify RUN)",
+        tags: ["runs"],
+        params: RUN,
+      },
+    },
+    async (r) => verifyAudit(control, { run: r.params.run }),
   );
 
   app.get<RunParams>(

@@ -4,12 +4,16 @@
  * clients whose requests keep failing are slowed with 429 and Retry-After, and every client
  * is held to a request rate. Binds 127.0.0.1 unless told otherwise.
  */
+import { createRequire } from "node:module";
+import path from "node:path";
 import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
+import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyInstance } from "fastify";
 import { Refusal } from "../app/refusal.js";
 import type { Control } from "../engine/control.js";
+import { packageRoot } from "../paths.js";
 import { countIdentities } from "../store/identities.js";
 import { VERSION } from "../version.js";
 import { authenticate, FailureLimiter, limited } from "./auth.js";
@@ -72,7 +76,14 @@ export async function buildApi(
   const failures = new FailureLimiter(options.maxFailures ?? 30);
 
   await app.register(helmet, {
-    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"] } },
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        // Served over plain HTTP on loopback by default: nothing to upgrade to.
+        upgradeInsecureRequests: null,
+      },
+    },
   });
   await app.register(rateLimit, { max: options.maxRequests ?? 1200, timeWindow: "1 minute" });
   await app.register(swagger, {
@@ -91,9 +102,18 @@ export async function buildApi(
     },
   });
 
+  // The dashboard's files hold no data: they load without a token, and ask for one.
+  await app.register(fastifyStatic, { root: path.join(packageRoot(), "dashboard"), prefix: "/" });
+  await app.register(fastifyStatic, {
+    root: path.dirname(createRequire(import.meta.url).resolve("uplot")),
+    prefix: "/vendor/uplot/",
+    decorateReply: false,
+  });
+
   app.decorateRequest("identity", null as never);
   app.addHook("onRequest", async (request, reply) => {
     if (limited(failures, request, reply)) return reply;
+    if (!request.url.startsWith("/api/")) return;
     try {
       request.identity = await authenticate(control.db.pool, request);
     } catch (e) {
