@@ -195,6 +195,12 @@ describe("approvals with roles", { concurrency: 2 }, () => {
 
     const outsider = await ask("mallory");
     assert.equal(outsider.code, 13, outsider.stderr);
+    const stop = await w.gantry(["abort", run, "--as", "mallory"]);
+    assert.equal(stop.code, 13, "someone outside the rollback role aborted the run");
+    assert.match(
+      stop.stderr,
+      /mallory may not abort .*: only tester \(who started it\), an administrator or a member of leads/,
+    );
     const first = await ask("ana");
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /it starts once 2 different members of leads have asked/);
