@@ -188,4 +188,42 @@ describe("gantry server", { concurrency: 2 }, () => {
       worker.kill("SIGTERM");
     }
   });
+
+  it("a secret a gate printed reaches no API answer and no streamed event", async () => {
+    const secret = "s3cr3t-Value-0042";
+    const r = await served([
+      ["release:\n", "secrets:\n  api_token: env:QS_TOKEN\nrelease:\n"],
+      [
+        "run: node --check service.mjs",
+        'run: echo "token={{ secrets.api_token }}"; echo "{{ secrets.api_token }}" | base64 && exit 1',
+      ],
+    ]);
+    const done = await r.w.gantry(["release", r.w.runbook, "--env", "local", "--ref", "v1.0.0", "--json"], {
+      XDG_CONFIG_HOME: r.w.dir,
+      GANTRY_TOKEN: r.tokens.ana!,
+      QS_TOKEN: secret,
+    });
+    assert.equal(done.code, 4, done.stderr);
+    const run = String(done.json?.run);
+    const answers = await Promise.all(
+      ["", "/events", "/permissions", "/audit"].map((p) =>
+        call(r, "GET", `/api/runs/${run}${p}`, r.tokens.bo),
+      ),
+    );
+    const stream = await fetch(`${r.url}/api/runs/${run}/stream`, {
+      headers: { authorization: `Bearer ${r.tokens.bo}` },
+    });
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let streamed = "";
+    while (!streamed.includes("event: run.finished")) {
+      const { value, done: ended } = await reader.read();
+      if (ended) break;
+      streamed += value;
+    }
+    await reader.cancel();
+    const all = answers.map((a) => a.text).join("\n") + streamed;
+    assert.match(all, /token=•••/, "the gate's output is not there at all");
+    for (const form of [secret, Buffer.from(`${secret}\n`).toString("base64").slice(0, 16)])
+      assert.ok(!all.includes(form), `the secret leaked as ${form}`);
+  });
 });
