@@ -10,6 +10,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { loadRunbook } from "../src/runbook/load.js";
 import { plan } from "../src/runbook/plan/plan.js";
+import { dashboardRows } from "./dashboard.js";
 import { engineRows } from "./engine.js";
 import { eventRows } from "./events.js";
 import { maskingRows } from "./masking.js";
@@ -130,6 +131,7 @@ if (!process.argv.includes("--no-engine")) {
   rows.push(...(await restartRows()));
   rows.push(...(await notifyRows()));
   rows.push(...(await serverRows()));
+  rows.push(...(await dashboardRows()));
 }
 
 // Every figure with a numeric goal says whether it met it.

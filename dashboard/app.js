@@ -164,24 +164,38 @@ async function viewRun(id) {
   right.append(panels.monitor, panels.charts);
 
   let refreshing;
+  /** The run's view and this person's permissions, again: at once, or shortly after a burst of events. */
+  const load = async () => {
+    try {
+      const [view, permissions] = await Promise.all([
+        api(`/api/runs/${encodeURIComponent(id)}`),
+        api(`/api/runs/${encodeURIComponent(id)}/permissions`),
+      ]);
+      run.view = view;
+      run.permissions = permissions;
+      drawRun(run, panels, header, refresh);
+    } catch (e) {
+      if (e instanceof Unauthenticated) render();
+    }
+  };
   const refresh = () => {
     clearTimeout(refreshing);
-    refreshing = setTimeout(async () => {
-      try {
-        run.view = await api(`/api/runs/${encodeURIComponent(id)}`);
-        run.permissions = await api(`/api/runs/${encodeURIComponent(id)}/permissions`);
-        drawRun(run, panels, header, refresh);
-      } catch (e) {
-        if (e instanceof Unauthenticated) render();
-      }
-    }, 150);
+    refreshing = setTimeout(load, 150);
   };
+  // Charts are drawn once per frame, however many events arrived in it.
+  let charting = false;
   const stop = follow(id, (batch) => {
     for (const e of batch) {
       run.events.push(e);
       if (e.kind === "monitor.started") run.monitor = e.data;
     }
-    drawCharts(run, panels.charts);
+    if (!charting) {
+      charting = true;
+      requestAnimationFrame(() => {
+        charting = false;
+        drawCharts(run, panels.charts);
+      });
+    }
     refresh();
     // The chain's verification, again once the run has ended.
     if (batch.some((e) => e.kind === "run.finished")) audit();
@@ -190,8 +204,8 @@ async function viewRun(id) {
     api(`/api/runs/${encodeURIComponent(id)}/audit`)
       .then((a) => drawAudit(a, panels.audit))
       .catch(() => undefined);
-  refresh();
-  audit();
+  // The audit walks the whole chain: after the page has drawn.
+  load().then(audit);
   const tick = setInterval(() => drawMonitor(run, panels.monitor), 1000);
   leaving = () => {
     stop();
