@@ -126,6 +126,17 @@ export class Monitor {
         t: new Date(t).toISOString(),
         endsAt: new Date(t + this.plan.monitor!.endsAfterMs).toISOString(),
         interval: this.spec.interval.text,
+        // What each rule judges, for views that draw its threshold beside the measurements.
+        rules: this.spec.rules.map((r) => ({
+          name: r.name,
+          when: r.when.text,
+          subject: r.when.subject,
+          op: r.when.op,
+          threshold: r.when.operand.value,
+          forMs: r.for.ms,
+          severity: r.severity,
+          watch: r.mode === "watch",
+        })),
       },
     });
   }

@@ -96,7 +96,8 @@ export interface EventData {
   "control.sent": Json;
   /** A control message as the run received it. */
   decision: Json;
-  "monitor.started": { t: string; endsAt: string; interval: string };
+  /** Monitoring began at T: when it ends, how often it samples, and each rule it judges (absent in runs an earlier Gantry recorded). */
+  "monitor.started": { t: string; endsAt: string; interval: string; rules?: MonitorRule[] };
   /** Monitoring saw nothing for a while: from, to, how long, and how many fresh samples a checkpoint now needs. */
   "monitor.gap": { from: string; to: string; ms: number; freshNeeded: number };
   "checkpoint.next": { at: string; name: string };
@@ -180,6 +181,21 @@ export interface EventData {
   "token.created": ActedBy & { name: string; tokenId: string; expiresAt: string | null };
   /** In the actions log: one token was revoked. */
   "token.revoked": ActedBy & { name: string; tokenId: string };
+}
+
+/** A monitoring rule as the run judges it: `error_rate > 0.05 for 3s (P0)`. */
+export interface MonitorRule {
+  name: string;
+  /** The condition as written. */
+  when: string;
+  subject: string;
+  op: string;
+  /** The operand: a number (5% is 0.05, 200ms is 200) or a string. */
+  threshold: number | string;
+  forMs: number;
+  severity: string;
+  /** A rule in watch mode: it records what it would do and does nothing. */
+  watch: boolean;
 }
 
 /** Who did something recorded in the actions log, and whether a token proved it. */
