@@ -16,6 +16,7 @@ import { maskingRows } from "./masking.js";
 import { migrationRows } from "./migrations.js";
 import { notifyRows } from "./notify.js";
 import { probeRows } from "./probes.js";
+import { reportRows } from "./reports.js";
 import { restartRows } from "./restart.js";
 import { serverRows } from "./server.js";
 import { stepRows } from "./steps.js";
@@ -124,6 +125,7 @@ rows.push(...maskingRows());
 rows.push(...(await probeRows()));
 rows.push(...(await migrationRows()));
 rows.push(...(await eventRows()));
+rows.push(...(await reportRows()));
 if (!process.argv.includes("--no-engine")) {
   rows.push(...(await stepRows()));
   rows.push(...(await engineRows()));

@@ -9,10 +9,15 @@ import { buildRecord } from "../reports/build.js";
 import type { ReleaseRecord } from "../reports/record.js";
 import type { EventStore } from "../store/events.js";
 import { Refusal } from "./refusal.js";
-import { runLog } from "./runs.js";
+import { findRun } from "./runs.js";
 
+/** The record of run `runId`; refused, naming recent runs, when there is no such run. */
 export async function runRecord(control: Control, runId: string): Promise<ReleaseRecord> {
-  return recordOf(await runLog(control, runId), runId);
+  // One read of the log: a long run's is thousands of events.
+  const record = buildRecord(await control.store.list(runId));
+  if (record) return record;
+  await findRun(control, runId);
+  throw new Refusal("not-found", `no run ${runId} (gantry status lists runs)`);
 }
 
 /** The record of a run an executor has just finished, read through its own store. */
