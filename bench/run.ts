@@ -17,6 +17,7 @@ import { maskingRows } from "./masking.js";
 import { migrationRows } from "./migrations.js";
 import { notifyRows } from "./notify.js";
 import { probeRows } from "./probes.js";
+import { reportRows } from "./reports.js";
 import { restartRows } from "./restart.js";
 import { serverRows } from "./server.js";
 import { stepRows } from "./steps.js";
@@ -125,6 +126,7 @@ rows.push(...maskingRows());
 rows.push(...(await probeRows()));
 rows.push(...(await migrationRows()));
 rows.push(...(await eventRows()));
+rows.push(...(await reportRows()));
 if (!process.argv.includes("--no-engine")) {
   rows.push(...(await stepRows()));
   rows.push(...(await engineRows()));

@@ -19,6 +19,9 @@ const LAYERS: string[][] = [
   // The HTTP API translates like the CLI; the CLI's `gantry server` starts it.
   ["server"],
   ["app"],
+  // Reports are views of a run's event log: they read the engine's fold of it and the store's
+  // types, and know nothing of who may act; the application layer and the CLI read them.
+  ["reports"],
   ["engine"],
   ["steps"],
   ["checks", "migrations", "analysis"],

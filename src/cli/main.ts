@@ -136,6 +136,27 @@ program
   .action(async (run: string, opts) => (await import("./runs.js")).log(run, opts));
 
 program
+  .command("report")
+  .description(
+    "A run's release record, drawn from its event log: Markdown, self-contained HTML with charts of the signals, JSON, or JUnit XML for CI.",
+  )
+  .argument("<run>", "run id")
+  .option("--format <format>", "md, html, json or junit", "md")
+  .option("--out <file>", "write it to this file instead of stdout")
+  .addOption(dataDir())
+  .action(async (run: string, opts) => (await import("./reports.js")).report(run, opts));
+
+program
+  .command("postmortem")
+  .description(
+    "A run's postmortem draft (Markdown): the timeline, the rule and values that fired, the rollback and the durations against targets filled in from its event log; the rest left as prompts.",
+  )
+  .argument("<run>", "run id")
+  .option("--out <file>", "write it to this file instead of stdout")
+  .addOption(dataDir())
+  .action(async (run: string, opts) => (await import("./reports.js")).postmortem(run, opts));
+
+program
   .command("deployments")
   .description(
     "Show what serves in an environment, its last known good version and the latest deploys and rollbacks, per service.",

@@ -22,6 +22,7 @@ import { exitFor, OUTCOME_EXIT } from "./exit.js";
 import { err, json, out } from "./output.js";
 import { loadAndPlan, type PlanCommandOptions } from "./plan.js";
 import { report } from "./report.js";
+import { afterRun } from "./reports.js";
 
 export interface ReleaseOptions extends PlanCommandOptions, DatabaseOptions {
   detach?: boolean;
@@ -61,6 +62,7 @@ export async function release(file: string, options: ReleaseOptions): Promise<vo
     await engine.store.append(input.runId, createdEvent(input, false));
     const result = await followRun(engine, input.runId, () => engine.start(input), options.json);
     report(result, options.json);
+    await afterRun(engine, input.runId, result.outcome, { summary: true });
     throw new ExitError(OUTCOME_EXIT[result.outcome]);
   } finally {
     await engine.close();

@@ -28,6 +28,7 @@ import { OUTCOME_EXIT } from "./exit.js";
 import { err, json, out } from "./output.js";
 import { foldMonitor, plainLine, plainProgress, renderTree } from "./progress.js";
 import { report } from "./report.js";
+import { afterRun } from "./reports.js";
 
 // ——— status and log ———
 
@@ -275,6 +276,7 @@ export async function resume(runId: string | undefined, options: DatabaseOptions
     for (const id of ids) {
       const result = await followRun(engine, id, async () => engine.handle(id), options.json, ids);
       report(result, options.json);
+      await afterRun(engine, id, result.outcome);
       code = Math.max(code, OUTCOME_EXIT[result.outcome]);
     }
     throw new ExitError(code);
@@ -299,7 +301,10 @@ export async function worker(options: DatabaseOptions) {
     } else if (!finished.has(e.runId)) running.add(e.runId);
     if (e.kind === "output") return;
     progress.push(e);
-    if (e.kind === "run.finished") out(`[${e.runId}] finished: ${String(e.data.outcome)}`);
+    if (e.kind === "run.finished") {
+      out(`[${e.runId}] finished: ${String(e.data.outcome)}`);
+      void afterRun(engine, e.runId, String(e.data.outcome));
+    }
   });
   err(
     `gantry worker (pid ${process.pid}) on ${engine.db.where}: taking queued releases${recovered.length ? `; resumed ${recovered.join(", ")}` : ""}. Ctrl-C stops it; runs stay resumable.`,

@@ -129,12 +129,14 @@ export class Monitor {
         // What views draw: each rule's threshold and window, each checkpoint's moment.
         rules: this.spec.rules.map((r) => ({
           name: r.name,
+          when: r.when.text,
           subject: r.when.subject,
           op: r.when.op,
           threshold: r.when.operand.value,
           for: r.for.text,
           forMs: r.for.ms,
           severity: r.severity,
+          watch: r.mode === "watch",
         })),
         checkpoints: this.spec.checkpoints.map((c) => ({
           name: c.at.text,

@@ -96,20 +96,12 @@ export interface EventData {
   "control.sent": Json;
   /** A control message as the run received it. */
   decision: Json;
+  /** Monitoring began at T: when it ends, how often it samples, each rule it judges and each checkpoint's moment (absent in runs an earlier Gantry recorded). */
   "monitor.started": {
     t: string;
     endsAt: string;
     interval: string;
-    /** Each rule as views draw it (absent in runs of Gantry 0.7.0 and earlier). */
-    rules?: Array<{
-      name: string;
-      subject: string;
-      op: string;
-      threshold: number | string;
-      for: string;
-      forMs: number;
-      severity: string;
-    }>;
+    rules?: MonitorRule[];
     checkpoints?: Array<{ name: string; at: string }>;
   };
   /** Monitoring saw nothing for a while: from, to, how long, and how many fresh samples a checkpoint now needs. */
@@ -195,6 +187,23 @@ export interface EventData {
   "token.created": ActedBy & { name: string; tokenId: string; expiresAt: string | null };
   /** In the actions log: one token was revoked. */
   "token.revoked": ActedBy & { name: string; tokenId: string };
+}
+
+/** A monitoring rule as the run judges it: `error_rate > 0.05 for 3s (P0)`. */
+export interface MonitorRule {
+  name: string;
+  /** The condition as written. */
+  when: string;
+  subject: string;
+  op: string;
+  /** The operand: a number (5% is 0.05, 200ms is 200) or a string. */
+  threshold: number | string;
+  /** The `for` window as written, and in ms. */
+  for: string;
+  forMs: number;
+  severity: string;
+  /** A rule in watch mode: it records what it would do and does nothing. */
+  watch: boolean;
 }
 
 /** Who did something recorded in the actions log, and whether a token proved it. */
