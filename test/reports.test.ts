@@ -45,9 +45,9 @@ describe("reports", { concurrency: 2 }, () => {
     assert.match(pm, /\*\*Rule\*\*: errors — `error_rate > 0\.05` for 2s, severity P0, action rollback/);
     assert.ok(pm.includes(`**Value that fired it**: ${value} (error_rate`), pm);
     assert.match(pm, /\*\*Detection latency\*\* \(rule window elapsed → rollback started\): \d/);
-    assert.match(pm, /\| detection to rollback complete \(rollback\.target\) \| [\d.]+ m?s \| 30s \| yes \|/);
+    assert.match(pm, /\| detection to rollback complete \(rollback\.target\) \| [\dhms. ]+ \| 30s \| yes \|/);
     assert.match(pm, /rolled back to \*\*1\.0\.0\*\*/);
-    assert.match(pm, /\*\*Duration\*\*: [\d.]+m?s from the deployment to the rollback complete/);
+    assert.match(pm, /\*\*Duration\*\*: [\dhms. ]+ from the deployment to the rollback complete/);
     assert.match(pm, /## Root Cause\n\n> ✍️ \*\*To fill in:\*\*/);
     // On demand, the same draft.
     const again = await w.gantry(["postmortem", run]);
