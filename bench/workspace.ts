@@ -118,11 +118,17 @@ export async function workspace(options: WorkspaceOptions = {}): Promise<Workspa
     },
     cleanup: async () => {
       for (const c of children) c.kill("SIGKILL");
-      try {
-        const state = JSON.parse(fs.readFileSync(path.join(stateDir, "state.json"), "utf8"));
-        if (state.current?.pid) process.kill(-state.current.pid, "SIGKILL");
-      } catch {
-        // nothing running
+      // The service a release left serving: process.json (local-process), or a 0.4 state.json.
+      for (const [file, pidOf] of [
+        ["process.json", (r: { pid?: number }) => r.pid],
+        ["state.json", (r: { current?: { pid?: number } }) => r.current?.pid],
+      ] as const) {
+        try {
+          const pid = pidOf(JSON.parse(fs.readFileSync(path.join(stateDir, file), "utf8")));
+          if (pid) process.kill(-pid, "SIGKILL");
+        } catch {
+          // nothing running
+        }
       }
       await stopServer(pgDir);
       fs.rmSync(dir, { recursive: true, force: true });
