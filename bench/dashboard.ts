@@ -141,19 +141,6 @@ export async function dashboardRows(): Promise<Row[]> {
       await page.waitForSelector("#steps li[data-step]");
       await page.waitForSelector(".chart[data-signal=error_rate] canvas");
       if (i > 0) times.push(performance.now() - start); // the first load warms the server and the browser
-      if (process.env.GANTRY_BENCH_DEBUG)
-        console.log(
-          await page.evaluate(() =>
-            performance
-              .getEntriesByType("resource")
-              .map(
-                (e) =>
-                  `${e.name.replace(/^https?:\/\/[^/]+/, "")} ${e.startTime.toFixed(0)}+${e.duration.toFixed(0)}`,
-              )
-              .join("\n"),
-          ),
-          performance.now() - start,
-        );
       await page.close();
     }
     return [

@@ -184,7 +184,7 @@ async function viewRun(id) {
   };
   // Charts are drawn once per frame, however many events arrived in it.
   let charting = false;
-  const stop = follow(id, (batch) => {
+  const onEvents = (batch) => {
     for (const e of batch) {
       run.events.push(e);
       if (e.kind === "monitor.started") run.monitor = e.data;
@@ -199,15 +199,22 @@ async function viewRun(id) {
     refresh();
     // The chain's verification, again once the run has ended.
     if (batch.some((e) => e.kind === "run.finished")) audit();
-  });
+  };
   const audit = () =>
     api(`/api/runs/${encodeURIComponent(id)}/audit`)
       .then((a) => drawAudit(a, panels.audit))
       .catch(() => undefined);
-  // The audit walks the whole chain: after the page has drawn.
-  load().then(audit);
+  // The run's steps first; then its events (the charts), then the audit, which walks the whole chain.
+  let stop = () => undefined;
+  let gone = false;
+  load().then(() => {
+    if (gone) return;
+    stop = follow(id, onEvents);
+    audit();
+  });
   const tick = setInterval(() => drawMonitor(run, panels.monitor), 1000);
   leaving = () => {
+    gone = true;
     stop();
     clearInterval(tick);
     clearTimeout(refreshing);

@@ -216,8 +216,11 @@ export function registerRoutes(
       });
       res.write(": gantry events\n\n");
       const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
-      const stop = hub.follow(r.params.run, Number.isFinite(last) ? last : 0, (e) => {
-        res.write(`id: ${e.seq}\nevent: ${e.kind}\ndata: ${JSON.stringify(e)}\n\n`);
+      // One write per batch: a page that opens a long run gets its backlog at once.
+      const stop = hub.follow(r.params.run, Number.isFinite(last) ? last : 0, (events) => {
+        res.write(
+          events.map((e) => `id: ${e.seq}\nevent: ${e.kind}\ndata: ${JSON.stringify(e)}\n\n`).join(""),
+        );
       });
       r.raw.on("close", () => {
         clearInterval(heartbeat);

@@ -7,7 +7,7 @@
 import pg from "pg";
 import { EVENTS_CHANNEL, type EventStore, type RunEvent } from "../store/events.js";
 
-type Listener = { after: number; send: (e: RunEvent) => void };
+type Listener = { after: number; send: (events: RunEvent[]) => void };
 
 interface Followed {
   listeners: Set<Listener>;
@@ -43,8 +43,8 @@ export class EventHub {
     this.timer.unref();
   }
 
-  /** Sends `runId`'s events after `after`, then each new one, until the returned function is called. */
-  follow(runId: string, after: number, send: (e: RunEvent) => void): () => void {
+  /** Sends `runId`'s events after `after`, then the new ones as they come (in batches, in order), until the returned function is called. */
+  follow(runId: string, after: number, send: (events: RunEvent[]) => void): () => void {
     let run = this.runs.get(runId);
     if (!run) {
       run = { listeners: new Set(), reading: false, again: false };
@@ -83,11 +83,10 @@ export class EventHub {
         const from = Math.min(...listeners.map((l) => l.after));
         const events = await this.store.list(runId, from);
         for (const l of listeners) {
-          for (const e of events) {
-            if (e.seq <= l.after) continue;
-            l.after = e.seq;
-            l.send(e);
-          }
+          const fresh = events.filter((e) => e.seq > l.after);
+          if (fresh.length === 0) continue;
+          l.after = fresh.at(-1)!.seq;
+          l.send(fresh);
         }
       } while (run.again);
     } catch {
