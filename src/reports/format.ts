@@ -1,5 +1,6 @@
 /** How reports write times and durations: UTC clock times, `674 ms`, `30s`, met or missed. */
 import { formatMs } from "../exec/command.js";
+import type { ReleaseRecord } from "./record.js";
 
 /** `2026-12-01 21:12:23 UTC` */
 export function when(iso: string | null): string {
@@ -22,6 +23,20 @@ export function againstTarget(ms: number | null, targetMs: number | null, met: b
   if (targetMs === null) return duration(ms);
   const verdict = met === null ? "" : met ? ", met" : ", missed";
   return `${duration(ms)} (target ${duration(targetMs)}${verdict})`;
+}
+
+/** A rollback's moments and its time against its target, as every format lists them. */
+export function rollbackRows(b: NonNullable<ReleaseRecord["rollback"]>): Array<[string, string]> {
+  return [
+    ["Rolled back to", b.to ?? "—"],
+    ["Detected", clock(b.detectedAt)],
+    ["Started", clock(b.startedAt)],
+    [
+      "Completed",
+      b.finishedAt ? `${clock(b.finishedAt)}${b.ok === false ? " (not verified)" : ""}` : "not completed",
+    ],
+    ["Detection to rollback complete", againstTarget(b.detectToDoneMs, b.targetMs, b.withinTarget)],
+  ];
 }
 
 /** A measured value as text: numbers to 3 significant digits, others as they are. */

@@ -6,7 +6,7 @@
  */
 import { type Moment, signalChart } from "./chart.js";
 import { escapeXml as x } from "./escape.js";
-import { againstTarget, clock, duration, value, when } from "./format.js";
+import { clock, duration, rollbackRows, value, when } from "./format.js";
 import type { DecisionRecord, ReleaseRecord, StepRecord } from "./record.js";
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#222}
@@ -193,14 +193,7 @@ function rollback(r: ReleaseRecord): string {
   const b = r.rollback!;
   const rows: Array<[string, string]> = [
     ["Reason", b.reason],
-    ["Rolled back to", b.to ?? "—"],
-    ["Detected", clock(b.detectedAt)],
-    ["Started", clock(b.startedAt)],
-    [
-      "Completed",
-      b.finishedAt ? `${clock(b.finishedAt)}${b.ok === false ? " (not verified)" : ""}` : "not completed",
-    ],
-    ["Detection to rollback complete", againstTarget(b.detectToDoneMs, b.targetMs, b.withinTarget)],
+    ...rollbackRows(b),
     ...b.problems.map((p): [string, string] => ["Problem", p]),
     ...r.losses.map((l): [string, string] => [`Migrations (${l.strategy})`, l.statement]),
   ];

@@ -5,7 +5,7 @@
  * also what the job summary and the postmortem draft are made of.
  */
 import { escapeMarkdown as md } from "./escape.js";
-import { againstTarget, clock, duration, value, when } from "./format.js";
+import { clock, duration, rollbackRows, value, when } from "./format.js";
 import type { DecisionRecord, ReleaseRecord, StepRecord, TargetRecord } from "./record.js";
 
 export function renderMarkdown(r: ReleaseRecord): string {
@@ -180,23 +180,7 @@ function checklists(r: ReleaseRecord): string {
 
 function rollback(r: ReleaseRecord): string {
   const b = r.rollback!;
-  const lines = [
-    `Reason: ${md(b.reason)}`,
-    "",
-    table(
-      ["", ""],
-      [
-        ["Rolled back to", b.to ?? "—"],
-        ["Detected", clock(b.detectedAt)],
-        ["Started", clock(b.startedAt)],
-        [
-          "Completed",
-          b.finishedAt ? `${clock(b.finishedAt)}${b.ok === false ? " (not verified)" : ""}` : "not completed",
-        ],
-        ["Detection to rollback complete", againstTarget(b.detectToDoneMs, b.targetMs, b.withinTarget)],
-      ],
-    ),
-  ];
+  const lines = [`Reason: ${md(b.reason)}`, "", table(["", ""], rollbackRows(b))];
   if (b.problems.length) lines.push("", ...b.problems.map((p) => `- problem: ${md(p)}`));
   if (b.steps.length) lines.push("", stepTable(b.steps));
   for (const l of r.losses) {
