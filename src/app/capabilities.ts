@@ -8,7 +8,7 @@
  */
 import { CHANNEL_TYPES } from "../channels/registry.js";
 import { SUPPORTED_PROBE_TYPES } from "../probes/index.js";
-import { SUPPORTED_PROVIDERS } from "../providers/index.js";
+import { canaryProblem, SUPPORTED_PROVIDERS } from "../providers/index.js";
 import type { Measured, PlanStep, ReleasePlan } from "../runbook/plan/types.js";
 import type { Probe } from "../runbook/schema/probes.js";
 import { moduleFor } from "../steps/registry.js";
@@ -39,7 +39,7 @@ export function notExecutable(
   };
   for (const phase of plan.phases) {
     for (const step of phase.steps) {
-      if (!moduleFor(step)) out.push(`${phase.name}.${step.kind}`);
+      if (!moduleFor(step)) out.push(step.kind === "canary" ? "deploy.canary" : `${phase.name}.${step.kind}`);
       for (const [where, m] of measures(step)) measured(where, m);
     }
   }
@@ -50,6 +50,8 @@ export function notExecutable(
   });
   if (plan.deploy && !PROVIDERS.has(plan.deploy.provider))
     out.push(`deploy (provider ${plan.deploy.provider}: use provider command, see docs/providers.md)`);
+  const canary = plan.deploy ? canaryProblem(plan.deploy) : undefined;
+  if (canary) out.push(`deploy.canary (provider ${plan.deploy!.provider} cannot shift traffic: ${canary})`);
   return [...new Set(out)];
 }
 

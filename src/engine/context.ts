@@ -208,6 +208,7 @@ export class RunContext implements StepContext {
             ...(values.previousVersion ? { previousVersion: values.previousVersion } : {}),
           }),
         ),
+      field: (value, where) => this.scope.field(value, where),
       redact: this.redact,
       onLine: (line) => this.output(step, line),
     });

@@ -98,7 +98,7 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
 
   /** `touched`: set once the call has run the deploy or rollback command (for a call that throws). */
   async function release(
-    action: DeployAction,
+    action: Exclude<DeployAction, "shift">,
     request: DeployRequest,
     touched: { started: boolean },
   ): Promise<DeployResult> {
@@ -181,7 +181,7 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
     return { ok: true, started: true, version, previousVersion, message, output: lines };
   }
 
-  const guarded = (action: DeployAction, request: DeployRequest) => {
+  const guarded = (action: Exclude<DeployAction, "shift">, request: DeployRequest) => {
     const touched = { started: false };
     return release(action, request, touched).catch(
       (e: unknown): DeployResult => thrown(action, request.version, e, options.redact, touched.started),

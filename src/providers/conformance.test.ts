@@ -1,30 +1,33 @@
 /**
- * One conformance suite, run against every built-in provider: the behaviour the engine relies
- * on (deploy, status, one deploy per key, rollback, last known good across instances, clear
- * failures for a hanging deploy, a version that never becomes healthy, a missing command, and
- * `started` telling a deploy that changed nothing).
+ * The shared provider conformance suite. It finds every `<provider>.conformance.js` beside it
+ * (see conformance.ts), starts the platform each one drives, and checks the contract the
+ * engine relies on: deploy, status, one deploy per key, rollback, the last known good across
+ * instances, clear failures for a hanging deploy, a version that never becomes healthy and a
+ * deploy that cannot start, `started` telling a deploy that changed nothing, and for the
+ * providers that can shift traffic, the canary: start, shift, replay, promote, roll back to
+ * the stable version. A registered provider without a conformance file fails the suite.
  *
- * The command provider drives small shell scripts that keep a "current version" file; the
- * local-process provider starts examples/quickstart/service.mjs with node on a free port.
  * The provider state lives in a real (embedded) Postgres, one for the file.
  */
 import assert from "node:assert/strict";
-import { rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, describe, it, test } from "node:test";
 import { Deploy } from "../runbook/schema/flow.js";
-import { createProvider } from "./index.js";
-import {
-  freePort,
-  readState,
-  request,
-  SERVICE_PATH,
-  type TestDatabase,
-  tempDir,
-  testDatabase,
-  testOptions,
-} from "./test-support.js";
+import type { ProviderCase, ProviderWorld, Variant } from "./conformance.js";
+import { createProvider, SUPPORTED_PROVIDERS } from "./index.js";
+import { readState, request, type TestDatabase, tempDir, testDatabase, testOptions } from "./test-support.js";
 import type { Provider } from "./types.js";
+
+const here = import.meta.dirname;
+const cases: ProviderCase[] = [];
+for (const file of fs.readdirSync(here).sort()) {
+  if (!file.endsWith(".conformance.js")) continue;
+  const mod = (await import(path.join(here, file))) as { conformance?: ProviderCase };
+  assert.ok(mod.conformance, `${file} exports no \`conformance\` case`);
+  assert.equal(`${mod.conformance.provider}.conformance.js`, file, `${file} is named after its provider`);
+  cases.push(mod.conformance);
+}
 
 let db: TestDatabase;
 before(async () => {
@@ -32,121 +35,40 @@ before(async () => {
 });
 after(() => db?.close());
 
-/** normal: works; hang: the deploy never finishes; unhealthy: never healthy; missing: the command does not exist. */
-type Variant = "normal" | "hang" | "unhealthy" | "missing";
+test("every registered provider has a conformance case", () => {
+  assert.ok(SUPPORTED_PROVIDERS.length > 0);
+  const covered = new Set(cases.map((c) => c.provider));
+  for (const name of SUPPORTED_PROVIDERS)
+    assert.ok(covered.has(name), `add src/providers/${name}.conformance.ts`);
+});
 
-interface Harness {
-  name: string;
-  /** A provider on `stateDir` (a fresh one when not given). */
-  create(variant?: Variant, stateDir?: string): Promise<{ provider: Provider; stateDir: string }>;
-  /** How each failure reads, besides the common part. */
-  expect: { hang: RegExp; unhealthy: RegExp };
-  cleanup(): Promise<void>;
-}
+for (const c of cases) {
+  describe(`provider conformance: ${c.provider}`, () => {
+    let world: ProviderWorld;
+    const stops: Array<() => unknown> = [];
+    const providers: Provider[] = [];
+    before(async () => {
+      world = await c.setup((stop) => stops.push(stop));
+    });
+    after(async () => {
+      for (const provider of providers) await provider.stop();
+      for (const stop of stops.reverse()) await stop();
+    });
 
-const MISSING = "gantry-no-such-command-4711";
-
-function commandHarness(): Harness {
-  const dir = tempDir("command-scripts");
-  const script = (name: string, body: string) => {
-    writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
-    return `sh ${join(dir, name)}`;
-  };
-  // The "platform": a file holding the version that serves ($CURRENT_FILE).
-  const deploy = script("deploy.sh", 'echo "deploying $1"\nprintf "%s\\n" "$1" > "$CURRENT_FILE"');
-  const rollback = script("rollback.sh", 'echo "rolling back to $1"\nprintf "%s\\n" "$1" > "$CURRENT_FILE"');
-  const status = script("status.sh", 'test -s "$CURRENT_FILE" || { echo "nothing deployed"; exit 1; }');
-  const version = script("version.sh", 'cat "$CURRENT_FILE" 2>/dev/null || true');
-  const unhealthy = script("unhealthy.sh", 'echo "0 of 3 replicas ready"; exit 1');
-  const dirs: string[] = [dir];
-
-  return {
-    name: "command",
-    async create(variant = "normal", stateDir = tempDir("command-state")) {
-      dirs.push(stateDir);
-      const spec = Deploy.parse({
-        provider: "command",
-        deploy:
-          variant === "hang"
-            ? "sleep 30"
-            : variant === "missing"
-              ? `${MISSING} {{ release.version }}`
-              : `${deploy} {{ release.version }}`,
-        rollback: `${rollback} {{ release.previousVersion }}`,
-        status: variant === "unhealthy" ? unhealthy : status,
-        version,
-        timeout: variant === "normal" ? "5s" : "1s",
-      });
-      const options = testOptions(db.pool, stateDir, { env: { CURRENT_FILE: `${stateDir}.current` } });
-      return { provider: createProvider(spec, options)!, stateDir };
-    },
-    expect: {
-      hang: /^deploy command timed out after 1s$/,
-      unhealthy:
-        /^deployed 2\.0\.0, but the checks did not pass within 1s: status command failed with exit 1 \(last output: "0 of 3 replicas ready"\)$/,
-    },
-    async cleanup() {
-      for (const d of dirs) rmSync(d, { recursive: true, force: true });
-      for (const d of dirs) rmSync(`${d}.current`, { force: true });
-    },
-  };
-}
-
-function localProcessHarness(): Harness {
-  const dir = tempDir("local-scripts");
-  // Accepts connections and never answers; and a process that listens nowhere.
-  writeFileSync(
-    join(dir, "hang.mjs"),
-    'import net from "node:net";\nnet.createServer(() => {}).listen(Number(process.env.PORT), "127.0.0.1");\n',
-  );
-  writeFileSync(join(dir, "idle.mjs"), "setInterval(() => {}, 1000);\n");
-  const ports = new Map<string, number>();
-  const providers: Provider[] = [];
-  const dirs: string[] = [dir];
-
-  return {
-    name: "local-process",
-    async create(variant = "normal", stateDir = tempDir("local-state")) {
-      dirs.push(stateDir);
-      const port = ports.get(stateDir) ?? (await freePort());
-      ports.set(stateDir, port);
-      const start = {
-        normal: `node ${SERVICE_PATH}`,
-        hang: `node ${join(dir, "hang.mjs")}`,
-        unhealthy: `node ${join(dir, "idle.mjs")}`,
-        missing: MISSING,
-      }[variant];
-      const spec = Deploy.parse({
-        provider: "local-process",
-        start,
-        port,
-        timeout: variant === "normal" ? "5s" : "1s",
-      });
+    /** A provider of `variant` for the service kept in `stateDir` (a new service when not given). */
+    async function create(variant: Variant = "normal", stateDir = tempDir(`${c.provider}-state`)) {
+      const spec = Deploy.parse(await world.spec(variant, stateDir));
       const provider = createProvider(
         spec,
-        testOptions(db.pool, stateDir, { env: { QUICKSTART_TRAFFIC: "0" } }),
-      )!;
+        testOptions(db.pool, stateDir, { env: world.env?.(stateDir) ?? {} }),
+      );
+      assert.ok(provider, `createProvider(${c.provider})`);
       providers.push(provider);
       return { provider, stateDir };
-    },
-    expect: {
-      hang: /^2\.0\.0 did not become healthy within 1s \(last: no answer within .+\); see .+2\.0\.0\.log$/,
-      unhealthy:
-        /^2\.0\.0 did not become healthy within 1s \(last: connection refused\); see .+2\.0\.0\.log$/,
-    },
-    async cleanup() {
-      for (const provider of providers) await provider.stop();
-      for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    },
-  };
-}
-
-for (const harness of [commandHarness(), localProcessHarness()]) {
-  describe(`provider conformance: ${harness.name}`, () => {
-    after(() => harness.cleanup());
+    }
 
     it("deploys a version, which status then reports as serving and healthy", async () => {
-      const { provider } = await harness.create();
+      const { provider, stateDir } = await create();
       const result = await provider.deploy(request("1.0.0", "run-1:deploy"));
       assert.equal(result.ok, true, result.message);
       assert.equal(result.started, true);
@@ -155,10 +77,11 @@ for (const harness of [commandHarness(), localProcessHarness()]) {
       const status = await provider.status();
       assert.equal(status.version, "1.0.0");
       assert.equal(status.healthy, true, status.message);
+      if (world.serving) assert.equal(await world.serving(stateDir), "1.0.0", "the platform serves it");
     });
 
     it("deploys once for one key: the second call is a replay", async () => {
-      const { provider, stateDir } = await harness.create();
+      const { provider, stateDir } = await create();
       const first = await provider.deploy(request("1.0.0", "run-2:deploy"));
       const second = await provider.deploy(request("1.0.0", "run-2:deploy"));
       assert.equal(first.ok, true, first.message);
@@ -171,10 +94,11 @@ for (const harness of [commandHarness(), localProcessHarness()]) {
       assert.equal(deploys.length, 1);
       assert.equal(deploys[0]?.result, "ok");
       assert.equal(deploys[0]?.key, "run-2:deploy");
+      if (world.operations) assert.equal(await world.operations(stateDir), 1, "the platform deployed once");
     });
 
     it("rolls back to the previous version", async () => {
-      const { provider, stateDir } = await harness.create();
+      const { provider, stateDir } = await create();
       assert.equal((await provider.deploy(request("1.0.0", "run-3:deploy"))).ok, true);
       const upgrade = await provider.deploy(request("2.0.0", "run-4:deploy"));
       assert.equal(upgrade.ok, true, upgrade.message);
@@ -188,6 +112,7 @@ for (const harness of [commandHarness(), localProcessHarness()]) {
       const status = await provider.status();
       assert.equal(status.version, "1.0.0");
       assert.equal(status.healthy, true, status.message);
+      if (world.serving) assert.equal(await world.serving(stateDir), "1.0.0", "the platform serves it");
       assert.deepEqual(
         (await readState(db.pool, stateDir)).deploys.map((d) => [d.action, d.version, d.result]),
         [
@@ -199,11 +124,11 @@ for (const harness of [commandHarness(), localProcessHarness()]) {
     });
 
     it("keeps the last known good version across provider instances", async () => {
-      const { provider, stateDir } = await harness.create();
+      const { provider, stateDir } = await create();
       assert.equal(await provider.lastKnownGood(), undefined);
       assert.equal((await provider.deploy(request("1.0.0", "run-5:deploy"))).ok, true);
       await provider.markGood("1.0.0");
-      const { provider: again } = await harness.create("normal", stateDir);
+      const { provider: again } = await create("normal", stateDir);
       assert.equal(await again.lastKnownGood(), "1.0.0");
       assert.equal((await again.status()).version, "1.0.0");
       await again.markGood("1.0.1");
@@ -212,52 +137,100 @@ for (const harness of [commandHarness(), localProcessHarness()]) {
     });
 
     it("gives up on a hanging deploy at its timeout", async () => {
-      const { provider, stateDir } = await harness.create("hang");
+      const { provider, stateDir } = await create("hang");
       const result = await provider.deploy(request("2.0.0", "run-6:deploy", 1000));
       assert.equal(result.ok, false);
       assert.equal(result.started, true, "the deploy ran");
-      assert.match(result.message, harness.expect.hang);
+      assert.match(result.message, world.expect.hang);
       assert.equal((await readState(db.pool, stateDir)).deploys.at(-1)?.result, "failed");
     });
 
     it("says clearly when the new version never becomes healthy", async () => {
-      const { provider, stateDir } = await harness.create("unhealthy");
+      const { provider, stateDir } = await create("unhealthy");
       const result = await provider.deploy(request("2.0.0", "run-7:deploy", 1000));
       assert.equal(result.ok, false);
       assert.equal(result.started, true, "the deploy ran");
-      assert.match(result.message, harness.expect.unhealthy);
+      assert.match(result.message, world.expect.unhealthy);
       assert.equal((await provider.status()).healthy, false);
       assert.equal((await readState(db.pool, stateDir)).deploys.at(-1)?.result, "failed");
     });
 
-    it("says 'not found' when the command does not exist", async () => {
-      const { provider } = await harness.create("missing");
+    it("says why a deploy could not start", async () => {
+      const { provider } = await create("refused");
       const result = await provider.deploy(request("2.0.0", "run-8:deploy", 1000));
       assert.equal(result.ok, false);
-      assert.match(result.message, /not found/);
-      assert.ok(
-        result.output?.some((line) => line.includes(MISSING)),
-        JSON.stringify(result.output),
-      );
-      assert.equal(result.started, false, "nothing was deployed: nothing to roll back");
+      assert.match(result.message, world.expect.refused.message);
+      const line = world.expect.refused.output;
+      if (line)
+        assert.ok(
+          result.output?.some((l) => l.includes(line)),
+          JSON.stringify(result.output),
+        );
     });
 
     it("says started: false only when what served before still serves", async () => {
-      const { provider, stateDir } = await harness.create();
+      const { provider, stateDir } = await create();
       assert.equal((await provider.deploy(request("1.0.0", "run-9:deploy"))).ok, true);
-      const { provider: missing } = await harness.create("missing", stateDir);
-      const result = await missing.deploy(request("2.0.0", "run-10:deploy", 1000));
+      const { provider: refused } = await create("refused", stateDir);
+      const result = await refused.deploy(request("2.0.0", "run-10:deploy", 1000));
       assert.equal(result.ok, false);
+      assert.equal(result.started, world.expect.refused.started, result.message);
       if (!result.started) {
-        // command: its deploy command does not exist, so 1.0.0 was never touched.
-        const status = await missing.status();
+        const status = await refused.status();
         assert.equal(status.version, "1.0.0", status.message);
         assert.equal(status.healthy, true, status.message);
-      } else {
-        // local-process: 1.0.0 was stopped to make room, so the deploy did change something.
-        assert.equal((await missing.status()).healthy, false);
       }
-      assert.equal(result.started, harness.name !== "command");
+    });
+
+    it("answers canary steps only when it can shift traffic", async () => {
+      const { provider } = await create();
+      if (!provider.canary) return;
+      assert.ok(
+        world.share,
+        `${c.provider} shifts traffic: its conformance world must tell the share (share)`,
+      );
+    });
+
+    it("canary: starts beside the stable version, shifts, replays, promotes", async (t) => {
+      const { provider, stateDir } = await create();
+      if (!provider.canary || !world.share) return t.skip(`${c.provider} cannot shift traffic`);
+      const rounds = world.rounds ?? ((w: number) => w);
+      assert.equal((await provider.deploy(request("1.0.0", "c-1:deploy"))).ok, true);
+      await provider.markGood("1.0.0");
+      const start = await provider.deploy({ ...request("2.0.0", "c-2:deploy"), weight: 0.1 });
+      assert.equal(start.ok, true, start.message);
+      assert.equal(start.previousVersion, "1.0.0");
+      assert.ok(Math.abs((await world.share(stateDir, "2.0.0")) - rounds(0.1)) <= 0.05, "10% on the canary");
+
+      const shift = { version: "2.0.0", weight: 0.5, key: "c-2:canary:2", timeoutMs: 5000 };
+      const half = await provider.canary.shift(shift);
+      assert.equal(half.ok, true, half.message);
+      assert.ok(Math.abs(half.weight - rounds(0.5)) < 1e-9, `reported ${half.weight}`);
+      const again = await provider.canary.shift(shift);
+      assert.equal(again.ok, true, again.message);
+      assert.equal(again.replayed, true, "the same key shifts once");
+      assert.ok(Math.abs((await world.share(stateDir, "2.0.0")) - rounds(0.5)) <= 0.05, "50% on the canary");
+
+      const all = await provider.canary.shift({ ...shift, weight: 1, key: "c-2:canary:3" });
+      assert.equal(all.ok, true, all.message);
+      assert.equal(all.weight, 1);
+      assert.equal(await world.share(stateDir, "2.0.0"), 1, "promoted: all traffic");
+      const status = await provider.status();
+      assert.equal(status.version, "2.0.0");
+      assert.equal(status.healthy, true, status.message);
+    });
+
+    it("canary: a rollback sends all traffic back to the stable version", async (t) => {
+      const { provider, stateDir } = await create();
+      if (!provider.canary || !world.share) return t.skip(`${c.provider} cannot shift traffic`);
+      assert.equal((await provider.deploy(request("1.0.0", "c-3:deploy"))).ok, true);
+      const start = await provider.deploy({ ...request("2.0.0", "c-4:deploy"), weight: 0.2 });
+      assert.equal(start.ok, true, start.message);
+      const back = await provider.rollback(request("1.0.0", "c-4:rollback"));
+      assert.equal(back.ok, true, back.message);
+      assert.equal(back.version, "1.0.0");
+      assert.equal(await world.share(stateDir, "1.0.0"), 1, "all traffic on the stable version");
+      assert.equal((await provider.status()).version, "1.0.0");
     });
   });
 }

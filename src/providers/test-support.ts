@@ -82,6 +82,12 @@ export function testOptions(
       template
         .replaceAll("{{ release.version }}", values.version)
         .replaceAll("{{ release.previousVersion }}", values.previousVersion ?? ""),
+    field: (value, where) => {
+      if (!value.startsWith("env:")) return value;
+      const found = extra.env?.[value.slice(4)] ?? process.env[value.slice(4)];
+      if (found === undefined) throw new Error(`${where}: ${value} is not set`);
+      return found;
+    },
     redact: (line) => line.replaceAll("s3cr3t", "[redacted]"),
     ...extra,
   };

@@ -14,6 +14,12 @@ export interface DeployRequest {
   /** Give up after this long. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Canary (providers with `canary` only): the share of traffic, above 0 and below 1, the new
+   * version starts with, beside the version serving, which keeps the rest. Absent: the new
+   * version replaces the serving one.
+   */
+  weight?: number;
 }
 
 export interface DeployResult {
@@ -45,8 +51,50 @@ export interface ProviderStatus {
   message: string;
 }
 
+/** A move of a canary's share of traffic. */
+export interface ShiftRequest {
+  /** The canary's version (the one deployed with `weight`). */
+  version: string;
+  /** The share of traffic on it after the call: above 0, up to 1. 1 promotes it: it takes all traffic and the stable version retires. */
+  weight: number;
+  /** Idempotency key, stable across replays: `<run>:canary:<step>`. */
+  key: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface ShiftResult {
+  ok: boolean;
+  /** The share on the canary after the call, as the platform routes it (a replica ratio may round). */
+  weight: number;
+  /** One line: "api-canary 1/10 replicas (10%), stable 9/10". */
+  message: string;
+  /** True when the key had been seen and nothing was done again. */
+  replayed?: boolean;
+  output?: string[];
+}
+
+/** Base URLs that reach one version alone, for analysis that compares the canary with the stable version. */
+export interface CanaryTargets {
+  canary?: string;
+  stable?: string;
+}
+
+/**
+ * Traffic shifting. A provider that has it starts a canary with `deploy({ weight })`, moves
+ * its share with `shift`, promotes it with `shift({ weight: 1 })`. Its `rollback` to the
+ * stable version sends all traffic back there and removes the canary.
+ */
+export interface Canary {
+  shift(request: ShiftRequest): Promise<ShiftResult>;
+  /** Where the canary and the stable version can be reached alone, when the provider can tell. */
+  targets?(): Promise<CanaryTargets>;
+}
+
 export interface Provider {
   readonly name: string;
+  /** Present when the provider can split traffic between two versions. */
+  readonly canary?: Canary;
   /** The version serving now and whether it is healthy. */
   status(signal?: AbortSignal): Promise<ProviderStatus>;
   /** The last version that completed a release here: the rollback target. */
@@ -79,6 +127,11 @@ export interface ProviderOptions {
   render: (template: string, values: { version: string; previousVersion?: string }) => string;
   /** Extra environment for commands (resolved secrets among them). */
   env?: Record<string, string>;
+  /**
+   * The value of a secret-bearing field (a token): a reference (env:NAME, file:PATH) resolved
+   * and remembered for redaction, a literal as written. Throws a message naming `where`.
+   */
+  field: (value: string, where: string) => string;
   /** Removes secret values from a line before it is kept or shown. */
   redact: (line: string) => string;
   /** Receives every output line, already redacted. */

@@ -203,6 +203,18 @@ CREATE TABLE IF NOT EXISTS gantry.deploy_entries (
   FOREIGN KEY (service, environment) REFERENCES gantry.deployments (service, environment)
 );
 CREATE INDEX IF NOT EXISTS deploy_entries_key ON gantry.deploy_entries (service, environment, key, id);
+-- 0.8: a canary's traffic shifts are entries too.
+ALTER TABLE gantry.deploy_entries DROP CONSTRAINT IF EXISTS deploy_entries_action_check;
+ALTER TABLE gantry.deploy_entries ADD CONSTRAINT deploy_entries_action_check CHECK (action IN ('deploy', 'rollback', 'shift'));
+-- What a provider needs to serve a version again (a Vercel deployment id, Kubernetes images).
+CREATE TABLE IF NOT EXISTS gantry.deployed_versions (
+  service text NOT NULL,
+  environment text NOT NULL,
+  version text NOT NULL,
+  details jsonb NOT NULL,
+  recorded_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (service, environment, version)
+);
 -- Who acts on Gantry (src/store/identities.ts): one row per person, and their tokens, each
 -- kept as the SHA-256 of its secret only.
 CREATE TABLE IF NOT EXISTS gantry.identities (

@@ -8,7 +8,8 @@
  * Every write is one transaction: a crash leaves either all of it or none of it.
  */
 
-export type DeployAction = "deploy" | "rollback";
+/** shift: a canary's share of traffic moved (or the canary promoted). */
+export type DeployAction = "deploy" | "rollback" | "shift";
 /** in-progress: started, not finished yet (or Gantry stopped meanwhile); interrupted: superseded by a retry. */
 export type DeployOutcome = "in-progress" | "ok" | "failed" | "interrupted";
 
@@ -67,4 +68,10 @@ export interface ProviderStateStore {
   lastKnownGood(): Promise<string | undefined>;
   /** Records that `version` completed a release: it becomes the last known good. */
   markGood(version: string): Promise<void>;
+  /**
+   * What the provider needs to serve `version` again (a Vercel deployment id, the images of
+   * each Kubernetes Deployment), as it recorded it; never a secret.
+   */
+  details(version: string): Promise<Record<string, unknown> | undefined>;
+  setDetails(version: string, details: Record<string, unknown>): Promise<void>;
 }

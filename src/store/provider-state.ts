@@ -171,6 +171,26 @@ export class PostgresProviderState implements ProviderStateStore {
     );
   }
 
+  async details(version: string): Promise<Record<string, unknown> | undefined> {
+    const result = await withRetry(() =>
+      this.pool.query<{ details: Record<string, unknown> }>(
+        "SELECT details FROM gantry.deployed_versions WHERE service = $1 AND environment = $2 AND version = $3",
+        [this.service, this.environment, version],
+      ),
+    );
+    return result.rows[0]?.details;
+  }
+
+  async setDetails(version: string, details: Record<string, unknown>): Promise<void> {
+    await withRetry(() =>
+      this.pool.query(
+        `INSERT INTO gantry.deployed_versions (service, environment, version, details) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (service, environment, version) DO UPDATE SET details = $4, recorded_at = now()`,
+        [this.service, this.environment, version, JSON.stringify(details)],
+      ),
+    );
+  }
+
   /** Makes sure the deployments row exists, and sets what serves unless `serving` is undefined. */
   private async upsert(client: pg.PoolClient, serving: Serving): Promise<void> {
     if (serving === undefined) {

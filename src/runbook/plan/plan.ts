@@ -7,6 +7,7 @@ import { BEFORE_DEPLOY } from "../schema/common.js";
 import type { Runbook } from "../schema/runbook.js";
 import { closest } from "../suggest.js";
 import { fillKnown } from "../template.js";
+import { canarySteps } from "./canary.js";
 import { describeDeploy, describeProbe } from "./describe.js";
 import { type RefInfo, resolveRef } from "./ref.js";
 import { confirmation, integrityProbe, named, rollbackPlan } from "./specs.js";
@@ -81,15 +82,7 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
       windowStep(environment, "deploy"),
       { id: "deploy", kind: "deploy", deploy, title: `deploy ${version}`, detail: describeDeploy(deploy) },
     ];
-    deploy.canary.forEach((c, i) =>
-      steps.push({
-        id: `canary:${i + 1}`,
-        kind: "canary",
-        weight: c.weight,
-        title: `canary ${Math.round(c.weight * 100)}%`,
-        ...(c.hold ? { hold: c.hold, detail: `hold ${c.hold.text}` } : {}),
-      }),
-    );
+    steps.push(...canarySteps(runbook));
     add("deploy", steps);
   }
   add(

@@ -132,8 +132,13 @@ export interface DeployStep extends Base {
 
 export interface CanaryStep extends Base {
   kind: "canary";
+  /** 1-based position among the canary steps. */
+  index: number;
+  /** Share of traffic on the new version (1: promoted). */
   weight: number;
   hold?: Duration;
+  /** Named checks measured at the end of the hold. */
+  checks: Array<{ name: string } & Measured>;
 }
 
 export interface SmokeStep extends Base, Measured {

@@ -21,6 +21,9 @@ export const checkReferences: RunbookRule = (ctx) => {
   rb.monitor?.checkpoints.forEach((c, i) =>
     c.checks.forEach((n, j) => ref(["monitor", "checkpoints", i, "checks", j], n)),
   );
+  rb.deploy?.canary.forEach((c, i) =>
+    c.checks.forEach((n, j) => ref(["deploy", "canary", i, "checks", j], n)),
+  );
   rb.schedule.forEach((s, i) => s.checks.forEach((n, j) => ref(["schedule", i, "checks", j], n)));
   rb.rollback?.steps.forEach((s, i) => ref(["rollback", "steps", i, "check"], s.check));
   for (const [name, env] of Object.entries(rb.environments)) {

@@ -166,7 +166,7 @@ export const deployComplete: RunbookRule = (ctx) => {
   if (last < 1)
     ctx.warn(
       ["deploy", "canary"],
-      `the last canary step sends ${last * 100}% of traffic; end with 100% to finish the rollout`,
+      `the last canary step sends ${Math.round(last * 1000) / 10}% of traffic; Gantry promotes to 100% right after its hold (write the 100% step to say so)`,
     );
 };
 
