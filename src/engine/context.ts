@@ -138,9 +138,9 @@ export class RunContext implements StepContext {
     });
   }
 
-  async measure(step: string, m: Measured, previous?: unknown): Promise<StepResult> {
+  async measure(step: string, m: Measured, options: { origin?: string } = {}): Promise<StepResult> {
     const baseline = m.baseline !== undefined ? this.facts.baselines[m.baseline] : undefined;
-    const r = await this.measureProbe(m.probe, step, previous, baseline);
+    const r = await this.measureProbe(m.probe, step, undefined, baseline, options.origin);
     return {
       ok: r.phase === "successful",
       message: this.redact(r.message),
@@ -160,6 +160,7 @@ export class RunContext implements StepContext {
     where: string,
     previous?: unknown,
     baseline?: unknown,
+    origin?: string,
   ): Promise<Measurement> {
     let rendered: Probe;
     let env: ProbeEnvironment;
@@ -172,6 +173,7 @@ export class RunContext implements StepContext {
       // A probe's own connection URL may be a secret reference (url: env:REPORTING_DATABASE_URL).
       if ("url" in rendered && typeof rendered.url === "string" && parseSecretRef(rendered.url))
         rendered = { ...rendered, url: this.scope.field(rendered.url, `${where}.url`) } as Probe;
+      if (origin) rendered = atOrigin(rendered, this.scope.spec.url, origin);
       env = this.scope.probeEnvironment(rendered);
     } catch (e) {
       const now = new Date().toISOString();
@@ -203,10 +205,13 @@ export class RunContext implements StepContext {
       cwd: this.cwd,
       render: (template, values) =>
         this.fill(template, "deploy", true, () =>
-          this.templateValues({
-            version: values.version,
-            ...(values.previousVersion ? { previousVersion: values.previousVersion } : {}),
-          }),
+          this.templateValues(
+            {
+              version: values.version,
+              ...(values.previousVersion ? { previousVersion: values.previousVersion } : {}),
+            },
+            values.weight !== undefined ? { canary: { weight: Math.round(values.weight * 1000) / 10 } } : {},
+          ),
         ),
       field: (value, where) => this.scope.field(value, where),
       redact: this.redact,
@@ -295,5 +300,21 @@ export class RunContext implements StepContext {
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.renderDeep(v, where)]));
     }
     return value;
+  }
+}
+
+/**
+ * An http probe of the environment's own URL sent to `origin` instead (a canary or the stable
+ * version alone); any other probe as it is.
+ */
+function atOrigin(probe: Probe, envUrl: string | undefined, origin: string): Probe {
+  if (probe.type !== "http" || !envUrl) return probe;
+  try {
+    const from = new URL(envUrl).origin;
+    const url = new URL(probe.url);
+    if (url.origin !== from) return probe;
+    return { ...probe, url: `${origin}${url.pathname}${url.search}` };
+  } catch {
+    return probe;
   }
 }

@@ -14,9 +14,17 @@ import path from "node:path";
 import type * as z from "zod";
 import { type CommandResult, runCommand } from "../exec/command.js";
 import type { Deploy } from "../runbook/schema/flow.js";
-import type { DeployAction } from "../store/provider-state-store.js";
+import type { DeployAction, DeployEntry } from "../store/provider-state-store.js";
 import { durationText, effectiveTimeout, ranNothing, sameVersion, sleep, thrown } from "./state.js";
-import type { DeployRequest, DeployResult, Provider, ProviderOptions, ProviderStatus } from "./types.js";
+import type {
+  DeployRequest,
+  DeployResult,
+  Provider,
+  ProviderOptions,
+  ProviderStatus,
+  ShiftRequest,
+  ShiftResult,
+} from "./types.js";
 
 export type CommandSpec = Extract<z.output<typeof Deploy>, { provider: "command" }>;
 
@@ -28,7 +36,9 @@ const CHECK_INTERVAL_MS = 500;
 const CHECK_MIN_MS = 5000;
 const CHECK_MAX_MS = 60_000;
 
-type Step = "deploy" | "rollback" | "status" | "version";
+type Step = "deploy" | "rollback" | "status" | "version" | "shift";
+
+const percent = (weight: number) => `${Math.round(weight * 1000) / 10}%`;
 
 export function createCommandProvider(spec: CommandSpec, options: ProviderOptions): Provider {
   const store = options.state;
@@ -37,7 +47,7 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
   /** Runs one rendered command; its redacted lines go to onLine and into `lines`. */
   function run(
     template: string,
-    values: { version: string; previousVersion?: string },
+    values: { version: string; previousVersion?: string; weight?: number },
     timeoutMs: number,
     lines: string[],
     signal?: AbortSignal,
@@ -112,10 +122,18 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
     // Already serving? With a version command it says; without one, this key's record does.
     const printed = await printedVersion(version, lines, signal);
     const current = printed.version ?? state.current;
-    const alreadyServing = spec.version
-      ? sameVersion(printed.version, version)
-      : entry?.result === "ok" && entry.version === version && sameVersion(state.current, version);
-    if (alreadyServing && !(await statusProblem(version, lines, checkTimeout, signal))) {
+    // A canary started by this key serves beside the stable version: its record says so. A
+    // rollback while a canary serves must run even though the stable version still prints.
+    const canaryStart = request.weight !== undefined && request.weight < 1;
+    const canaryLive = action === "rollback" && (await canaryServing(state.latest));
+    const alreadyServing = canaryStart
+      ? entry?.result === "ok" && entry.version === version
+      : canaryLive
+        ? entry?.result === "ok" && entry.version === version
+        : spec.version
+          ? sameVersion(printed.version, version)
+          : entry?.result === "ok" && entry.version === version && sameVersion(state.current, version);
+    if (alreadyServing && (canaryStart || !(await statusProblem(version, lines, checkTimeout, signal)))) {
       // An earlier call for this key ran the command but did not see it through: it did work.
       if (entry?.result === "in-progress" && entry.version === version) {
         await store.finish(
@@ -136,11 +154,15 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
       };
     }
 
-    const previousVersion = current && !sameVersion(current, version) ? current : undefined;
+    const previousVersion = canaryLive
+      ? state.latest?.version
+      : current && !sameVersion(current, version)
+        ? current
+        : undefined;
     const values =
       action === "deploy"
         ? { version, ...(previousVersion ? { previousVersion } : {}) }
-        : { version: current ?? version, previousVersion: version };
+        : { version: previousVersion ?? current ?? version, previousVersion: version };
     await store.begin({ key, version, action, ...(previousVersion ? { previousVersion } : {}) });
     const fail = async (message: string, changed = true): Promise<DeployResult> => {
       await store.finish(key, "failed", message);
@@ -164,10 +186,27 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
       return fail(problem, !nothing || entry !== undefined);
     }
 
+    if (canaryStart) {
+      await store.setDetails(version, { canaryWeight: request.weight });
+      const shifted = await run(
+        spec.shift ?? "",
+        { ...values, weight: request.weight! },
+        timeoutMs,
+        lines,
+        signal,
+        `shift:${key}`,
+      );
+      const shiftProblem = failure("shift", shifted, timeoutMs);
+      if (shiftProblem) return fail(`deployed ${version}, but ${shiftProblem}`);
+    }
+
     // The command succeeded; wait for status and version to agree, within the same timeout.
     const deadline = started + timeoutMs;
-    const checkOnce = () =>
-      check(version, Math.max(CHECK_MIN_MS, Math.min(checkTimeout, deadline - Date.now())), lines, signal);
+    // A canary serves beside the stable version: its status must pass, the version printed is the stable one's.
+    const checkOnce = async () => {
+      const ms = Math.max(CHECK_MIN_MS, Math.min(checkTimeout, deadline - Date.now()));
+      return canaryStart ? statusProblem(version, lines, ms, signal) : check(version, ms, lines, signal);
+    };
     let last = await checkOnce();
     while (last && !signal?.aborted && Date.now() + CHECK_INTERVAL_MS < deadline) {
       await sleep(CHECK_INTERVAL_MS, signal);
@@ -176,9 +215,56 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
     const verb = action === "deploy" ? `deployed ${version}` : `rolled back to ${version}`;
     if (last) return fail(`${verb}, but the checks did not pass within ${durationText(timeoutMs)}: ${last}`);
 
-    const message = `${verb} in ${durationText(Date.now() - started)}${previousVersion ? ` (was ${previousVersion})` : ""}`;
-    await store.finish(key, "ok", message, version);
+    const share = canaryStart ? ` with ${percent(request.weight!)} of traffic` : "";
+    const message = `${verb}${share} in ${durationText(Date.now() - started)}${previousVersion ? ` (was ${previousVersion})` : ""}`;
+    await store.finish(key, "ok", message, canaryStart ? undefined : version);
+    if (action === "rollback" && canaryLive && state.latest) await store.setDetails(state.latest.version, {});
     return { ok: true, started: true, version, previousVersion, message, output: lines };
+  }
+
+  /** Whether the latest entry left a canary serving beside the stable version. */
+  async function canaryServing(latest: DeployEntry | undefined): Promise<boolean> {
+    if (!latest || latest.result !== "ok" || latest.action === "rollback") return false;
+    const weight = (await store.details(latest.version))?.canaryWeight;
+    return typeof weight === "number" && weight < 1;
+  }
+
+  /** Moves the canary's share with the `shift` command; at 1, status and version must agree. */
+  async function shift(request: ShiftRequest): Promise<ShiftResult> {
+    const { version, key, weight, signal } = request;
+    const lines: string[] = [];
+    const entry = await store.entry(key);
+    if (entry?.result === "ok" && entry.version === version) {
+      return {
+        ok: true,
+        weight,
+        replayed: true,
+        message: `${percent(weight)} already on ${version}; not shifted again`,
+      };
+    }
+    const timeoutMs = effectiveTimeout(spec.timeout.ms, request.timeoutMs);
+    const stable = (await store.read()).current;
+    await store.begin({ key, version, action: "shift", ...(stable ? { previousVersion: stable } : {}) });
+    const values = { version, ...(stable ? { previousVersion: stable } : {}), weight };
+    const result = await run(spec.shift ?? "", values, timeoutMs, lines, signal, `shift:${key}`);
+    let problem = failure("shift", result, timeoutMs);
+    if (!problem && weight >= 1) {
+      const deadline = Date.now() + timeoutMs;
+      problem = await check(version, checkTimeout, lines, signal);
+      while (problem && !signal?.aborted && Date.now() + CHECK_INTERVAL_MS < deadline) {
+        await sleep(CHECK_INTERVAL_MS, signal);
+        problem = await check(version, checkTimeout, lines, signal);
+      }
+    }
+    if (problem) {
+      await store.finish(key, "failed", problem);
+      return { ok: false, weight, message: problem, output: lines };
+    }
+    await store.setDetails(version, { canaryWeight: weight });
+    const message =
+      weight >= 1 ? `${version} promoted: all traffic` : `${percent(weight)} of traffic on ${version}`;
+    await store.finish(key, "ok", message, weight >= 1 ? version : undefined);
+    return { ok: true, weight, message, output: lines };
   }
 
   const guarded = (action: Exclude<DeployAction, "shift">, request: DeployRequest) => {
@@ -219,6 +305,20 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
       return store.lastKnownGood();
     },
 
+    ...(spec.shift
+      ? {
+          canary: {
+            shift: (request: ShiftRequest) =>
+              shift(request).catch(
+                (e: unknown): ShiftResult => ({
+                  ok: false,
+                  weight: request.weight,
+                  message: `shift to ${percent(request.weight)} failed: ${options.redact((e as Error).message ?? String(e))}`,
+                }),
+              ),
+          },
+        }
+      : {}),
     deploy: (request) => guarded("deploy", request),
     rollback: (request) => guarded("rollback", request),
 

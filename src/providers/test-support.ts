@@ -81,7 +81,11 @@ export function testOptions(
     render: (template, values) =>
       template
         .replaceAll("{{ release.version }}", values.version)
-        .replaceAll("{{ release.previousVersion }}", values.previousVersion ?? ""),
+        .replaceAll("{{ release.previousVersion }}", values.previousVersion ?? "")
+        .replaceAll(
+          "{{ canary.weight }}",
+          values.weight === undefined ? "" : String(Math.round(values.weight * 1000) / 10),
+        ),
     field: (value, where) => {
       if (!value.startsWith("env:")) return value;
       const found = extra.env?.[value.slice(4)] ?? process.env[value.slice(4)];

@@ -123,8 +123,11 @@ export interface ProviderOptions {
   localDir: string;
   /** The runbook's folder: commands run here. */
   cwd: string;
-  /** Fills a command template for one version: {{ release.version }}, {{ release.previousVersion }} and the other known values. */
-  render: (template: string, values: { version: string; previousVersion?: string }) => string;
+  /** Fills a command template for one version: {{ release.version }}, {{ release.previousVersion }}, {{ canary.weight }} (percent, from `weight`) and the other known values. */
+  render: (
+    template: string,
+    values: { version: string; previousVersion?: string; weight?: number },
+  ) => string;
   /** Extra environment for commands (resolved secrets among them). */
   env?: Record<string, string>;
   /**

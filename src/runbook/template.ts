@@ -77,6 +77,11 @@ export const TEMPLATE_ROOTS: Record<string, Root> = {
     scopes: ["probe", "command"],
     fields: "captures",
   },
+  canary: {
+    doc: "the canary step (deploy.shift): weight, the percent of traffic (0–100) on the new version",
+    scopes: ["command"],
+    fields: { weight: true },
+  },
   migration: {
     doc: "the migration being applied: file, name",
     scopes: ["command"],

@@ -72,7 +72,11 @@ deploy:
   deploy: echo "{{ release.version }}" > version.txt
   rollback: echo "{{ release.previousVersion }}" > version.txt
   version: cat version.txt
+  shift: echo "{{ canary.weight }}" > weight.txt
   timeout: 30s
+  canary:
+    - { weight: 50%, hold: 1s, checks: [ok] }
+    - { weight: 100% }
 smoke:
   - name: smoke
     type: command
@@ -139,6 +143,7 @@ const STEPS: Record<string, Case> = {
   baseline: { steps: ["baseline:integrity"] },
   migrate: { steps: ["migrate:expand"] },
   deploy: { steps: ["deploy"] },
+  canary: { steps: ["deploy", "canary:1", "canary:2"] },
   smoke: { steps: ["deploy", "smoke:smoke"] },
   integrity: { steps: ["baseline:integrity", "deploy", "integrity:integrity"] },
   checkpoint: { steps: ["baseline:checks.counted", "deploy", "checkpoint:T+1s"] },

@@ -210,8 +210,11 @@ export interface StepContext {
     timeoutMs: number,
     options?: { env?: Record<string, string>; values?: Record<string, unknown> },
   ): Promise<CommandResult>;
-  /** Measures a probe with the run's values; captures come back as facts. */
-  measure(step: string, measured: Measured): Promise<StepResult>;
+  /**
+   * Measures a probe with the run's values; captures come back as facts. `origin`: an http
+   * probe of the environment's URL goes there instead (a canary alone, the stable version alone).
+   */
+  measure(step: string, measured: Measured, options?: { origin?: string }): Promise<StepResult>;
   provider(step: string): Provider;
   output(step: string, line: string): void;
   migrationTarget(migrations: MigrationTarget["migrations"]): MigrationTarget;

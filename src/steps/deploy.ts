@@ -1,7 +1,8 @@
 /**
  * The deploy, through the runbook's provider, with the run's idempotency key: a replay after a
  * crash finds the key and does not deploy again. From its start, a failure rolls back, unless
- * the provider says nothing was started (then nothing was deployed).
+ * the provider says nothing was started (then nothing was deployed). With canary steps, the
+ * new version starts at the first step's share of traffic (src/steps/canary.ts moves it on).
  */
 import type { StepModule } from "./contract.js";
 
@@ -9,10 +10,13 @@ export const deploy: StepModule<"deploy"> = {
   kind: "deploy",
   mode: "act",
   async run(step, ctx) {
+    // With canary steps, the new version starts beside the serving one at the first step's share.
+    const first = step.deploy.canary[0]?.weight;
     const result = await ctx.provider(step.id).deploy({
       version: ctx.version,
       key: `${ctx.runId}:deploy`,
       timeoutMs: step.deploy.timeout.ms,
+      ...(first !== undefined && first < 1 ? { weight: first } : {}),
     });
     const started = result.started;
     return {

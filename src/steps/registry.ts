@@ -7,6 +7,7 @@ import type { PlanStep, RollbackForm, StepKind } from "../runbook/plan/types.js"
 import { approval } from "./approval.js";
 import { backup } from "./backup.js";
 import { baseline } from "./baseline.js";
+import { canary } from "./canary.js";
 import { check } from "./check.js";
 import { checkpoint } from "./checkpoint.js";
 import type { StepModule } from "./contract.js";
@@ -36,6 +37,7 @@ export const STEP_MODULES: { readonly [K in Exclude<StepKind, "rollback">]?: Ste
   baseline,
   migrate,
   deploy,
+  canary,
   smoke,
   integrity,
   checkpoint,

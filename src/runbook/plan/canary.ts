@@ -19,6 +19,7 @@ export function canarySteps(runbook: Runbook): PlanStep[] {
       kind: "canary",
       index: c.index,
       weight: c.weight,
+      timeout: deploy.timeout,
       title: c.weight >= 1 ? "canary promoted to 100%" : `canary ${Math.round(c.weight * 1000) / 10}%`,
       checks: c.checks.map((name) => ({ name, ...named(runbook, name) })),
       ...(c.hold || c.checks.length

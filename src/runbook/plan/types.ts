@@ -137,6 +137,8 @@ export interface CanaryStep extends Base {
   /** Share of traffic on the new version (1: promoted). */
   weight: number;
   hold?: Duration;
+  /** The deploy's timeout: a shift gives up after it. */
+  timeout: Duration;
   /** Named checks measured at the end of the hold. */
   checks: Array<{ name: string } & Measured>;
 }
