@@ -224,7 +224,7 @@ export function createCommandProvider(spec: CommandSpec, options: ProviderOption
 
   /** Whether the latest entry left a canary serving beside the stable version. */
   async function canaryServing(latest: DeployEntry | undefined): Promise<boolean> {
-    if (!latest || latest.result !== "ok" || latest.action === "rollback") return false;
+    if (latest?.result !== "ok" || latest.action === "rollback") return false;
     const weight = (await store.details(latest.version))?.canaryWeight;
     return typeof weight === "number" && weight < 1;
   }

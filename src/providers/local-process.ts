@@ -1,29 +1,21 @@
-/**
- * The local-process provider: serves one version of a service as a process on a loopback
- * port, for the quickstart and for trying runbooks on one machine.
- *
- * deploy(version) stops the running version (SIGTERM to its process group, SIGKILL after
- * 5 s), starts `start` with /bin/sh -c in its own process group, detached and unref'd so it
- * keeps serving after Gantry exits or is killed, with PORT and VERSION set and its output
- * appended to `<localDir>/<version>.log`; then it polls http://127.0.0.1:<port><health>
- * until 200 or the timeout. The provider state (options.state, in Postgres) records what
- * serves and one entry per real start; `<localDir>/process.json` records the process group it
- * started (pid, port, /proc start time, key). Together they make a replayed call with the same
- * key a no-op, or a resumed wait when the earlier call started the process but did not see it
- * become healthy.
- */
-import { type ChildProcess, spawn } from "node:child_process";
-import { appendFileSync, closeSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
-import http from "node:http";
-import net from "node:net";
+import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type * as z from "zod";
 import type { Deploy } from "../runbook/schema/flow.js";
 import type { DeployAction } from "../store/provider-state-store.js";
+import { LocalCanary } from "./local-canary.js";
+import { fileSize, portStaysTaken, probe, spawnDetached, tail } from "./local-support.js";
 import { groupAlive, isOurGroup, procStartTime, stopGroup } from "./process-group.js";
 import { ProcessFile, type ProcessRecord } from "./process-record.js";
 import { durationText, effectiveTimeout, ranNothing, sameVersion, sleep, thrown } from "./state.js";
-import type { DeployRequest, DeployResult, Provider, ProviderOptions, ProviderStatus } from "./types.js";
+import type {
+  DeployRequest,
+  DeployResult,
+  Provider,
+  ProviderOptions,
+  ProviderStatus,
+  ShiftResult,
+} from "./types.js";
 
 export type LocalProcessSpec = Extract<z.output<typeof Deploy>, { provider: "local-process" }>;
 
@@ -251,10 +243,57 @@ export function createLocalProcessProvider(spec: LocalProcessSpec, options: Prov
     return { ...result, previousVersion };
   }
 
+  const canary = new LocalCanary({
+    spec: { ...spec, health: new URL(healthUrl).pathname },
+    options,
+    processes,
+    logPathFor,
+  });
+
+  /**
+   * A deploy with a weight starts a canary beside the version serving (alone when none
+   * serves); a rollback to the stable version while a canary serves sends everything back to
+   * it; any other deploy or rollback first takes the proxy and the canary down.
+   */
+  async function route(action: DeployAction, request: DeployRequest, touched: { started: boolean }) {
+    const stable = running();
+    if (action === "deploy" && request.weight !== undefined && request.weight < 1 && stable) {
+      touched.started = true;
+      return canary.start(request, stable);
+    }
+    const live = canary.live();
+    if (action === "rollback" && live && stable && sameVersion(stable.version, request.version)) {
+      touched.started = true;
+      return canary.abort(request);
+    }
+    // The same key again, its version serving: nothing to do, and the proxy stays.
+    const entry = await store.entry(request.key);
+    if (
+      entry?.result === "ok" &&
+      entry.version === request.version &&
+      stable &&
+      sameVersion(stable.version, request.version)
+    ) {
+      return {
+        ok: true,
+        started: true,
+        replayed: true,
+        version: request.version,
+        ...(entry.previousVersion ? { previousVersion: entry.previousVersion } : {}),
+        message: `${request.version} already serving on ${where} for ${request.key}; nothing done`,
+      };
+    }
+    if (canary.read().proxy) {
+      touched.started = true;
+      await canary.dismantle();
+    }
+    return start(action, request, touched);
+  }
+
   const guarded = (action: DeployAction, request: DeployRequest) =>
     serial(() => {
       const touched = { started: false };
-      return start(action, request, touched).catch(
+      return route(action, request, touched).catch(
         (e: unknown): DeployResult => thrown(action, request.version, e, options.redact, touched.started),
       );
     });
@@ -292,117 +331,31 @@ export function createLocalProcessProvider(spec: LocalProcessSpec, options: Prov
     deploy: (request) => guarded("deploy", request),
     rollback: (request) => guarded("rollback", request),
 
+    canary: {
+      shift: (request) =>
+        serial(() =>
+          canary.shift(request).catch(
+            (e: unknown): ShiftResult => ({
+              ok: false,
+              weight: request.weight,
+              message: `shift of ${request.version} failed: ${options.redact((e as Error).message)}`,
+            }),
+          ),
+        ),
+      targets: async () => canary.targets(),
+    },
+
     async markGood(version: string) {
       await store.markGood(version);
     },
 
     stop: () =>
       serial(async () => {
+        await canary.dismantle();
         const current = running();
         if (current) await stopGroup(current.pid);
         processes.write(undefined);
         if ((await store.read()).current !== undefined) await store.setCurrent(null);
       }),
   };
-}
-
-/** Starts `/bin/sh -c command` in its own process group, output appended to the log, not waited for. */
-async function spawnDetached(
-  command: string,
-  cwd: string,
-  logPath: string,
-  env: NodeJS.ProcessEnv,
-): Promise<
-  | { pid: number; exit: () => { code: number | null; signal: NodeJS.Signals | null } | undefined }
-  | { error: string }
-> {
-  const fd = openSync(logPath, "a");
-  let child: ChildProcess;
-  try {
-    child = spawn("/bin/sh", ["-c", command], { cwd, env, stdio: ["ignore", fd, fd], detached: true });
-  } catch (e) {
-    return { error: (e as Error).message };
-  } finally {
-    closeSync(fd);
-  }
-  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  child.on("exit", (code, signal) => {
-    exit = { code, signal };
-  });
-  if (child.pid === undefined) {
-    const error = await new Promise<Error>((resolve) => child.once("error", resolve));
-    return { error: error.message };
-  }
-  child.on("error", () => {});
-  child.unref();
-  return { pid: child.pid, exit: () => exit };
-}
-
-/** One GET with a short timeout: the status code, or what went wrong in a few words. */
-function probe(
-  url: string,
-  timeoutMs: number,
-  signal?: AbortSignal,
-): Promise<{ status: number; error?: undefined } | { status?: undefined; error: string }> {
-  return new Promise((resolve) => {
-    const req = http.get(url, { agent: false, headers: { connection: "close" }, signal }, (res) => {
-      res.resume();
-      resolve({ status: res.statusCode ?? 0 });
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${durationText(timeoutMs)}`)));
-    req.on("error", (e: NodeJS.ErrnoException) => {
-      const words: Record<string, string> = {
-        ECONNREFUSED: "connection refused",
-        ECONNRESET: "connection reset",
-        ABORT_ERR: "stopped",
-      };
-      resolve({ error: (e.code && words[e.code]) || e.message });
-    });
-  });
-}
-
-/** Whether something listens on 127.0.0.1:port, checked by trying to bind it; retried for `graceMs`. */
-async function portStaysTaken(port: number, graceMs: number): Promise<boolean> {
-  const deadline = Date.now() + graceMs;
-  for (;;) {
-    if (!(await portTaken(port))) return false;
-    if (Date.now() >= deadline) return true;
-    await sleep(50);
-  }
-}
-
-function portTaken(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.unref();
-    server.once("error", (e: NodeJS.ErrnoException) => resolve(e.code === "EADDRINUSE"));
-    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => server.close(() => resolve(false)));
-  });
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
-/** The last `n` non-empty lines written to a log since byte `from` (at most the last 16 KB). */
-function tail(path: string, from: number, n: number): string[] {
-  const size = fileSize(path);
-  const start = Math.max(from, size - 16_384);
-  if (size <= start) return [];
-  const buffer = Buffer.alloc(size - start);
-  const fd = openSync(path, "r");
-  try {
-    readSync(fd, buffer, 0, buffer.length, start);
-  } finally {
-    closeSync(fd);
-  }
-  return buffer
-    .toString("utf8")
-    .split(/\r?\n/)
-    .filter((line) => line.trim() !== "")
-    .slice(-n);
 }
