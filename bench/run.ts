@@ -10,6 +10,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { loadRunbook } from "../src/runbook/load.js";
 import { plan } from "../src/runbook/plan/plan.js";
+import { canaryRows } from "./canary.js";
 import { dashboardRows } from "./dashboard.js";
 import { engineRows } from "./engine.js";
 import { eventRows } from "./events.js";
@@ -134,6 +135,7 @@ if (!process.argv.includes("--no-engine")) {
   rows.push(...(await notifyRows()));
   rows.push(...(await serverRows()));
   rows.push(...(await dashboardRows()));
+  rows.push(...(await canaryRows()));
 }
 
 // Every figure with a numeric goal says whether it met it.
