@@ -3,7 +3,7 @@
  * file holding the version that serves ($CURRENT_FILE), and a log of every deploy and
  * rollback ($OPS_FILE). The shift script keeps the canary's share in $WEIGHT_FILE.
  */
-import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ProviderCase } from "./conformance.js";
 import { tempDir } from "./test-support.js";
@@ -15,19 +15,17 @@ export const conformance: ProviderCase = {
   async setup(cleanup) {
     const dir = tempDir("command-scripts");
     cleanup(() => rmSync(dir, { recursive: true, force: true }));
-    const delayFile = join(dir, "delay");
     const script = (name: string, body: string) => {
       writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
       return `sh ${join(dir, name)}`;
     };
-    const pause = `d=$(cat "${delayFile}" 2>/dev/null || true); rm -f "${delayFile}"; [ -n "$d" ] && sleep "$d"`;
     const deploy = script(
       "deploy.sh",
-      `echo "deploying $1"\necho "deploy $1" >> "$OPS_FILE"\n${pause}\nprintf "%s\\n" "$1" > "$CURRENT_FILE"\nprintf "%s %s\\n" "$1" "\${2:-100}" > "$WEIGHT_FILE"`,
+      `echo "deploying $1"\necho "deploy $1" >> "$OPS_FILE"\nprintf "%s\\n" "$1" > "$CURRENT_FILE"\nprintf "%s %s\\n" "$1" "\${2:-100}" > "$WEIGHT_FILE"`,
     );
     const rollback = script(
       "rollback.sh",
-      `echo "rolling back to $1"\necho "rollback $1" >> "$OPS_FILE"\n${pause}\nprintf "%s\\n" "$1" > "$CURRENT_FILE"\nrm -f "$WEIGHT_FILE"`,
+      `echo "rolling back to $1"\necho "rollback $1" >> "$OPS_FILE"\nprintf "%s\\n" "$1" > "$CURRENT_FILE"\nrm -f "$WEIGHT_FILE"`,
     );
     const shift = script(
       "shift.sh",
@@ -75,9 +73,6 @@ export const conformance: ProviderCase = {
       async operations(stateDir) {
         const f = file(stateDir, "ops");
         return existsSync(f) ? readFileSync(f, "utf8").trim().split("\n").filter(Boolean).length : 0;
-      },
-      delay(ms) {
-        appendFileSync(delayFile, String(ms / 1000));
       },
       async share(stateDir, v) {
         const f = file(stateDir, "weight");
