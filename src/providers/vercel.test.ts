@@ -196,6 +196,20 @@ describe("vercel provider", () => {
     );
   });
 
+  it("sends a request again after a 5xx, within the timeout", async () => {
+    const { provider, project } = setup();
+    api.addDeployment({ project, owner: TEAM.id, meta: { gantryVersion: "1.0.0" } });
+    api.failNext(2);
+    const result = await provider.deploy(request("1.0.0", "f-1:deploy"));
+    assert.equal(result.ok, true, result.message);
+    assert.ok(
+      result.output?.some((l) =>
+        /answered 503 for GET .*: internal_server_error: .*; trying again in \d+ ms/.test(l),
+      ),
+      JSON.stringify(result.output),
+    );
+  });
+
   it("rolls back to the deployment recorded for the version, once", async () => {
     const { provider, stateDir, alias } = setup({
       source: "git",

@@ -14,7 +14,8 @@
  * acts for the token's own account. A project, a deployment or an alias belongs to the owner
  * it was made for and is not found (404) from another. An unknown team is 403 forbidden.
  * Errors are written as Vercel writes them: {"error": {"code", "message"}}; a wrong or
- * missing token is 401; `throttle(n)` answers the next n requests 429 with Retry-After.
+ * missing token is 401; `throttle(n)` answers the next n requests 429 with Retry-After, and
+ * `failNext(n)` answers them 503.
  *
  * Builds progress with time: QUEUED, then BUILDING after a third of the build time, then READY
  * (or ERROR for a repository declared so); a repository declared `hang` stays BUILDING.
@@ -93,6 +94,8 @@ export interface VercelApi {
   delay(ms: number): void;
   /** The next `count` requests are answered 429, Retry-After `seconds`. */
   throttle(count: number, seconds?: number): void;
+  /** The next `count` requests are answered `status` (default 503), as an outage would. */
+  failNext(count: number, status?: number): void;
   /** A deployment made outside Gantry (CI's `vercel deploy --prebuilt`): READY unless told. */
   addDeployment(input: {
     project: string;
@@ -120,6 +123,8 @@ export async function startVercelApi(
   let pendingDelay = 0;
   let throttled = 0;
   let throttleSeconds = 1;
+  let failing = 0;
+  let failStatus = 503;
   let seq = 0;
   const timers = new Set<NodeJS.Timeout>();
   cleanup(() => {
@@ -214,6 +219,10 @@ export async function startVercelApi(
       throttled = count;
       throttleSeconds = seconds;
     },
+    failNext(count, status = 503) {
+      failing = count;
+      failStatus = status;
+    },
     addDeployment,
     stateOf,
     aliased(alias, owner = ACCOUNT) {
@@ -281,6 +290,10 @@ export async function startVercelApi(
         "x-ratelimit-remaining": "0",
         "x-ratelimit-reset": String(reset),
       });
+    }
+    if (failing > 0) {
+      failing--;
+      return error(failStatus, "internal_server_error", "An unexpected internal error occurred");
     }
     const auth = req.headers.authorization;
     if (!auth) return error(401, "forbidden", "Missing authentication token");
