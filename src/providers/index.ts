@@ -12,6 +12,7 @@ import type { Deploy } from "../runbook/schema/flow.js";
 import { createCommandProvider } from "./command.js";
 import { createLocalProcessProvider } from "./local-process.js";
 import type { Provider, ProviderOptions } from "./types.js";
+import { createVercelProvider } from "./vercel.js";
 
 export type DeploySpec = z.output<typeof Deploy>;
 type SpecOf<N extends DeploySpec["provider"]> = Extract<DeploySpec, { provider: N }>;
@@ -31,6 +32,11 @@ const PROVIDERS: { readonly [N in DeploySpec["provider"]]?: ProviderEntry<N> } =
   "local-process": {
     create: createLocalProcessProvider,
     canaryProblem: () => undefined,
+  },
+  vercel: {
+    create: createVercelProvider,
+    canaryProblem: () =>
+      "Vercel's REST API has no weighted traffic split for an alias (Rolling Releases move the project's production domains through stages fixed before the release starts, with no documented abort); use provider command with a `shift` command, or no canary steps",
   },
 };
 
