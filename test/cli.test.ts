@@ -279,19 +279,14 @@ describe("gantry release", () => {
     assert.equal(r.code, 3);
     const result = JSON.parse(r.stdout);
     assert.equal(result.outcome, "not_executed");
-    assert.deepEqual(result.notExecutable, ["deploy.canary"]);
-    const text = gantry([
-      "release",
-      "examples/seeds/000-vercel-sentry-redis/runbook.yaml",
-      "--env",
-      "production",
-      "--ref",
-      "v1.0.0",
+    assert.deepEqual(result.notExecutable, [
+      "deploy.canary (provider command cannot shift traffic: add a `shift` command that sends {{ canary.weight }} percent of traffic)",
     ]);
+    const text = gantry(["release", `${FIXTURES}valid-full.yaml`, "--env", "production", "--ref", "v1.4.0"]);
     assert.equal(text.code, 3);
     assert.match(
       text.stderr,
-      /cannot execute these parts of .*000-vercel-sentry-redis\/runbook\.yaml yet: .*deploy \(provider vercel: use provider command, see docs\/providers\.md\).* Nothing was run\./,
+      /cannot execute these parts of .*valid-full\.yaml yet: deploy\.canary \(provider command cannot shift traffic: .*\)\. Nothing was run\./,
     );
   });
 });

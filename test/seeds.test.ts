@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { describe, it } from "node:test";
+import { notExecutable } from "../src/app/capabilities.js";
 import { loadRunbook } from "../src/runbook/load.js";
 import { plan } from "../src/runbook/plan/plan.js";
 import { ROOT } from "./helpers/paths.js";
@@ -32,6 +33,10 @@ describe("seed translations", () => {
           result.plan.phases.some((p) => p.name === "deploy"),
           `${file} has a deploy phase`,
         );
+        // Every provider and canary step the seeds use is executable.
+        const sections = { schedule: runbook.schedule.length, channels: runbook.notify?.channels ?? {} };
+        const deployParts = notExecutable(result.plan, sections).filter((p) => p.startsWith("deploy"));
+        assert.deepEqual(deployParts, [], `${file} --env ${env}`);
       }
     });
   }

@@ -49,7 +49,7 @@ export function describeDeploy(d: Deploy): string {
     case "local-process":
       return `start \`${d.start}\` on 127.0.0.1:${d.port}, wait for ${d.health}`;
     case "vercel":
-      return `vercel deploy --prod (project ${d.project}), move alias ${d.alias}`;
+      return `${d.source === "git" ? "build from git" : "take the prebuilt deployment"} of project ${d.project}, wait until READY, move alias ${d.alias}`;
     case "kubernetes":
       return `${d.apply ? `kubectl apply -k ${d.apply}; ` : ""}rollout status ${d.deployments.map((x) => `deploy/${x}`).join(", ")} in ${d.namespace}${d.image ? `; ${d.image} digest matches the tag` : ""}`;
     case "fly":
