@@ -34,7 +34,29 @@ async function shares(port: number, n = 100): Promise<Record<string, number>> {
   return seen;
 }
 
-describe("canary on local-process", { concurrency: 1 }, () => {
+describe("canary on local-process", { concurrency: 2 }, () => {
+  for (const point of ["canary:2:started@300", "deploy:started@400"]) {
+    it(`killed at ${point}, resumed: released, each shift done once, the canary serves alone`, async () => {
+      const w = await workspace({ previous: "1.0.0", edit: [CANARY] });
+      spaces.push(w);
+      assert.equal((await release(w, "v1.0.0")).json?.outcome, "released");
+      const crashed = await w.gantry(["release", w.runbook, "--env", "local", "--ref", "v1.1.0", "--json"], {
+        GANTRY_FAILPOINT: point,
+      });
+      assert.equal(crashed.signal, "SIGKILL", `expected a kill at ${point}: ${crashed.stderr}`);
+      const resumed = await w.gantry(["resume", "--json"]);
+      assert.equal(resumed.json?.outcome, "released", `${resumed.stdout}\n${resumed.stderr}`);
+      const entries = (await w.providerState()).deploys.filter((d) => d.version === "1.1.0");
+      const ok = (action: string) => entries.filter((d) => d.action === action && d.result === "ok");
+      assert.equal(ok("deploy").length, 1, JSON.stringify(entries));
+      assert.deepEqual(
+        ok("shift").map((d) => d.key.split(":").slice(-2).join(":")),
+        ["canary:2", "canary:3"],
+      );
+      assert.deepEqual(await shares(w.port), { "1.1.0": 100 });
+    });
+  }
+
   it("shifts a healthy version 10% → 50% → 100%, then it serves alone", async () => {
     const w = await workspace({ previous: "1.0.0", edit: [CANARY] });
     spaces.push(w);
