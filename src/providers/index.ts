@@ -10,6 +10,7 @@
 import type * as z from "zod";
 import type { Deploy } from "../runbook/schema/flow.js";
 import { createCommandProvider } from "./command.js";
+import { createFlyProvider } from "./fly.js";
 import { createLocalProcessProvider } from "./local-process.js";
 import type { Provider, ProviderOptions } from "./types.js";
 
@@ -32,6 +33,7 @@ const PROVIDERS: { readonly [N in DeploySpec["provider"]]?: ProviderEntry<N> } =
     create: createLocalProcessProvider,
     canaryProblem: () => undefined,
   },
+  fly: { create: createFlyProvider, canaryProblem: () => undefined },
 };
 
 /** The providers this version can execute, by name. */
