@@ -10,6 +10,7 @@
 import type * as z from "zod";
 import type { Deploy } from "../runbook/schema/flow.js";
 import { createCommandProvider } from "./command.js";
+import { createFlyProvider } from "./fly.js";
 import { createLocalProcessProvider } from "./local-process.js";
 import type { Provider, ProviderOptions } from "./types.js";
 import { createVercelProvider } from "./vercel.js";
@@ -38,6 +39,7 @@ const PROVIDERS: { readonly [N in DeploySpec["provider"]]?: ProviderEntry<N> } =
     canaryProblem: () =>
       "Vercel's REST API has no weighted traffic split for an alias (Rolling Releases move the project's production domains through stages fixed before the release starts, with no documented abort); use provider command with a `shift` command, or no canary steps",
   },
+  fly: { create: createFlyProvider, canaryProblem: () => undefined },
 };
 
 /** The providers this version can execute, by name. */

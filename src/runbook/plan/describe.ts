@@ -53,7 +53,7 @@ export function describeDeploy(d: Deploy): string {
     case "kubernetes":
       return `${d.apply ? `kubectl apply -k ${d.apply}; ` : ""}rollout status ${d.deployments.map((x) => `deploy/${x}`).join(", ")} in ${d.namespace}${d.image ? `; ${d.image} digest matches the tag` : ""}`;
     case "fly":
-      return `flyctl deploy --app ${d.app}`;
+      return `update the Machines of ${d.app} to ${d.image ?? `registry.fly.io/${d.app}:<version>`}, one at a time, through the Machines API`;
   }
 }
 
