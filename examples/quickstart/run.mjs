@@ -10,6 +10,10 @@
  * The service listens on 127.0.0.1:18080. When another program holds that port, the
  * quickstart picks a free one and releases a copy of the runbook that uses it (written to
  * <data folder>/quickstart/). QUICKSTART_PORT=8181 npm run quickstart asks for a port.
+ *
+ * `npm run quickstart -- --canary` releases the same versions through canary steps
+ * (10% → 50% → 100%, behind Gantry's weighted proxy on the service's port): v2 is caught at
+ * its first step, v3 is promoted.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -25,8 +29,14 @@ const bin = path.join(root, "bin/gantry.js");
 const dataDir = process.env.GANTRY_DATA_DIR ?? path.join(root, ".gantry");
 const processFile = path.join(dataDir, "services/quickstart/local/process.json");
 
+const CANARY = `  canary:
+    - { weight: 10%, hold: 5s, checks: [ready] }
+    - { weight: 50%, hold: 3s, checks: [health] }
+    - { weight: 100% }
+`;
+const canary = process.argv.includes("--canary");
 const port = await choosePort();
-const runbook = path.relative(process.cwd(), runbookFor(port));
+const runbook = path.relative(process.cwd(), runbookFor(port, canary));
 
 const steps = [
   { ref: "v1.0.0", expect: "released", why: "a healthy first version" },
@@ -131,22 +141,26 @@ async function choosePort() {
   return p;
 }
 
-/** The runbook to release: the example itself on 18080, else a copy for `p` (with service.mjs beside it). */
-function runbookFor(p) {
+/**
+ * The runbook to release: the example itself on 18080, else a copy for `p` (with service.mjs
+ * beside it); with `withCanary`, a copy whose deploy has canary steps.
+ */
+function runbookFor(p, withCanary) {
   const original = path.join(here, "runbook.yaml");
-  if (p === DEFAULT_PORT) return original;
+  if (p === DEFAULT_PORT && !withCanary) return original;
   const dir = path.join(dataDir, "quickstart");
   fs.mkdirSync(dir, { recursive: true });
   fs.copyFileSync(path.join(here, "service.mjs"), path.join(dir, "service.mjs"));
-  const text = fs
+  let text = fs
     .readFileSync(original, "utf8")
     .replace(/^# yaml-language-server: .*\n/, "")
     .replaceAll(String(DEFAULT_PORT), String(p));
+  if (withCanary) text = text.replace(/^(deploy:\n(?: {2}.*\n)*)/m, `$1${CANARY}`);
   const file = path.join(dir, "runbook.yaml");
-  fs.writeFileSync(
-    file,
-    `# Written by examples/quickstart/run.mjs: examples/quickstart/runbook.yaml on port ${p}, because ${DEFAULT_PORT} was in use or QUICKSTART_PORT asked for ${p}.\n${text}`,
-  );
+  const why = withCanary
+    ? "with canary steps (--canary)"
+    : `on port ${p}, because ${DEFAULT_PORT} was in use or QUICKSTART_PORT asked for ${p}`;
+  fs.writeFileSync(file, `# Written by examples/quickstart/run.mjs: examples/quickstart/runbook.yaml ${why}.\n${text}`);
   return file;
 }
 
