@@ -10,6 +10,7 @@
 import type * as z from "zod";
 import type { Deploy } from "../runbook/schema/flow.js";
 import { createCommandProvider } from "./command.js";
+import { createKubernetesProvider } from "./kubernetes.js";
 import { createLocalProcessProvider } from "./local-process.js";
 import type { Provider, ProviderOptions } from "./types.js";
 
@@ -32,6 +33,8 @@ const PROVIDERS: { readonly [N in DeploySpec["provider"]]?: ProviderEntry<N> } =
     create: createLocalProcessProvider,
     canaryProblem: () => undefined,
   },
+  // A canary by replica ratio needs nothing more; deploy.traffic is for a router.
+  kubernetes: { create: createKubernetesProvider, canaryProblem: () => undefined },
 };
 
 /** The providers this version can execute, by name. */
