@@ -163,6 +163,7 @@ export async function startCanary(a: Attempt, live: Live, weight: number): Promi
     };
   }
   const release = loadRelease(kube, version);
+  const expected = expectedDigests(kube, version, undefined, release);
   const plan = spec.deployments.map((name) => ({
     name,
     n: stableOf(live, name),
@@ -194,7 +195,7 @@ export async function startCanary(a: Attempt, live: Live, weight: number): Promi
     kube,
     [...canaries, ...spec.deployments],
     version,
-    expectedDigests(kube, version, undefined, release),
+    expected,
     { ...timing, timeoutMs: a.timeoutMs },
     a.lines,
     canaries,
@@ -328,6 +329,7 @@ export function createCanary(kube: Kube, serial: <T>(task: () => Promise<T>) => 
     const { version, key } = request;
     const started = Date.now();
     const release = loadRelease(kube, version);
+    const expected = expectedDigests(kube, version, undefined, release);
     const ref = spec.image
       ? `${spec.image}:${kube.tag(version)}${release.pinned ? `@${release.pinned}` : ""}`
       : "";
@@ -341,7 +343,7 @@ export function createCanary(kube: Kube, serial: <T>(task: () => Promise<T>) => 
       kube,
       spec.deployments,
       version,
-      expectedDigests(kube, version, undefined, release),
+      expected,
       { ...timing, timeoutMs },
       lines,
     );

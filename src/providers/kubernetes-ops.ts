@@ -488,8 +488,12 @@ export async function finishRollout(
   const tag = kube.tag(version);
   const checked = verify.map((n) => wait.deployments.get(n)).filter((d): d is KubeObject => d !== undefined);
   const check = await verifyDigest(client, ns, checked, image, tag, expected, timing.signal);
-  if (check.problem)
-    return { ok: false, note: `rolled out, but ${check.problem}`, deployments: wait.deployments };
+  if (check.problem) return { ok: false, note: check.problem, deployments: wait.deployments };
+  if (!check.digest) {
+    const note = `no pod runs ${image}:${tag} (0 replicas): no digest to check`;
+    kube.say(note, lines);
+    return { ok: true, note, deployments: wait.deployments };
+  }
   const source = expected.length > 0 ? `, as ${expected.map((e) => e.from).join(" and ")} says` : "";
   const note = `${image}:${tag} runs as ${check.digest} on ${check.pods} pod${check.pods === 1 ? "" : "s"}${source}`;
   kube.say(note, lines);

@@ -56,17 +56,21 @@ export function rolloutState(d: KubeObject): RolloutState {
   const updated = st.updatedReplicas ?? 0;
   const total = st.replicas ?? 0;
   const available = st.availableReplicas ?? 0;
-  const counts = `${updated}/${want} updated, ${available}/${want} available`;
+  const old = Math.max(0, total - updated);
+  const counts = `${updated}/${want} updated${old > 0 ? `, ${old} old still running` : ""}, ${available} available`;
   if (progressing?.status === "False" && progressing.reason === "ProgressDeadlineExceeded") {
     return {
       done: false,
       failed: `deployment ${name} exceeded its progress deadline of ${durationText((d.spec?.progressDeadlineSeconds ?? 600) * 1000)} (ProgressDeadlineExceeded: ${progressing.message ?? "no message"}); ${counts}`,
-      progress: counts,
+      progress: `${name}: progress deadline exceeded`,
     };
   }
   if (updated < want) return { done: false, progress: `${name}: ${updated} of ${want} new replicas updated` };
   if (total > updated)
-    return { done: false, progress: `${name}: ${total - updated} old replicas pending termination` };
+    return {
+      done: false,
+      progress: `${name}: ${updated} of ${want} updated, ${old} old replicas pending termination`,
+    };
   if (available < want)
     return { done: false, progress: `${name}: ${available} of ${want} updated replicas available` };
   return { done: true, progress: `${name}: ${want}/${want} available` };
@@ -304,7 +308,8 @@ export async function verifyDigest(
       }
     }
   }
-  if (seen.size === 0) return { problem: `no pod runs ${image}`, pods };
+  // Deployments scaled to 0 run nothing to check.
+  if (seen.size === 0) return { pods };
   const short = (d: string) => d.slice(0, 19);
   if (seen.size > 1) {
     const list = [...seen].map(
@@ -317,7 +322,7 @@ export async function verifyDigest(
   for (const e of expected) {
     if (e.digest !== digest) {
       return {
-        problem: `the pods run ${image}@${short(digest)}…, but ${tag} is ${short(e.digest)}… (${e.from})`,
+        problem: `the pods run ${image}@${short(digest)}…, while ${tag} is ${short(e.digest)}… (${e.from})`,
         pods,
       };
     }

@@ -112,6 +112,7 @@ export function createKubernetesProvider(spec: KubernetesSpec, options: Provider
     try {
       return await body(a);
     } catch (e) {
+      if (request.signal?.aborted) return stoppedWaiting(a);
       return a.fail(
         `${action} of ${request.version} failed: ${options.redact((e as Error).message)}`,
         touched.started,
@@ -146,6 +147,7 @@ export function createKubernetesProvider(spec: KubernetesSpec, options: Provider
       if (again) return again;
     }
     const release = loadRelease(kube, version);
+    const expected = expectedDigests(kube, version, undefined, release);
     await a.begin();
     const timing = { deadline: a.deadline, ...(signal ? { signal } : {}) };
     const ref = spec.image
@@ -182,7 +184,7 @@ export function createKubernetesProvider(spec: KubernetesSpec, options: Provider
       kube,
       spec.deployments,
       version,
-      expectedDigests(kube, version, undefined, release),
+      expected,
       { ...timing, timeoutMs: a.timeoutMs },
       a.lines,
     );
