@@ -266,27 +266,52 @@ export async function startKubernetesApi(
     }
     return "ready";
   }
-  const owned = (plural: string, ns: string, uid: string) =>
-    [...table(plural).values()].filter(
-      (o) =>
-        o.metadata.namespace === ns &&
-        ((o.metadata.ownerReferences ?? []) as Obj[]).some((r) => r.uid === uid),
-    );
+  /** Per kind, the objects that name each owner uid in their ownerReferences (kept by put and drop). */
+  const children = new Map<string, Map<string, Set<Obj>>>(KINDS.map((k) => [k.plural, new Map()]));
+  const index = (plural: string, o: Obj, add: boolean) => {
+    for (const r of (o.metadata.ownerReferences ?? []) as Obj[]) {
+      const byOwner = children.get(plural)!;
+      let set = byOwner.get(r.uid);
+      if (!set && add) {
+        set = new Set();
+        byOwner.set(r.uid, set);
+      }
+      if (add) set!.add(o);
+      else {
+        set?.delete(o);
+        if (set?.size === 0) byOwner.delete(r.uid);
+      }
+    }
+  };
+  const put = (plural: string, ns: string, o: Obj) => {
+    const before = table(plural).get(key(ns, o.metadata.name));
+    if (before) index(plural, before, false);
+    table(plural).set(key(ns, o.metadata.name), o);
+    index(plural, o, true);
+  };
+  const drop = (plural: string, id: string) => {
+    const o = table(plural).get(id);
+    if (!o) return;
+    table(plural).delete(id);
+    index(plural, o, false);
+    if (plural === "pods") lives.delete(o.metadata.uid);
+  };
+  const owned = (plural: string, ns: string, uid: string): Obj[] =>
+    [...(children.get(plural)!.get(uid) ?? [])].filter((o) => o.metadata.namespace === ns);
 
   function remove(k: Kind, ns: string, name: string) {
     const o = table(k.plural).get(key(ns, name));
     if (!o) return;
-    table(k.plural).delete(key(ns, name));
+    drop(k.plural, key(ns, name));
     if (k.plural === "namespaces") {
       for (const other of KINDS)
         if (other.namespaced)
-          for (const [id, x] of table(other.plural))
-            if (x.metadata.namespace === name) table(other.plural).delete(id);
+          for (const [id, x] of [...table(other.plural)])
+            if (x.metadata.namespace === name) drop(other.plural, id);
       return;
     }
     for (const child of KINDS)
       for (const c of owned(child.plural, ns, o.metadata.uid)) remove(child, ns, c.metadata.name);
-    if (k.plural === "pods") lives.delete(o.metadata.uid);
   }
 
   // --- validation and defaults ---------------------------------------------------------------
@@ -390,7 +415,7 @@ export async function startKubernetesApi(
     }
     if (dryRun) return o;
     o.metadata.resourceVersion = nextVersion();
-    table(k.plural).set(key(ns, o.metadata.name), o);
+    put(k.plural, ns, o);
     return o;
   }
 
@@ -447,7 +472,7 @@ export async function startKubernetesApi(
         },
         status: { replicas: 0 },
       };
-      table("replicasets").set(key(ns, rs.metadata.name), rs);
+      put("replicasets", ns, rs);
       started = true;
     } else if (Number(rs.metadata.annotations?.[REVISION] ?? 0) !== maxRev) {
       rs.metadata.annotations = { ...rs.metadata.annotations, [REVISION]: String(maxRev + 1) };
@@ -528,7 +553,7 @@ export async function startKubernetesApi(
         readyAt: Math.max(t + readyAfter, delayed > t ? delayed + readyAfter : 0),
         behaviour: behaviourOf(containers.map((c) => String(c.image))),
       });
-      table("pods").set(key(pod.metadata.namespace, pod.metadata.name), pod);
+      put("pods", pod.metadata.namespace, pod);
     }
     const extra = pods.length - rs.spec.replicas;
     if (extra > 0) {
