@@ -233,7 +233,7 @@ export function createCanary(kube: Kube, serial: <T>(task: () => Promise<T>) => 
     const deadline = started + timeoutMs;
     const timing = { deadline, ...(signal ? { signal } : {}) };
     const lines: string[] = [];
-    const live = await readLive(kube, signal);
+    const live = await readLive(kube, signal, (await store.read()).current);
     const current = spec.deployments.map((name) => ({
       name,
       canary: live.canaries.get(name)?.spec?.replicas ?? 0,

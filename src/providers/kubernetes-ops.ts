@@ -414,7 +414,8 @@ export interface Live {
 export const canaryName = (name: string) => `${name}-canary`;
 
 /** The named Deployments and their canaries as the cluster has them now. */
-export async function readLive(kube: Kube, signal?: AbortSignal): Promise<Live> {
+/** `recorded`: what the provider state says serves, the answer when deploy.image is not set. */
+export async function readLive(kube: Kube, signal?: AbortSignal, recorded?: string): Promise<Live> {
   const client = kube.client();
   const ns = kube.namespace();
   const deployments = new Map<string, KubeObject | undefined>();
@@ -429,7 +430,13 @@ export async function readLive(kube: Kube, signal?: AbortSignal): Promise<Live> 
   }
   const rolledOut = [...deployments.values()].every((d) => d && rolloutState(d).done);
   const distinct = new Set([...tags.values()].filter((t) => t !== undefined));
-  const serving = rolledOut && distinct.size === 1 ? kube.versionOfTag([...distinct][0]) : undefined;
+  const serving = !rolledOut
+    ? undefined
+    : kube.spec.image
+      ? distinct.size === 1
+        ? kube.versionOfTag([...distinct][0])
+        : undefined
+      : recorded;
   return { deployments, tags, rolledOut, canaries, ...(serving ? { serving } : {}) };
 }
 

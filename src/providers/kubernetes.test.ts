@@ -330,6 +330,23 @@ describe("kubernetes provider: manifests", () => {
     assert.ok(writes(w.ns).some((q) => q.method === "PUT" && q.path.endsWith("/deployments/api")));
   });
 
+  it("without `image`, applies the manifests as written, replays from the record, and rolls back to recorded images", async () => {
+    const w = world(shopManifests("registry.test/fixed").replaceAll(":latest", ":one"));
+    const p = w.provider({ image: undefined });
+    assert.equal((await p.deploy(request("1", "n-1:deploy"))).ok, true);
+    const again = await p.deploy(request("1", "n-1:deploy"));
+    assert.equal(again.replayed, true, again.message);
+    assert.equal((await p.status()).version, "1");
+    w.write("manifests/all.yaml", shopManifests("registry.test/fixed").replaceAll(":latest", ":two"));
+    assert.equal((await p.deploy(request("2", "n-2:deploy"))).previousVersion, "1");
+    const back = await p.rollback(request("1", "n-2:rollback"));
+    assert.equal(back.ok, true, back.message);
+    assert.equal(
+      api.object(w.ns, "deployments", "web")?.spec.template.spec.containers[0].image,
+      "registry.test/fixed:one",
+    );
+  });
+
   it("fills templates of fields that are not commands, through a render that shell-quotes", () => {
     const render = (t: string, v: { version: string }) =>
       renderCommand(t, { release: { version: v.version }, env: { name: "production" } });

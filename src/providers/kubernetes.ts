@@ -137,7 +137,7 @@ export function createKubernetesProvider(spec: KubernetesSpec, options: Provider
   async function deploy(a: Attempt): Promise<DeployResult> {
     const { version, signal } = a.request;
     const state = await store.read();
-    const live = await readLive(kube, signal);
+    const live = await readLive(kube, signal, state.current);
     const before = live.serving ?? state.current;
     if (before && !sameVersion(before, version)) a.previousVersion = before;
     const weight = a.request.weight;
@@ -212,7 +212,7 @@ export function createKubernetesProvider(spec: KubernetesSpec, options: Provider
   async function rollback(a: Attempt): Promise<DeployResult> {
     const { version, signal } = a.request;
     const state = await store.read();
-    const live = await readLive(kube, signal);
+    const live = await readLive(kube, signal, state.current);
     const canaryVersion = [...live.canaries.values()][0]?.metadata?.annotations?.["gantry.dev/version"];
     const before =
       live.canaries.size > 0 ? (canaryVersion ?? state.current) : (live.serving ?? state.current);
