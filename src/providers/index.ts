@@ -11,6 +11,7 @@ import type * as z from "zod";
 import type { Deploy } from "../runbook/schema/flow.js";
 import { createCommandProvider } from "./command.js";
 import { createFlyProvider } from "./fly.js";
+import { createKubernetesProvider } from "./kubernetes.js";
 import { createLocalProcessProvider } from "./local-process.js";
 import type { Provider, ProviderOptions } from "./types.js";
 import { createVercelProvider } from "./vercel.js";
@@ -40,6 +41,8 @@ const PROVIDERS: { readonly [N in DeploySpec["provider"]]?: ProviderEntry<N> } =
       "Vercel's REST API has no weighted traffic split for an alias (Rolling Releases move the project's production domains through stages fixed before the release starts, with no documented abort); use provider command with a `shift` command, or no canary steps",
   },
   fly: { create: createFlyProvider, canaryProblem: () => undefined },
+  // A canary by replica ratio needs nothing more; deploy.traffic is for a router.
+  kubernetes: { create: createKubernetesProvider, canaryProblem: () => undefined },
 };
 
 /** The providers this version can execute, by name. */
