@@ -213,6 +213,13 @@ export class RunContext implements StepContext {
             values.weight !== undefined ? { canary: { weight: Math.round(values.weight * 1000) / 10 } } : {},
           ),
         ),
+      text: (template, values) =>
+        this.fill(template, "deploy", false, () =>
+          this.templateValues({
+            version: values.version,
+            ...(values.previousVersion ? { previousVersion: values.previousVersion } : {}),
+          }),
+        ),
       field: (value, where) => this.scope.field(value, where),
       redact: this.redact,
       onLine: (line) => this.output(step, line),

@@ -2,10 +2,7 @@
  * The fly provider's images: the image of a release from the runbook's template, and the
  * version a Machine runs, read back from its config.
  *
- * The engine fills provider templates as shell commands (every value one quoted word, see
- * src/runbook/command-template.ts): `registry.fly.io/shop:{{ release.version }}` comes back as
- * `registry.fly.io/shop:'1.4.2'`. An image is not a command, so the filled text is read back as
- * the one shell word it is (quotes and backslashes removed); a plain fill passes unchanged.
+ * The image template is filled as plain text (options.text): registry.fly.io/shop:1.4.2.
  *
  * A Machine's version: the `gantry_version` Gantry wrote into its metadata, when the image
  * beside it (`gantry_image`) is still the one configured; else the version the template puts
@@ -31,7 +28,7 @@ export function defaultImage(app: string): string {
 export function renderImage(render: Render, template: string, version: string): string {
   let word: string;
   try {
-    word = shellWord(render(template, { version }));
+    word = render(template, { version }).trim();
   } catch (e) {
     throw new Error(`deploy.image: ${(e as Error).message}`);
   }
@@ -70,44 +67,4 @@ export function imageVersion(image: string, frame: [string, string] | undefined)
     return undefined;
   const middle = image.slice(before.length, image.length - after.length);
   return TAG.test(middle) ? middle : undefined;
-}
-
-/** The one word a POSIX shell reads from `text`: quotes removed, backslash escapes undone. */
-export function shellWord(text: string): string {
-  let out = "";
-  let i = 0;
-  const t = text.trim();
-  while (i < t.length) {
-    const c = t[i]!;
-    if (c === "'") {
-      const end = t.indexOf("'", i + 1);
-      if (end < 0) throw new Error(`unbalanced ' in ${JSON.stringify(text)}`);
-      out += t.slice(i + 1, end);
-      i = end + 1;
-    } else if (c === '"') {
-      i++;
-      for (;;) {
-        if (i >= t.length) throw new Error(`unbalanced " in ${JSON.stringify(text)}`);
-        const d = t[i]!;
-        if (d === '"') break;
-        if (d === "\\" && i + 1 < t.length && '\\"$`\n'.includes(t[i + 1]!)) {
-          out += t[i + 1];
-          i += 2;
-        } else {
-          out += d;
-          i++;
-        }
-      }
-      i++;
-    } else if (c === "\\" && i + 1 < t.length) {
-      out += t[i + 1];
-      i += 2;
-    } else if (/\s/.test(c)) {
-      throw new Error(`${JSON.stringify(text)} is more than one word`);
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return out;
 }

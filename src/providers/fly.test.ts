@@ -10,10 +10,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type FlyApi, startFlyApi } from "../../test/helpers/fly-api.js";
 import { closedPort } from "../probes/test-support.js";
-import { renderCommand } from "../runbook/command-template.js";
 import { Deploy } from "../runbook/schema/flow.js";
+import { renderTemplate } from "../runbook/template.js";
 import { canaryCount, createFlyProvider } from "./fly.js";
-import { imageVersion, shellWord } from "./fly-image.js";
+import { imageVersion } from "./fly-image.js";
 import { readState, request, type TestDatabase, tempDir, testDatabase, testOptions } from "./test-support.js";
 import type { ProviderOptions } from "./types.js";
 
@@ -133,14 +133,14 @@ describe("fly provider", () => {
     assert.equal(api.operations(first.app), 3);
   });
 
-  it("reads the image out of the engine's shell-quoted template", async () => {
-    const render: ProviderOptions["render"] = (template, values) =>
-      renderCommand(template, {
+  it("fills the image template as plain text, as the engine does", async () => {
+    const text: ProviderOptions["text"] = (template, values) =>
+      renderTemplate(template, {
         release: { version: values.version, previousVersion: values.previousVersion },
       });
     const { provider, app } = setup({
       spec: { image: "registry.fly.io/{{ 'quoted' }}-x:v{{ release.version }}" },
-      options: { render },
+      options: { text },
     });
     const result = await provider.deploy(request("1.0.0", "r5:deploy"));
     assert.equal(result.ok, true, result.message);
@@ -414,11 +414,7 @@ describe("fly provider", () => {
     assert.equal(canaryCount(0.3, 4), 1);
   });
 
-  it("reads one shell word back, and a version out of an image", () => {
-    assert.equal(shellWord("registry.fly.io/shop:'1.4.2'"), "registry.fly.io/shop:1.4.2");
-    assert.equal(shellWord(`a"b\\"c"'d'\\e`), 'ab"cde');
-    assert.throws(() => shellWord("a b"), /more than one word/);
-    assert.throws(() => shellWord("'a"), /unbalanced/);
+  it("reads a version out of an image", () => {
     const frame: [string, string] = ["registry.fly.io/shop:v", ""];
     assert.equal(imageVersion("registry.fly.io/shop:v1.4.2", frame), "1.4.2");
     assert.equal(imageVersion("registry.fly.io/shop:latest", frame), undefined);

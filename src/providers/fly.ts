@@ -109,10 +109,10 @@ export function createFlyProvider(spec: FlySpec, options: ProviderOptions): Prov
     options.redact(token && token.length >= 4 ? text.replaceAll(token, "[redacted]") : text);
   const client = (deadline: number, signal?: AbortSignal) =>
     flyClient({ base: spec.api, token: tokenOf(), app: spec.app, deadline, ...(signal ? { signal } : {}) });
-  const imageOf = (version: string) => renderImage(options.render, template, version);
+  const imageOf = (version: string) => renderImage(options.text, template, version);
   let frame: [string, string] | undefined | null = null;
   const versionOf = (m: FlyMachine) => {
-    if (frame === null) frame = templateFrame(options.render, template);
+    if (frame === null) frame = templateFrame(options.text, template);
     return machineVersion(m, frame);
   };
 

@@ -68,40 +68,6 @@ export interface Kube {
   close(): void;
 }
 
-/**
- * Fills a template that is not a command. options.render writes every value shell-quoted (it
- * fills commands), so the template is rendered as one single-quoted shell word and unquoted.
- */
-export function renderValue(
-  options: ProviderOptions,
-  template: string,
-  values: { version: string; previousVersion?: string },
-): string {
-  if (!template.includes("{{")) return template;
-  const quoted = template
-    .split(/(\{\{[\s\S]*?\}\})/)
-    .map((part) => (part.startsWith("{{") ? part : part.replaceAll("'", `'\\''`)))
-    .join("");
-  return unquote(options.render(`'${quoted}'`, values));
-}
-
-/** The value of a shell word made of '…' parts and \x escapes (and plain characters). */
-function unquote(word: string): string {
-  let out = "";
-  for (let i = 0; i < word.length; i++) {
-    const c = word[i]!;
-    if (c === "'") {
-      const end = word.indexOf("'", i + 1);
-      if (end < 0) return out + word.slice(i + 1);
-      out += word.slice(i + 1, end);
-      i = end;
-    } else if (c === "\\" && i + 1 < word.length) {
-      out += word[++i];
-    } else out += c;
-  }
-  return out;
-}
-
 export function makeKube(spec: KubernetesSpec, options: ProviderOptions): Kube {
   let client: KubeClient | undefined;
   const get = () => {
@@ -113,7 +79,7 @@ export function makeKube(spec: KubernetesSpec, options: ProviderOptions): Kube {
     });
     return client;
   };
-  const tag = (version: string) => renderValue(options, spec.tag, { version });
+  const tag = (version: string) => options.text(spec.tag, { version });
   let affix: { prefix: string; suffix: string } | null | undefined;
   return {
     spec,
@@ -183,7 +149,7 @@ export async function runTraffic(
   const template = kube.spec.traffic;
   if (!template) return undefined;
   const weight = String(Math.round(percent * 100) / 100);
-  const command = kube.options.render(template.replace(/\{\{\s*canary\.weight\s*\}\}/g, weight), values);
+  const command = kube.options.render(template, { ...values, weight: percent / 100 });
   const timeoutMs = Math.max(1000, timing.deadline - Date.now());
   const result = await runCommand(command, {
     cwd: kube.options.cwd,
@@ -215,7 +181,7 @@ export interface Release {
 export function loadRelease(kube: Kube, version: string): Release {
   const { spec, options } = kube;
   if (!spec.apply) return { objects: [], deployments: new Map() };
-  const target = path.resolve(options.cwd, renderValue(options, spec.apply, { version }));
+  const target = path.resolve(options.cwd, options.text(spec.apply, { version }));
   const manifests = readManifests(target);
   const objects = manifests.objects;
   const pinned = spec.image ? manifests.pinned.get(spec.image) : undefined;
@@ -517,7 +483,7 @@ export function expectedDigests(
 ): Array<{ digest: string; from: string }> {
   const out: Array<{ digest: string; from: string }> = [];
   if (fromSpec && kube.spec.digest) {
-    const digest = renderValue(kube.options, kube.spec.digest, { version }).trim();
+    const digest = kube.options.text(kube.spec.digest, { version }).trim();
     if (!/^sha256:[0-9a-f]{64}$/.test(digest))
       throw new Error(
         `deploy.digest is ${JSON.stringify(digest)} for ${version}, not sha256:<64 hex digits>`,

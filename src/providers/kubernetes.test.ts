@@ -14,13 +14,13 @@ import { after, before, describe, it } from "node:test";
 import YAML from "yaml";
 import { leaf, testCa } from "../../test/helpers/certs.js";
 import { type KubernetesApi, startKubernetesApi } from "../../test/helpers/kubernetes-api.js";
-import { renderCommand } from "../runbook/command-template.js";
 import { Deploy } from "../runbook/schema/flow.js";
+import { renderTemplate } from "../runbook/template.js";
 import { IMAGE, shopManifests } from "./kubernetes.conformance.js";
 import { createKubernetesProvider } from "./kubernetes.js";
 import { canaryReplicas, replicaShare } from "./kubernetes-canary.js";
 import { parseImage, readManifests } from "./kubernetes-manifests.js";
-import { makeKube, renderValue } from "./kubernetes-ops.js";
+import { makeKube } from "./kubernetes-ops.js";
 import { readState, request, type TestDatabase, tempDir, testDatabase, testOptions } from "./test-support.js";
 import type { Provider, ProviderOptions } from "./types.js";
 
@@ -347,15 +347,9 @@ describe("kubernetes provider: manifests", () => {
     );
   });
 
-  it("fills templates of fields that are not commands, through a render that shell-quotes", () => {
-    const render = (t: string, v: { version: string }) =>
-      renderCommand(t, { release: { version: v.version }, env: { name: "production" } });
-    const options = { render } as unknown as ProviderOptions;
-    assert.equal(
-      renderValue(options, "kubernetes/overlays/{{ env.name }}", { version: "1" }),
-      "kubernetes/overlays/production",
-    );
-    assert.equal(renderValue(options, "it's/{{ release.version }}", { version: "1.2.3" }), "it's/1.2.3");
+  it("fills templates of fields that are not commands as plain text, as the engine does", () => {
+    const text = (t: string, v: { version: string }) =>
+      renderTemplate(t, { release: { version: v.version }, env: { name: "production" } });
     const kube = makeKube(
       Deploy.parse({
         provider: "kubernetes",
@@ -363,7 +357,7 @@ describe("kubernetes provider: manifests", () => {
         image: "x",
         tag: "v{{ release.version }}-amd64",
       }) as never,
-      { ...testOptions(db.pool, tempDir("k")), render } as ProviderOptions,
+      { ...testOptions(db.pool, tempDir("k")), text } as ProviderOptions,
     );
     assert.equal(kube.tag("1.2.3"), "v1.2.3-amd64");
     assert.equal(kube.versionOfTag("v1.2.3-amd64"), "1.2.3");
@@ -653,7 +647,7 @@ describe("kubernetes provider: seed 004", () => {
     const options = testOptions(db.pool, join(dir, "state"), {
       cwd: dir,
       env: { KUBECONFIG },
-      render: (t, v) => renderCommand(t, { release: { version: v.version }, env: { name: "production" } }),
+      text: (t, v) => renderTemplate(t, { release: { version: v.version }, env: { name: "production" } }),
     });
     mkdirSync(join(dir, "state"), { recursive: true });
     const p = createKubernetesProvider(spec, options);

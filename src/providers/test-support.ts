@@ -86,6 +86,10 @@ export function testOptions(
           "{{ canary.weight }}",
           values.weight === undefined ? "" : String(Math.round(values.weight * 1000) / 10),
         ),
+    text: (template, values) =>
+      template
+        .replaceAll("{{ release.version }}", values.version)
+        .replaceAll("{{ release.previousVersion }}", values.previousVersion ?? ""),
     field: (value, where) => {
       if (!value.startsWith("env:")) return value;
       const found = extra.env?.[value.slice(4)] ?? process.env[value.slice(4)];

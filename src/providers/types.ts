@@ -131,6 +131,11 @@ export interface ProviderOptions {
   /** Extra environment for commands (resolved secrets among them). */
   env?: Record<string, string>;
   /**
+   * Fills a field that is not a command (an alias, an image, a folder) with the same values as
+   * `render`, as plain text: nothing quoted. Throws a message naming the field.
+   */
+  text: (template: string, values: { version: string; previousVersion?: string }) => string;
+  /**
    * The value of a secret-bearing field (a token): a reference (env:NAME, file:PATH) resolved
    * and remembered for redaction, a literal as written. Throws a message naming `where`.
    */

@@ -14,14 +14,13 @@ import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import YAML from "yaml";
 import { startVercelApi, type VercelApi } from "../../test/helpers/vercel-api.js";
-import { renderCommand } from "../runbook/command-template.js";
 import { Deploy } from "../runbook/schema/flow.js";
+import { renderTemplate } from "../runbook/template.js";
 import { canaryProblem } from "./index.js";
 import { sleep } from "./state.js";
 import { readState, request, type TestDatabase, tempDir, testDatabase, testOptions } from "./test-support.js";
 import type { ProviderOptions } from "./types.js";
 import { createVercelProvider, type VercelSpec } from "./vercel.js";
-import { shellText } from "./vercel-fields.js";
 
 const TOKEN = "tok-s3cr3t-vercel";
 const TEAM = { id: "team_test000000000000000001", slug: "acme" };
@@ -70,9 +69,9 @@ function setup(
   }) as VercelSpec;
   const options = testOptions(db.pool, stateDir, {
     env: { VERCEL_TOKEN: TOKEN },
-    // As the engine does: a command's {{ … }} values are written as quoted shell words.
-    render: (template, values) =>
-      renderCommand(template, {
+    // As the engine fills a field that is not a command: plain text.
+    text: (template, values) =>
+      renderTemplate(template, {
         env: { vars: { vercel_alias: alias } },
         release: { version: values.version, ref: `v${values.version}` },
       }),
@@ -346,14 +345,5 @@ describe("vercel spec", () => {
       canary: [{ weight: "10%" }, { weight: "100%" }],
     });
     assert.match(canaryProblem(spec) ?? "", /no weighted traffic split for an alias/);
-  });
-
-  it("a rendered field is read back as one shell word", () => {
-    assert.equal(shellText("'dateplan.example.com'"), "dateplan.example.com");
-    assert.equal(shellText("v'1.4.2'"), "v1.4.2");
-    assert.equal(shellText(`'it'\\''s'`), "it's");
-    assert.equal(shellText('"a\\"b"'), 'a"b');
-    assert.equal(shellText("plain.example.com"), "plain.example.com");
-    assert.equal(shellText("'unbalanced"), "'unbalanced");
   });
 });

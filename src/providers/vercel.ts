@@ -15,9 +15,7 @@
  *
  * No canary: Vercel's API has no weighted split for an alias (see canaryProblem in index.ts).
  *
- * Templates: `options.render` fills {{ … }} the way it fills a shell command (each value one
- * quoted word); the fields here are not commands, so the rendered text is read back as one
- * shell word (`shellText`), which gives the plain value.
+ * Templates in its fields are filled as plain text (`options.text`).
  */
 import type * as z from "zod";
 import type { Deploy } from "../runbook/schema/flow.js";
@@ -25,7 +23,7 @@ import type { DeployAction, DeployState } from "../store/provider-state-store.js
 import { durationText, effectiveTimeout, sameVersion, sleep, thrown } from "./state.js";
 import type { DeployRequest, DeployResult, Provider, ProviderOptions, ProviderStatus } from "./types.js";
 import { VercelClient, type VercelDeployment, VercelError } from "./vercel-api.js";
-import { forTarget, gitSource, shellText } from "./vercel-fields.js";
+import { forTarget, gitSource } from "./vercel-fields.js";
 
 export type VercelSpec = Extract<z.output<typeof Deploy>, { provider: "vercel" }>;
 
@@ -51,7 +49,7 @@ export function createVercelProvider(spec: VercelSpec, options: ProviderOptions)
   const store = options.state;
 
   /** A string field filled for `version`. */
-  const text = (template: string, version: string) => shellText(options.render(template, { version })).trim();
+  const text = (template: string, version: string) => options.text(template, { version }).trim();
 
   /** The client, project and alias for a call about `version`; throws when the token cannot be resolved. */
   function context(version: string, say: (line: string) => void) {
