@@ -4,7 +4,8 @@
 # PostgreSQL for the restore-from-dump tests (pg_dump and pg_restore refuse a server newer
 # than themselves, so those tests use the server that comes with them); and the tools some
 # tests drive: chromium (the dashboard, through playwright-core) and xmllint (libxml2-utils:
-# the JUnit report against its XSD). Does nothing when they are already there. Gantry's own
+# the JUnit report against its XSD), and openssh-server (the SSH deploy recipe's tests log in
+# to their own sshd on 127.0.0.1). Does nothing when they are already there. Gantry's own
 # Postgres comes from embedded-postgres.
 set -eu
 missing=""
@@ -13,6 +14,7 @@ command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v xmllint >/dev/null 2>&1 || missing="$missing libxml2-utils"
+command -v /usr/sbin/sshd >/dev/null 2>&1 || missing="$missing openssh-server"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = 0 ]; then
