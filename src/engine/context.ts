@@ -10,6 +10,7 @@ import { baseValues, type EnvironmentScope, environmentScope, renderProbe } from
 import { type CommandResult, runCommand } from "../exec/command.js";
 import type { MigrationTarget } from "../migrations/run.js";
 import { measure } from "../probes/index.js";
+import { atOrigin } from "../probes/origin.js";
 import type { Measurement, ProbeEnvironment } from "../probes/types.js";
 import { createProvider } from "../providers/index.js";
 import type { Provider } from "../providers/types.js";
@@ -26,6 +27,7 @@ import type { Durable, RunFacts, StepContext, StepResult } from "../steps/contra
 import type { EventStore } from "../store/events.js";
 import { PostgresProviderState } from "../store/provider-state.js";
 import { emptyFacts } from "./facts.js";
+import { canaryValues, releaseValues } from "./provider-values.js";
 import { type RunInput, TemplateFailed } from "./types.js";
 
 export interface ContextEnvironment {
@@ -140,7 +142,7 @@ export class RunContext implements StepContext {
 
   async measure(step: string, m: Measured, options: { origin?: string } = {}): Promise<StepResult> {
     const baseline = m.baseline !== undefined ? this.facts.baselines[m.baseline] : undefined;
-    const r = await this.measureProbe(m.probe, step, undefined, baseline, options.origin);
+    const r = await this.measureProbe(m.probe, step, { baseline, ...options });
     return {
       ok: r.phase === "successful",
       message: this.redact(r.message),
@@ -158,10 +160,9 @@ export class RunContext implements StepContext {
   async measureProbe(
     spec: Probe,
     where: string,
-    previous?: unknown,
-    baseline?: unknown,
-    origin?: string,
+    at: { previous?: unknown; baseline?: unknown; origin?: string } = {},
   ): Promise<Measurement> {
+    const { previous, baseline, origin } = at;
     let rendered: Probe;
     let env: ProbeEnvironment;
     try {
@@ -193,8 +194,7 @@ export class RunContext implements StepContext {
   provider(step: string): Provider {
     const deploy = this.plan.deploy;
     if (!deploy) throw new Error("the runbook has no deploy section");
-    // What serves, the last known good and the deploy entries are in Postgres; the folder keeps
-    // local-process's own bookkeeping (and a 0.4 state.json, imported once).
+    // The provider's memory is in Postgres; the folder keeps local-process's own bookkeeping.
     const localDir = path.join(this.environment.dataDir, "services", this.service, this.env);
     this.providerState ??= new PostgresProviderState(this.environment.pool, this.service, this.env, {
       legacyFile: path.join(localDir, "state.json"),
@@ -205,21 +205,10 @@ export class RunContext implements StepContext {
       cwd: this.cwd,
       render: (template, values) =>
         this.fill(template, "deploy", true, () =>
-          this.templateValues(
-            {
-              version: values.version,
-              ...(values.previousVersion ? { previousVersion: values.previousVersion } : {}),
-            },
-            values.weight !== undefined ? { canary: { weight: Math.round(values.weight * 1000) / 10 } } : {},
-          ),
+          this.templateValues(releaseValues(values), canaryValues(values.weight)),
         ),
       text: (template, values) =>
-        this.fill(template, "deploy", false, () =>
-          this.templateValues({
-            version: values.version,
-            ...(values.previousVersion ? { previousVersion: values.previousVersion } : {}),
-          }),
-        ),
+        this.fill(template, "deploy", false, () => this.templateValues(releaseValues(values))),
       field: (value, where) => this.scope.field(value, where),
       redact: this.redact,
       onLine: (line) => this.output(step, line),
@@ -307,21 +296,5 @@ export class RunContext implements StepContext {
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.renderDeep(v, where)]));
     }
     return value;
-  }
-}
-
-/**
- * An http probe of the environment's own URL sent to `origin` instead (a canary or the stable
- * version alone); any other probe as it is.
- */
-function atOrigin(probe: Probe, envUrl: string | undefined, origin: string): Probe {
-  if (probe.type !== "http" || !envUrl) return probe;
-  try {
-    const from = new URL(envUrl).origin;
-    const url = new URL(probe.url);
-    if (url.origin !== from) return probe;
-    return { ...probe, url: `${origin}${url.pathname}${url.search}` };
-  } catch {
-    return probe;
   }
 }

@@ -291,9 +291,9 @@ export class Monitor {
 
   private async take(slot: number): Promise<Taken> {
     const signals = Object.entries(this.spec.signals);
-    const results = await Promise.all(
-      signals.map(([n, spec]) => this.ctx.measureProbe(spec, `monitor.signals.${n}`, this.previous[n])),
-    );
+    const measure = ([n, spec]: (typeof signals)[number]) =>
+      this.ctx.measureProbe(spec, `monitor.signals.${n}`, { previous: this.previous[n] });
+    const results = await Promise.all(signals.map(measure));
     return { at: slot, measurements: Object.fromEntries(signals.map(([n], i) => [n, results[i]!])) };
   }
 }
