@@ -325,7 +325,11 @@ describe("one copy of each command, and none left behind", { concurrency: 3 }, (
       const resumed = await w.gantry(["resume"]);
       assert.match(resumed.stdout + resumed.stderr, /released|rolled_back|failed/, resumed.stderr);
       for (const pid of earlier)
-        assert.equal(alive(pid), false, `the earlier attempt's pid ${pid} still runs`);
+        assert.equal(
+          alive(pid),
+          false,
+          `the earlier attempt's pid ${pid} still runs; resume said:\n${resumed.stdout}${resumed.stderr}`,
+        );
       assert.equal(fs.existsSync(path.join(w.dir, "overlaps.log")), false, "two copies ran at once");
       const log = await w.gantry(["log", await lastRun(w)]);
       assert.match(log.stdout, /an earlier attempt of this step was still running/);
