@@ -211,15 +211,7 @@ export async function startCanary(a: Attempt, live: Live, weight: number): Promi
   if (problem) return a.fail(`started the canary of ${version}, but ${problem}`);
   const message = `canary ${version} started in ${durationText(Date.now() - a.started)}: ${describe(kube, plan)}${a.previousVersion ? `; ${a.previousVersion} serves the rest` : ""}`;
   // What serves stays the stable version until the canary is promoted.
-  await kube.options.state.finish(key, "ok", message);
-  return {
-    ok: true,
-    started: true,
-    version,
-    ...(a.previousVersion ? { previousVersion: a.previousVersion } : {}),
-    message,
-    output: a.lines,
-  };
+  return a.succeed(message);
 }
 
 export function createCanary(kube: Kube, serial: <T>(task: () => Promise<T>) => Promise<T>): Canary {

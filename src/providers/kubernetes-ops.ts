@@ -133,6 +133,8 @@ export interface Attempt {
   begin(): Promise<void>;
   /** Records the failure; `changed`: whether this call changed anything (default true). */
   fail(message: string, changed?: boolean): Promise<DeployResult>;
+  /** Records the success; `serving`: the version that serves now (undefined: as it was). */
+  succeed(message: string, serving?: string): Promise<DeployResult>;
 }
 
 /**

@@ -108,6 +108,17 @@ export function createKubernetesProvider(spec: KubernetesSpec, options: Provider
           output: a.lines,
         };
       },
+      async succeed(message, serving) {
+        await store.finish(request.key, "ok", message, serving);
+        return {
+          ok: true,
+          started: true,
+          version: request.version,
+          ...(a.previousVersion ? { previousVersion: a.previousVersion } : {}),
+          message,
+          output: a.lines,
+        };
+      },
     };
     try {
       return await body(a);
@@ -198,15 +209,7 @@ export function createKubernetesProvider(spec: KubernetesSpec, options: Provider
     }
     await store.setDetails(version, { ...detailsOf(fin.deployments, fin.digest) });
     const message = `deployed ${version} to ${names} in ${durationText(Date.now() - a.started)}${a.previousVersion ? ` (was ${a.previousVersion})` : ""}${fin.digest ? `; pods run ${fin.digest.slice(0, 19)}…` : ""}`;
-    await store.finish(a.request.key, "ok", message, version);
-    return {
-      ok: true,
-      started: true,
-      version,
-      ...(a.previousVersion ? { previousVersion: a.previousVersion } : {}),
-      message,
-      output: a.lines,
-    };
+    return a.succeed(message, version);
   }
 
   async function rollback(a: Attempt): Promise<DeployResult> {
@@ -328,15 +331,7 @@ export function createKubernetesProvider(spec: KubernetesSpec, options: Provider
     if (!fin.ok) return a.fail(`rolled back ${names} to ${version}, but ${fin.note}`);
     await store.setDetails(version, { ...detailsOf(fin.deployments, fin.digest) });
     const message = `rolled back to ${version} in ${durationText(Date.now() - a.started)}${a.previousVersion ? ` (was ${a.previousVersion})` : ""}: ${how.join("; ")}${live.canaries.size > 0 ? "; canary removed" : ""}`;
-    await store.finish(a.request.key, "ok", message, version);
-    return {
-      ok: true,
-      started: true,
-      version,
-      ...(a.previousVersion ? { previousVersion: a.previousVersion } : {}),
-      message,
-      output: a.lines,
-    };
+    return a.succeed(message, version);
   }
 
   const stoppedWaiting = (a: Attempt): DeployResult => ({
