@@ -15,7 +15,6 @@ import {
   formatHeld,
   formatValue,
   RuleEvaluator,
-  type Sample,
   type Verdict,
 } from "../analysis/rules.js";
 import type { Measurement } from "../probes/types.js";
@@ -23,6 +22,7 @@ import type { MonitorSpec, ReleasePlan } from "../runbook/plan/types.js";
 import type { RollbackCause } from "../steps/contract.js";
 import type { RunContext } from "./context.js";
 import type { RunDurable } from "./durable.js";
+import { judgedAt, ruleThreshold, signalBaselines } from "./rule-inputs.js";
 
 interface Taken {
   at: number;
@@ -132,7 +132,8 @@ export class Monitor {
           when: r.when.text,
           subject: r.when.subject,
           op: r.when.op,
-          threshold: r.when.operand.value,
+          threshold: ruleThreshold(r, signalBaselines(this.ctx.facts)),
+          ...(r.during ? { during: r.during.text } : {}),
           for: r.for.text,
           forMs: r.for.ms,
           severity: r.severity,
@@ -184,7 +185,7 @@ export class Monitor {
       });
     }
     const before = this.lastVerdicts;
-    this.lastVerdicts = this.evaluators.map((e, i) => e.observe(this.sampleFor(i, taken)));
+    this.lastVerdicts = this.evaluators.map((_, i) => this.verdictFor(i, taken));
     this.k = k + 1;
     for (const [i, verdict] of this.lastVerdicts.entries()) await this.act(k, verdict, before[i]);
   }
@@ -223,7 +224,10 @@ export class Monitor {
           severity: rule.severity,
           when: rule.when.text,
           value: verdict.value ?? null,
-          threshold: rule.when.operand.kind === "number" ? rule.when.operand.text : rule.when.operand.value,
+          threshold:
+            rule.when.operand.kind === "number"
+              ? rule.when.operand.text
+              : ruleThreshold(rule, signalBaselines(this.ctx.facts)),
           for: rule.for.text,
         },
       });
@@ -275,18 +279,13 @@ export class Monitor {
     });
   }
 
-  private sampleFor(i: number, taken: Taken): Sample {
+  /** A rule's sample: every signal's measurement and baseline; none outside its `during:` part of the timeline. */
+  private verdictFor(i: number, taken: Taken): Verdict {
     const rule = this.spec.rules[i]!;
-    const measurement = taken.measurements[rule.when.subject];
-    return {
-      at: taken.at,
-      measurement: measurement ?? {
-        phase: "inconclusive",
-        message: `no signal ${rule.when.subject}`,
-        startedAt: new Date(taken.at).toISOString(),
-        finishedAt: new Date(taken.at).toISOString(),
-      },
-    };
+    const evaluator = this.evaluators[i]!;
+    if (!judgedAt(rule, taken.at - this.ctx.facts.deployedAt!)) return evaluator.rest();
+    const baselines = signalBaselines(this.ctx.facts);
+    return evaluator.observe({ at: taken.at, measurements: taken.measurements, baselines });
   }
 
   private async take(slot: number): Promise<Taken> {
