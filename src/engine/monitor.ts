@@ -24,8 +24,10 @@ import type { RunContext } from "./context.js";
 import type { RunDurable } from "./durable.js";
 import { judgedAt, ruleThreshold, signalBaselines } from "./rule-inputs.js";
 
+/** A sample: its slot on the interval grid from T, when its measuring ended (older records lack it), what it measured. */
 interface Taken {
   at: number;
+  endedAt?: number;
   measurements: Record<string, Measurement>;
 }
 
@@ -36,10 +38,7 @@ export interface MonitorHooks {
   rollingBack(): boolean;
 }
 
-interface Gap {
-  from: number;
-  to: number;
-}
+type Gap = { from: number; to: number };
 
 export class Monitor {
   private k = 0;
@@ -166,7 +165,7 @@ export class Monitor {
     // a rule's `for:` window then elapses on a sample, not up to an interval after it.
     const slot = this.ctx.facts.deployedAt! + k * this.interval;
     const taken = await this.durable.record(`sample:${k}`, () => this.take(slot));
-    await this.noteGap(k, taken.at);
+    await this.noteGap(k, taken);
     this.fresh++;
     for (const [n, m] of Object.entries(taken.measurements)) {
       this.previous[n] = m.state;
@@ -256,10 +255,11 @@ export class Monitor {
     }
   }
 
-  /** Samples more than two intervals apart leave a gap: recorded, and fresh samples are needed after it. */
-  private async noteGap(k: number, at: number): Promise<void> {
+  /** A sample more than two intervals after the previous one ended leaves a gap (measuring is not one): recorded, and fresh samples are needed after it. */
+  private async noteGap(k: number, taken: Taken): Promise<void> {
+    const { at } = taken;
     const last = this.lastAt;
-    this.lastAt = at;
+    this.lastAt = Math.max(at, taken.endedAt ?? at);
     if (last === undefined || at - last <= 2 * this.interval) return;
     const gap = { from: last + this.interval, to: at };
     this.gaps.push(gap);
@@ -279,7 +279,7 @@ export class Monitor {
     });
   }
 
-  /** A rule's sample: every signal's measurement and baseline; none outside its `during:` part of the timeline. */
+  /** A rule's verdict on a sample (every signal, every baseline); it rests outside its `during:`. */
   private verdictFor(i: number, taken: Taken): Verdict {
     const rule = this.spec.rules[i]!;
     const evaluator = this.evaluators[i]!;
@@ -293,6 +293,7 @@ export class Monitor {
     const measure = ([n, spec]: (typeof signals)[number]) =>
       this.ctx.measureProbe(spec, `monitor.signals.${n}`, { previous: this.previous[n] });
     const results = await Promise.all(signals.map(measure));
-    return { at: slot, measurements: Object.fromEntries(signals.map(([n], i) => [n, results[i]!])) };
+    const measurements = Object.fromEntries(signals.map(([n], i) => [n, results[i]!]));
+    return { at: slot, endedAt: Date.now(), measurements };
   }
 }
