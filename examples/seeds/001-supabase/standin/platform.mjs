@@ -217,23 +217,30 @@ export async function startPlatform(options) {
   return {
     deploy: (version) => serially(() => deploy(version)),
     async stop() {
-      await new Promise((resolve) => {
-        router.closeAllConnections();
-        router.close(resolve);
-      });
-      await new Promise((resolve) => {
-        api.closeAllConnections();
-        api.close(resolve);
-      });
+      await Promise.all([close(router), close(api)]);
       await Promise.all([...running.keys()].map(stop));
     },
   };
 }
 
+/** Listens on a fixed loopback port, keeping its sockets: websockets too must end at stop. */
 function listen(server, port) {
+  const sockets = new Set();
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  server.sockets = sockets;
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", resolve);
+  });
+}
+
+function close(server) {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    for (const socket of server.sockets) socket.destroy();
   });
 }
 

@@ -65,7 +65,11 @@ let stopping = false;
 async function stopAll(code) {
   if (stopping) return;
   stopping = true;
-  for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+  // Latest first; one that hangs does not keep the others running.
+  for (const stop of stops.reverse()) {
+    const bounded = new Promise((resolve) => setTimeout(resolve, 15_000).unref());
+    await Promise.race([Promise.resolve(stop()).catch(() => undefined), bounded]);
+  }
   process.exit(code);
 }
 process.on("SIGTERM", () => stopAll(0));

@@ -62,17 +62,7 @@ if (ready.body.status !== "ready") fail(`/api/health/ready: ${JSON.stringify(rea
 console.log("✓ /api/health/ready is ready (Postgres and Redis answer)");
 const pong = spawn(
   process.execPath,
-  [
-    "--experimental-websocket",
-    "--no-warnings",
-    path.join(HERE, "tools", "wscat.mjs"),
-    "-c",
-    `ws://127.0.0.1:${PORT}/ws`,
-    "-x",
-    "ping",
-    "-w",
-    "3",
-  ],
+  [path.join(HERE, "tools", "wscat.mjs"), "-c", `ws://127.0.0.1:${PORT}/ws`, "-x", "ping", "-w", "3"],
   { stdio: ["ignore", "pipe", "inherit"] },
 );
 let said = "";

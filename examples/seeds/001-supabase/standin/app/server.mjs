@@ -34,7 +34,7 @@ const routes = [
   ["GET", /^\/api\/health\/ready$/, ready],
   ["GET", /^\/api\/version$/, () => ({ status: 200, body: { version } })],
   ["POST", /^\/api\/auth\/login$/, login],
-  ["GET", /^\/api\/auth\/session$/, signedIn(async (user) => ({ status: 200, body: { user } }))],
+  ["GET", /^\/api\/auth\/session$/, signedIn(async (_match, user) => ({ status: 200, body: { user } }))],
   ["POST", /^\/api\/documents$/, signedIn(createDocument)],
   ["PATCH", /^\/api\/documents\/(\d+)$/, signedIn(editDocument)],
   ["DELETE", /^\/api\/documents\/(\d+)$/, signedIn(deleteDocument)],
