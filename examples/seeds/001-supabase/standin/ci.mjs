@@ -3,7 +3,7 @@
  * demand against this folder: every app file parses (`node --check`) and every migration has
  * its rollback script. `gh run list` (standin/bin/gh) reads its runs through the platform API.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 
@@ -11,15 +11,15 @@ export function createCi(seedDir) {
   const appDir = path.join(seedDir, "standin", "app");
   const migrations = path.join(seedDir, "migrations");
 
-  function problems() {
+  async function problems() {
     const found = [];
-    for (const file of readdirSync(appDir).filter((f) => f.endsWith(".mjs"))) {
-      try {
-        execFileSync(process.execPath, ["--check", path.join(appDir, file)], { stdio: "pipe" });
-      } catch {
-        found.push(`app/${file} does not parse`);
-      }
-    }
+    const sources = readdirSync(appDir).filter((f) => f.endsWith(".mjs"));
+    const parses = (file) =>
+      new Promise((resolve) =>
+        execFile(process.execPath, ["--check", path.join(appDir, file)], (err) => resolve(!err)),
+      );
+    const results = await Promise.all(sources.map(parses));
+    for (const [i, ok] of results.entries()) if (!ok) found.push(`app/${sources[i]} does not parse`);
     const files = readdirSync(migrations, { recursive: true })
       .map(String)
       .filter((f) => f.endsWith(".sql"));
@@ -44,7 +44,7 @@ export function createCi(seedDir) {
   return {
     async runs(commit) {
       if (!known(commit)) return [];
-      const failed = problems();
+      const failed = await problems();
       return [
         {
           name: "ci",
