@@ -1,181 +1,27 @@
 /**
- * The hosting platform the team's deploy scripts (scripts/deploy*.sh) drive, for one
- * environment, `standin`: each version of estate-vault runs as its own process (a
- * "deployment") on a port of its own, and a router on the environment's public port sends each
- * request, websockets included, to a deployment by weight.
- *
- * The platform's rules, which the scripts rely on:
- * - deploy V: V serves alone at once when nothing serves yet, when V already runs, or when V
- *   served here before (that is a rollback: the previous artifact comes back, and whatever else
- *   runs is stopped). A new version starts beside the serving one with no traffic, as a canary,
- *   until a shift gives it some;
- * - shift V W: the canary V gets W% of requests, the stable version the rest; at 100 V is
- *   promoted and the stable version stopped;
- * - status: every running deployment answers /api/health/ready with "ready".
- *
- * Every request but the version's needs the deploy token (Authorization: Bearer).
+ * The stand-in's hosting platform: the API the team's deploy scripts (scripts/deploy*.sh) call,
+ * over its environments (environment.mjs: deployments, canary weights, the router). Every
+ * request but an environment's version needs the deploy token (Authorization: Bearer). It also
+ * plays the part of GitHub that `gh run list` reads (standin/bin/gh, with GITHUB_TOKEN).
  */
-import { spawn } from "node:child_process";
-import { createWriteStream, readFileSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
-import path from "node:path";
+import { close, listen, startEnvironment } from "./environment.mjs";
 
-export const ENVIRONMENT = "standin";
-const START_TIMEOUT_MS = 30_000;
-
+/** options: { apiPort, token, appFile, logDir, ci, environments: [spec of startEnvironment] } */
 export async function startPlatform(options) {
-  const { routerPort, apiPort, instancePorts, token, appEnv, logDir, appFile, afterStart, ci } = options;
-  /** version → { version, port, child, log, weight } */
-  const running = new Map();
-  const served = new Set();
-  let stable;
-  let canary;
-  let queue = Promise.resolve();
-  /** Deploys and shifts happen one at a time, in the order they arrived. */
-  const serially = (work) => {
-    const next = queue.then(work, work);
-    queue = next.catch(() => undefined);
-    return next;
+  const { apiPort, token, ci } = options;
+  const environments = new Map();
+  const stopAll = async () => {
+    await Promise.all([...environments.values()].map((e) => e.stop()));
   };
-
-  async function start(version) {
-    const port = instancePorts.find((p) => ![...running.values()].some((d) => d.port === p));
-    if (port === undefined) throw new Error("no free deployment port");
-    const log = path.join(logDir, `estate-vault-${version}.log`);
-    const out = createWriteStream(log, { flags: "a" });
-    const child = spawn(process.execPath, [appFile], {
-      env: { ...appEnv, PORT: String(port), VERSION: version },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout.pipe(out);
-    child.stderr.pipe(out);
-    const deployment = { version, port, child, log, weight: 0 };
-    running.set(version, deployment);
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) break;
-      if ((await answer(port, "/api/health"))?.status === 200) {
-        await afterStart();
-        return deployment;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    for (const spec of options.environments) {
+      environments.set(spec.name, await startEnvironment(spec, options));
     }
-    await stop(version);
-    const tail = readFileSync(log, "utf8").trim().split("\n").slice(-5).join("\n");
-    throw new Error(
-      `${version} did not become healthy within ${START_TIMEOUT_MS / 1000}s; its log ends:\n${tail}`,
-    );
+  } catch (err) {
+    await stopAll();
+    throw err;
   }
-
-  async function stop(version) {
-    const d = running.get(version);
-    if (!d) return;
-    running.delete(version);
-    if (d.child.exitCode !== null || d.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => d.child.once("exit", resolve));
-    d.child.kill("SIGTERM");
-    const timer = setTimeout(() => d.child.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-
-  /** `version` takes every request; every other deployment stops. */
-  async function alone(version) {
-    if (!running.has(version)) await start(version);
-    running.get(version).weight = 100;
-    for (const other of [...running.keys()]) if (other !== version) await stop(other);
-    stable = version;
-    canary = undefined;
-    served.add(version);
-  }
-
-  async function deploy(version) {
-    if (!stable || running.has(version) || served.has(version)) {
-      await alone(version);
-      return `${version} serves all traffic`;
-    }
-    if (canary && canary !== version) await stop(canary);
-    await start(version);
-    canary = version;
-    return `${version} deployed beside ${stable}, no traffic yet`;
-  }
-
-  async function shift(version, weight) {
-    if (weight >= 100 && stable === version) return `${version} already serves all traffic`;
-    if (canary !== version) throw new Error(`${version} is not the canary (canary: ${canary ?? "none"})`);
-    if (weight >= 100) {
-      const was = stable;
-      await alone(version);
-      return `${version} promoted: all traffic; ${was} stopped`;
-    }
-    running.get(version).weight = weight;
-    running.get(stable).weight = 100 - weight;
-    return `${weight}% of traffic on ${version}, ${100 - weight}% on ${stable}`;
-  }
-
-  async function state() {
-    const deployments = await Promise.all(
-      [...running.values()].map(async (d) => {
-        const ready = await answer(d.port, "/api/health/ready");
-        return { version: d.version, port: d.port, weight: d.weight, ready: ready?.body?.status === "ready" };
-      }),
-    );
-    return { environment: ENVIRONMENT, serving: stable ?? null, canary: canary ?? null, deployments };
-  }
-
-  // Smooth weighted round robin: over any run of requests each deployment's share is its weight.
-  const credit = new Map();
-  function pick() {
-    const live = [...running.values()].filter((d) => d.weight > 0);
-    if (live.length === 0) return undefined;
-    const total = live.reduce((sum, d) => sum + d.weight, 0);
-    let best;
-    for (const d of live) {
-      credit.set(d.version, (credit.get(d.version) ?? 0) + d.weight);
-      if (!best || credit.get(d.version) > credit.get(best.version)) best = d;
-    }
-    credit.set(best.version, credit.get(best.version) - total);
-    return best;
-  }
-
-  const router = http.createServer((req, res) => {
-    const target = pick();
-    if (!target) {
-      res.writeHead(503, { "content-type": "application/json" }).end('{"error":"no deployment serves"}');
-      return;
-    }
-    const upstream = http.request(
-      { host: "127.0.0.1", port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on("error", () => {
-      if (!res.headersSent) res.writeHead(502, { "content-type": "application/json" });
-      res.end('{"error":"deployment unreachable"}');
-    });
-    req.pipe(upstream);
-  });
-  router.on("upgrade", (req, socket, head) => {
-    const target = pick();
-    if (!target) {
-      socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n");
-      return;
-    }
-    const upstream = net.connect(target.port, "127.0.0.1", () => {
-      const lines = [`${req.method} ${req.url} HTTP/1.1`];
-      for (let i = 0; i < req.rawHeaders.length; i += 2)
-        lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-      upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
-      upstream.write(head);
-      upstream.pipe(socket);
-      socket.pipe(upstream);
-    });
-    upstream.on("error", () => socket.destroy());
-    socket.on("error", () => upstream.destroy());
-  });
 
   const api = http.createServer(async (req, res) => {
     const send = (status, body) =>
@@ -190,21 +36,23 @@ export async function startPlatform(options) {
         return send(200, await ci.runs(url.searchParams.get("commit") ?? ""));
       }
       if (!env) return send(404, { error: "not found" });
-      if (env[1] !== ENVIRONMENT) return send(404, { error: `unknown environment ${env[1]}` });
-      if (req.method === "GET" && env[2] === "/version") return send(200, { version: stable ?? null });
+      const environment = environments.get(env[1]);
+      if (!environment) return send(404, { error: `unknown environment ${env[1]}` });
+      if (req.method === "GET" && env[2] === "/version")
+        return send(200, { version: environment.version() ?? null });
       if (req.headers.authorization !== `Bearer ${token}`)
         return send(401, { error: "invalid deploy token" });
-      if (req.method === "GET" && !env[2]) return send(200, await state());
+      if (req.method === "GET" && !env[2]) return send(200, await environment.state());
       const body = await json(req);
       const version = String(body.version ?? "");
       if (!/^\d+\.\d+\.\d+$/.test(version)) return send(400, { error: "version must look like 1.4.0" });
       if (req.method === "POST" && env[2] === "/deploy") {
-        return send(200, { message: await serially(() => deploy(version)) });
+        return send(200, { message: await environment.deploy(version) });
       }
       if (req.method === "POST" && env[2] === "/shift") {
         const weight = Number(body.weight);
         if (!(weight >= 0 && weight <= 100)) return send(400, { error: "weight must be 0-100" });
-        return send(200, { message: await serially(() => shift(version, weight)) });
+        return send(200, { message: await environment.shift(version, weight) });
       }
       return send(404, { error: "not found" });
     } catch (err) {
@@ -212,36 +60,17 @@ export async function startPlatform(options) {
     }
   });
 
-  await listen(router, routerPort);
-  await listen(api, apiPort);
+  await listen(api, apiPort).catch(async (err) => {
+    await stopAll();
+    throw err;
+  });
   return {
-    deploy: (version) => serially(() => deploy(version)),
+    environment: (name) => environments.get(name),
     async stop() {
-      await Promise.all([close(router), close(api)]);
-      await Promise.all([...running.keys()].map(stop));
+      await close(api);
+      await stopAll();
     },
   };
-}
-
-/** Listens on a fixed loopback port, keeping its sockets: websockets too must end at stop. */
-function listen(server, port) {
-  const sockets = new Set();
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  server.sockets = sockets;
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", resolve);
-  });
-}
-
-function close(server) {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    for (const socket of server.sockets) socket.destroy();
-  });
 }
 
 async function json(req) {
@@ -249,21 +78,4 @@ async function json(req) {
   for await (const chunk of req) chunks.push(chunk);
   const text = Buffer.concat(chunks).toString("utf8");
   return text ? JSON.parse(text) : {};
-}
-
-/** GET a deployment's path: { status, body } or undefined when it does not answer. */
-async function answer(port, pathname) {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}${pathname}`, { signal: AbortSignal.timeout(2000) });
-    const text = await res.text();
-    let body;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = text;
-    }
-    return { status: res.status, body };
-  } catch {
-    return undefined;
-  }
 }

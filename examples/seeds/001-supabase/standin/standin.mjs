@@ -3,8 +3,8 @@
  * The stand-in of seed 001 (estate-vault on Supabase): `node standin.mjs DIR` starts, on
  * 127.0.0.1 and the fixed ports below, a real Redis (sessions), Debian's PostgreSQL playing
  * Supabase, a real Prometheus scraping the app, a Slack stand-in for #releases, and the
- * hosting platform (platform.mjs) serving estate-vault 1.3.0, what production runs before the
- * seed's releases. When all of it answers it writes DIR/standin.json (the contract in
+ * hosting platform (platform.mjs) with two environments, `standin` (production) and
+ * `standin-staging`, each serving estate-vault 1.3.0, what runs before the seed's releases. When all of it answers it writes DIR/standin.json (the contract in
  * examples/seeds/README.md) and runs until SIGTERM or SIGINT, then stops everything it started,
  * the app versions the releases deployed included. Its files stay in DIR.
  *
@@ -22,6 +22,7 @@ const HELPERS = path.join(SEED, "../../../dist/test/helpers");
 
 const PORTS = {
   app: 18200,
+  staging: 18220,
   platform: 18201,
   redis: 18202,
   postgres: 18203,
@@ -30,10 +31,13 @@ const PORTS = {
   // verify:release boots the app here (standin/verify-release.mjs).
   verify: 18290,
 };
-// One port per running version of the app: the stable one, a canary, a rollback target.
+// One port per running version of the app in each environment: the stable one, a canary.
 const DEPLOYMENT_PORTS = Array.from({ length: 10 }, (_, i) => 18210 + i);
+const STAGING_DEPLOYMENT_PORTS = Array.from({ length: 9 }, (_, i) => 18221 + i);
 const INITIAL_VERSION = "1.3.0";
+// The runbook's vars.smoke_user of each environment.
 const SMOKE_USER = "smoke@example.com";
+const STAGING_SMOKE_USER = "smoke+staging@example.com";
 
 const dir = process.argv[2];
 if (!dir) {
@@ -79,17 +83,24 @@ try {
   const redisPassword = secret();
   const redis = await startRedis(["--requirepass", redisPassword], { port: PORTS.redis });
   stops.push(() => redis.stop());
+  // One Redis, a database number per environment.
   const redisUrl = `redis://:${redisPassword}@127.0.0.1:${PORTS.redis}/0`;
+  const stagingRedisUrl = `redis://:${redisPassword}@127.0.0.1:${PORTS.redis}/1`;
 
   const postgres = await startDebianPostgres({ port: PORTS.postgres, password: secret() });
   stops.push(() => postgres.stop());
   const smokePassword = secret();
-  const databaseUrl = await setUpSupabase(postgres.url, {
-    port: PORTS.postgres,
-    password: secret(),
-    smokeUser: SMOKE_USER,
-    smokePassword,
-  });
+  // One Supabase project per environment: here a database (and role) each.
+  const supabase = (database) =>
+    setUpSupabase(postgres.url, {
+      port: PORTS.postgres,
+      database,
+      password: secret(),
+      smokeUsers: [SMOKE_USER, STAGING_SMOKE_USER],
+      smokePassword,
+    });
+  const databaseUrl = await supabase("estate_vault");
+  const stagingDatabaseUrl = await supabase("estate_vault_staging");
 
   const slack = await startSlackApi({ token: secret(), channels: ["#releases"], port: PORTS.slack }, (stop) =>
     stops.push(stop),
@@ -116,51 +127,77 @@ try {
   });
 
   const prometheus = await startPrometheus({
-    targets: DEPLOYMENT_PORTS.map((p) => `127.0.0.1:${p}`),
+    targets: [...DEPLOYMENT_PORTS, ...STAGING_DEPLOYMENT_PORTS].map((p) => `127.0.0.1:${p}`),
     port: PORTS.prometheus,
   });
   stops.push(() => prometheus.stop());
 
   const deployToken = secret();
   const githubToken = secret();
+  const appEnv = {
+    PATH: process.env.PATH,
+    SESSION_SECRET: secret(),
+    DEFECTS_FILE: path.join(HERE, "defects.json"),
+  };
   const platform = await startPlatform({
-    routerPort: PORTS.app,
     apiPort: PORTS.platform,
-    instancePorts: DEPLOYMENT_PORTS,
     token: deployToken,
     appFile: path.join(HERE, "app", "server.mjs"),
-    appEnv: {
-      PATH: process.env.PATH,
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      SESSION_SECRET: secret(),
-      DEFECTS_FILE: path.join(HERE, "defects.json"),
-    },
     logDir: DIR,
-    afterStart: () => ensureSmokeFixtures(databaseUrl, SMOKE_USER),
     ci: { token: githubToken, ...createCi(SEED) },
+    environments: [
+      {
+        name: "standin",
+        routerPort: PORTS.app,
+        instancePorts: DEPLOYMENT_PORTS,
+        appEnv: { ...appEnv, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, SESSION_STORE: "redis" },
+        afterStart: () => ensureSmokeFixtures(databaseUrl, SMOKE_USER),
+      },
+      {
+        // "Production requires Redis-backed sessions" (seed section 4): staging keeps them in memory.
+        name: "standin-staging",
+        routerPort: PORTS.staging,
+        instancePorts: STAGING_DEPLOYMENT_PORTS,
+        appEnv: {
+          ...appEnv,
+          DATABASE_URL: stagingDatabaseUrl,
+          REDIS_URL: stagingRedisUrl,
+          SESSION_STORE: "memory",
+        },
+        afterStart: () => ensureSmokeFixtures(stagingDatabaseUrl, STAGING_SMOKE_USER),
+      },
+    ],
   });
   stops.push(() => platform.stop());
-  await platform.deploy(INITIAL_VERSION);
+  await platform.environment("standin").deploy(INITIAL_VERSION);
+  await platform.environment("standin-staging").deploy(INITIAL_VERSION);
 
   const env = {
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
+    STAGING_DATABASE_URL: stagingDatabaseUrl,
+    STAGING_REDIS_URL: stagingRedisUrl,
     SMOKE_USER_PASSWORD: smokePassword,
     PROMETHEUS_TOKEN: secret(),
     GITHUB_TOKEN: githubToken,
     SLACK_RELEASES_WEBHOOK: slackWebhook,
     ESTATE_VAULT_DEPLOY_API: `http://127.0.0.1:${PORTS.platform}`,
     ESTATE_VAULT_DEPLOY_TOKEN: deployToken,
-    // For the stand-in's tools: gh reads CI runs here; the e2e suite signs in as this account.
+    // For the stand-in's tools: gh reads CI runs here; the e2e suite signs in with the account
+    // of the environment it tests (by base URL).
     ESTATE_VAULT_GITHUB_API: `http://127.0.0.1:${PORTS.platform}/github`,
-    E2E_USER_EMAIL: SMOKE_USER,
+    E2E_USERS: JSON.stringify({
+      [`http://127.0.0.1:${PORTS.app}`]: SMOKE_USER,
+      [`http://127.0.0.1:${PORTS.staging}`]: STAGING_SMOKE_USER,
+    }),
     // gh and npx (wscat, playwright) are the stand-in's own, offline: see standin/bin.
     PATH: `${path.join(HERE, "bin")}${path.delimiter}${process.env.PATH}`,
   };
   const secrets = [
     "DATABASE_URL",
     "REDIS_URL",
+    "STAGING_DATABASE_URL",
+    "STAGING_REDIS_URL",
     "SMOKE_USER_PASSWORD",
     "PROMETHEUS_TOKEN",
     "GITHUB_TOKEN",
@@ -175,9 +212,11 @@ try {
       mode: 0o600,
     },
   );
-  console.log(`estate-vault stand-in ready: ${INITIAL_VERSION} serves at http://127.0.0.1:${PORTS.app}`);
   console.log(
-    `  platform ${PORTS.platform}, redis ${PORTS.redis}, postgres ${PORTS.postgres}, prometheus ${PORTS.prometheus}, slack ${PORTS.slack}, app versions ${DEPLOYMENT_PORTS[0]}-${DEPLOYMENT_PORTS.at(-1)}`,
+    `estate-vault stand-in ready: ${INITIAL_VERSION} serves standin at http://127.0.0.1:${PORTS.app} and standin-staging at http://127.0.0.1:${PORTS.staging}`,
+  );
+  console.log(
+    `  platform ${PORTS.platform}, redis ${PORTS.redis}, postgres ${PORTS.postgres}, prometheus ${PORTS.prometheus}, slack ${PORTS.slack}, app versions ${DEPLOYMENT_PORTS[0]}-${DEPLOYMENT_PORTS.at(-1)} and ${STAGING_DEPLOYMENT_PORTS[0]}-${STAGING_DEPLOYMENT_PORTS.at(-1)}`,
   );
   console.log(`  ${path.join(DIR, "standin.json")} (secrets inside); Ctrl-C or SIGTERM stops everything`);
 } catch (err) {
@@ -187,7 +226,10 @@ try {
 
 /** Every port must be free before anything starts, so a taken one leaves nothing behind. */
 async function checkPorts() {
-  const wanted = [...Object.entries(PORTS), ...DEPLOYMENT_PORTS.map((p) => ["app version", p])];
+  const wanted = [
+    ...Object.entries(PORTS),
+    ...[...DEPLOYMENT_PORTS, ...STAGING_DEPLOYMENT_PORTS].map((p) => ["app version", p]),
+  ];
   for (const [what, port] of wanted) {
     const free = await new Promise((resolve) => {
       const probe = net.createServer();

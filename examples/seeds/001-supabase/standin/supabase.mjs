@@ -1,30 +1,32 @@
 /**
- * What Supabase gives estate-vault, on Debian's PostgreSQL: a database with its own role and
- * password, and Supabase Auth's `auth.users` holding the synthetic smoke account. The team's
- * schema is not made here: the release applies migrations/ (expand before the deploy, the
- * contract at T+24h).
+ * What Supabase gives estate-vault, on Debian's PostgreSQL: one database per environment with
+ * its own role and password, and Supabase Auth's `auth.users` holding the synthetic smoke
+ * accounts. The team's schema is not made here: the release applies migrations/ (expand before
+ * the deploy, the contract at T+24h).
  */
 import pg from "pg";
 import { hashPassword } from "./password.mjs";
 
-export const DATABASE = "estate_vault";
 const LOCKED_BENEFICIARY = "ben_smoke_locked";
 
-/** Creates the role, the database and auth.users; returns the app's connection URL. */
-export async function setUpSupabase(adminUrl, { port, password, smokeUser, smokePassword }) {
+/**
+ * Creates the role and the database `database` (the role has its name), and auth.users with
+ * the smoke accounts; returns the app's connection URL.
+ */
+export async function setUpSupabase(adminUrl, { port, database, password, smokeUsers, smokePassword }) {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
     const { rows } = await admin.query(
-      "select format('create role estate_vault login password %L', $1::text) sql",
-      [password],
+      "select format('create role %I login password %L', $1::text, $2::text) sql",
+      [database, password],
     );
     await admin.query(rows[0].sql);
-    await admin.query(`create database ${DATABASE} owner estate_vault`);
+    await admin.query(`create database ${database} owner ${database}`);
   } finally {
     await admin.end();
   }
-  const url = `postgres://estate_vault:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+  const url = `postgres://${database}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   const app = new pg.Client({ connectionString: url });
   await app.connect();
   try {
@@ -34,10 +36,12 @@ export async function setUpSupabase(adminUrl, { port, password, smokeUser, smoke
         email text not null unique,
         encrypted_password text not null
       )`);
-    await app.query("insert into auth.users (email, encrypted_password) values ($1, $2)", [
-      smokeUser,
-      hashPassword(smokePassword),
-    ]);
+    for (const email of smokeUsers) {
+      await app.query("insert into auth.users (email, encrypted_password) values ($1, $2)", [
+        email,
+        hashPassword(smokePassword),
+      ]);
+    }
   } finally {
     await app.end();
   }

@@ -3,7 +3,8 @@
  * for Supabase: auth.users is Supabase Auth's table, the rest is the team's schema from
  * migrations/), Redis-backed sessions, a websocket endpoint and Prometheus metrics.
  *
- * Environment: PORT, VERSION, DATABASE_URL, REDIS_URL, SESSION_SECRET, DEFECTS_FILE. The
+ * Environment: PORT, VERSION, DATABASE_URL, REDIS_URL, SESSION_SECRET, SESSION_STORE (redis,
+ * the default, or memory), DEFECTS_FILE. The
  * version decides the defects: DEFECTS_FILE (standin/defects.json) maps versions to the
  * defects they carry. Secrets are never printed.
  */
@@ -24,7 +25,12 @@ db.on("error", () => undefined);
 const redis = createClient({ url: process.env.REDIS_URL });
 redis.on("error", () => undefined);
 await redis.connect();
-const sessions = createSessions(redis, process.env.SESSION_SECRET, defects);
+const sessions = createSessions(
+  process.env.SESSION_STORE ?? "redis",
+  redis,
+  process.env.SESSION_SECRET,
+  defects,
+);
 
 const requests = new Map();
 const countRequest = (status) => requests.set(status, (requests.get(status) ?? 0) + 1);

@@ -1,13 +1,19 @@
 /**
  * The team's release-verification flows (`npx playwright test e2e/release-verification`), as the
- * stand-in runs them: over HTTP against PLAYWRIGHT_BASE_URL, signed in as E2E_USER_EMAIL with
- * SMOKE_USER_PASSWORD (the stand-in app has no pages, so no browser). Deployment 6: login and
+ * stand-in runs them: over HTTP against PLAYWRIGHT_BASE_URL, signed in with SMOKE_USER_PASSWORD
+ * as that environment's smoke account (E2E_USERS: base URL → email, as the suite's per-environment
+ * configuration would say; the stand-in app has no pages, so no browser). Deployment 6: login and
  * session persistence, document create/edit/delete, beneficiary delete constraints. Prints one
  * line per test, as Playwright's list reporter does, and exits 1 when one fails.
  */
 const base = process.env.PLAYWRIGHT_BASE_URL;
 if (!base || process.argv[2] !== "test") {
   console.error("usage: PLAYWRIGHT_BASE_URL=… playwright test e2e/release-verification");
+  process.exit(1);
+}
+const email = JSON.parse(process.env.E2E_USERS ?? "{}")[base];
+if (!email) {
+  console.error(`release-verification: no account for ${base} in E2E_USERS`);
   process.exit(1);
 }
 const call = async (method, path, { token, json } = {}) => {
@@ -36,14 +42,13 @@ const tests = [
     async () => {
       const login = expectStatus(
         await call("POST", "/api/auth/login", {
-          json: { email: process.env.E2E_USER_EMAIL, password: process.env.SMOKE_USER_PASSWORD },
+          json: { email, password: process.env.SMOKE_USER_PASSWORD },
         }),
         200,
       );
       token = login.body.token;
       const session = expectStatus(await call("GET", "/api/auth/session", { token }), 200);
-      if (session.body.user?.email !== process.env.E2E_USER_EMAIL)
-        throw new Error("the session is another user's");
+      if (session.body.user?.email !== email) throw new Error("the session is another user's");
     },
   ],
   [
