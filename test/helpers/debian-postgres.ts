@@ -33,7 +33,17 @@ export function debianPostgresBin(): string {
   return path.join(root, versions[0]!, "bin");
 }
 
-export async function startDebianPostgres(): Promise<DebianPostgres> {
+export interface DebianPostgresOptions {
+  /** A fixed port (a stand-in's); taken, the start fails. Default: a free one. */
+  port?: number;
+  /**
+   * The `postgres` user's password: connections over TCP must give it (scram-sha-256) and the
+   * url carries it. Default: trust authentication, no password.
+   */
+  password?: string;
+}
+
+export async function startDebianPostgres(options: DebianPostgresOptions = {}): Promise<DebianPostgres> {
   const bin = debianPostgresBin();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-debian-pg-"));
   const data = path.join(dir, "data");
@@ -43,13 +53,25 @@ export async function startDebianPostgres(): Promise<DebianPostgres> {
     root
       ? execFileSync("runuser", ["-u", "postgres", "--", cmd, ...args], { stdio: "pipe" })
       : execFileSync(cmd, args, { stdio: "pipe" });
-  as(path.join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]);
-  const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
-  as(path.join(bin, "pg_ctl"), ["-D", data, "-o", options, "-l", path.join(dir, "log"), "-w", "start"]);
+  const auth = ["-A", "trust"];
+  if (options.password !== undefined) {
+    // initdb reads the password from a file, so it never shows in a process list.
+    const pwfile = path.join(dir, "pwfile");
+    fs.writeFileSync(pwfile, options.password, { mode: 0o600 });
+    if (root) execFileSync("chown", ["postgres", pwfile]);
+    auth.splice(0, 2, "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${pwfile}`);
+  }
+  as(path.join(bin, "initdb"), ["-D", data, ...auth, "-U", "postgres", "--no-sync"]);
+  if (options.password !== undefined) fs.rmSync(path.join(dir, "pwfile"));
+  const port = options.port ?? (await freePort());
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  as(path.join(bin, "pg_ctl"), ["-D", data, "-o", serverOptions, "-l", path.join(dir, "log"), "-w", "start"]);
   let stopped = false;
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url:
+      options.password === undefined
+        ? `postgres://postgres@127.0.0.1:${port}/postgres`
+        : `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`,
     bin,
     stop: async () => {
       if (stopped) return;

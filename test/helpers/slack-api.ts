@@ -69,6 +69,8 @@ export interface SlackApiOptions {
   channels: string[];
   /** Each channel's limit on new messages. Default 1 a second, bursts of 5. */
   rateLimit?: RateLimit;
+  /** A fixed port (a stand-in's); taken, the start fails. Default: a free one. */
+  port?: number;
 }
 
 export interface SlackApi {
@@ -340,10 +342,30 @@ export async function startSlackApi(
     });
     res.end(json ? JSON.stringify(answer.body) : answer.body);
   });
-  const port = await listen(server, cleanup);
+  const port =
+    options.port === undefined ? await listen(server, cleanup) : await listenOn(server, options.port);
+  if (options.port !== undefined) {
+    cleanup(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+  }
   base = `http://127.0.0.1:${port}`;
   api.url = `${base}/api/`;
   return api;
+}
+
+/** Listens on a fixed loopback port; a port in use fails with its number. */
+function listenOn(server: http.Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (err) =>
+      reject(new Error(`slack stand-in: port ${port} on 127.0.0.1: ${err.message}`)),
+    );
+    server.listen(port, "127.0.0.1", () => resolve(port));
+  });
 }
 
 /** One page of messages, as history and replies answer: within oldest/latest, at most `limit`. */
