@@ -33,7 +33,8 @@ export function debianPostgresBin(): string {
   return path.join(root, versions[0]!, "bin");
 }
 
-export async function startDebianPostgres(): Promise<DebianPostgres> {
+/** `port`: listen there (a seed's stand-in has fixed ports); default a free one. */
+export async function startDebianPostgres(port?: number): Promise<DebianPostgres> {
   const bin = debianPostgresBin();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-debian-pg-"));
   const data = path.join(dir, "data");
@@ -44,12 +45,12 @@ export async function startDebianPostgres(): Promise<DebianPostgres> {
       ? execFileSync("runuser", ["-u", "postgres", "--", cmd, ...args], { stdio: "pipe" })
       : execFileSync(cmd, args, { stdio: "pipe" });
   as(path.join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]);
-  const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  const at = port ?? (await freePort());
+  const options = `-p ${at} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
   as(path.join(bin, "pg_ctl"), ["-D", data, "-o", options, "-l", path.join(dir, "log"), "-w", "start"]);
   let stopped = false;
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres@127.0.0.1:${at}/postgres`,
     bin,
     stop: async () => {
       if (stopped) return;

@@ -69,6 +69,8 @@ export interface SlackApiOptions {
   channels: string[];
   /** Each channel's limit on new messages. Default 1 a second, bursts of 5. */
   rateLimit?: RateLimit;
+  /** Listen on this port (a seed's stand-in has fixed ports). Default: a free one. */
+  port?: number;
 }
 
 export interface SlackApi {
@@ -340,10 +342,29 @@ export async function startSlackApi(
     });
     res.end(json ? JSON.stringify(answer.body) : answer.body);
   });
-  const port = await listen(server, cleanup);
+  const port =
+    options.port === undefined
+      ? await listen(server, cleanup)
+      : await listenAt(server, options.port, cleanup);
   base = `http://127.0.0.1:${port}`;
   api.url = `${base}/api/`;
   return api;
+}
+
+/** Listens on 127.0.0.1:`port` (refused when taken); closes, dropping every connection, at cleanup. */
+async function listenAt(server: http.Server, port: number, cleanup: (stop: () => unknown) => void) {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  cleanup(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return port;
 }
 
 /** One page of messages, as history and replies answer: within oldest/latest, at most `limit`. */
