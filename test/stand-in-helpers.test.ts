@@ -49,6 +49,24 @@ describe("stand-in helpers", () => {
     assert.equal(api.serving("shop", ["worker"], IMAGE), undefined);
   });
 
+  it("kubernetes: readyWhen holds a pod back until its probe answers", async (t) => {
+    let up = false;
+    const api = await startKubernetesApi({ readyAfterMs: 20, tickMs: 10, readyWhen: () => up });
+    t.after(() => api.stop());
+    api.createNamespace("shop");
+    const r = await fetch(`${api.url}/apis/apps/v1/namespaces/shop/deployments`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${api.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify(deployment("web", "2.0.0")),
+    });
+    assert.equal(r.status, 201, await r.text());
+    await sleep(200);
+    assert.equal(api.serving("shop", ["web"], IMAGE), undefined);
+    up = true;
+    await sleep(200);
+    assert.equal(api.serving("shop", ["web"], IMAGE), "2.0.0");
+  });
+
   it("kubernetes and slack: a fixed port already taken fails the start", async (t) => {
     const port = await freePort();
     const holder = net.createServer();

@@ -55,6 +55,11 @@ export interface KubernetesApiOptions {
   tls?: { cert: string; key: string; ca?: string };
   /** Listen on this port (a seed's stand-in has fixed ports). Default: a free one. */
   port?: number;
+  /**
+   * A readiness probe: a pod of behaviour "ready" whose readyAfterMs has passed becomes ready
+   * only once this answers true for it (a seed's stand-in asks the process it runs for the pod).
+   */
+  readyWhen?: (pod: Obj) => boolean;
 }
 
 export interface KubeconfigOptions {
@@ -594,6 +599,7 @@ export async function startKubernetesApi(
       ];
     };
     const before = canonical(p.status);
+    if (life.behaviour === "ready" && options.readyWhen && !life.readySince && !options.readyWhen(p)) return;
     if (life.behaviour === "ready") {
       p.status.phase = "Running";
       for (const s of statuses) {
