@@ -2,9 +2,11 @@
  * The stand-in's kubelet: the Kubernetes stand-in (test/helpers/kubernetes-api.ts) only keeps
  * pods as records; this runs one real process (app.mjs) for each Deployment and version whose
  * ReplicaSet has pods, and stops it when that ReplicaSet has none left (scaled down after a
- * rollout, or after a rollback). One process stands for all the replicas of a version. As a
- * Service does, the ingress routes only to a version whose pods the cluster reports ready: a
- * never-ready pod's process runs, and gets no traffic.
+ * rollout, or after a rollback). One process stands for all the replicas of a version. Its
+ * readiness probe is the process's /healthz: `answers(pod)` is the Kubernetes stand-in's
+ * readyWhen, so a pod is ready once its process serves. As a Service does, the ingress routes
+ * only to a version whose pods the cluster reports ready: a never-ready pod's process runs,
+ * and gets no traffic.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -55,7 +57,7 @@ export function startKubelet({ k8s, image, versions, env, logs }) {
       stdio: ["ignore", log, log],
     });
     fs.closeSync(log);
-    const pod = { deployment, version, port, revision, ready: false, child, exited: false };
+    const pod = { deployment, version, port, revision, ready: false, answering: false, child, exited: false };
     child.once("exit", () => {
       pod.exited = true;
     });
@@ -76,11 +78,29 @@ export function startKubelet({ k8s, image, versions, env, logs }) {
       pods.set(key, pod);
       pod.revision = w.revision;
       pod.ready = w.ready;
+      if (!pod.answering) probe(pod);
     }
+  }
+
+  function probe(pod) {
+    fetch(`http://127.0.0.1:${pod.port}/healthz`, { signal: AbortSignal.timeout(500) })
+      .then((r) => {
+        pod.answering = r.ok;
+        return r.arrayBuffer();
+      })
+      .catch(() => undefined);
   }
   const timer = setInterval(sync, 200);
 
   return {
+    /** The readiness probe of a pod of the cluster: does its version's process answer? */
+    answers(p) {
+      const rsName = (p.metadata.ownerReferences ?? []).find((r) => r.kind === "ReplicaSet")?.name;
+      const rs = rsName && k8s.object(NAMESPACE, "replicasets", rsName);
+      const deployment = (rs?.metadata.ownerReferences ?? []).find((r) => r.kind === "Deployment")?.name;
+      const version = (p.spec.containers ?? []).map((c) => tagOf(c.image, image)).find(Boolean);
+      return pods.get(`${deployment}@${version}`)?.answering === true;
+    },
     /** The port of a Deployment's newest ready version (what its Service routes to), if any. */
     route(deployment) {
       const mine = [...pods.values()].filter((p) => p.deployment === deployment && p.ready && !p.exited);

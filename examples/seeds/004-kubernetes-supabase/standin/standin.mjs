@@ -50,10 +50,14 @@ fs.mkdirSync(dir, { recursive: true });
 fs.rmSync(path.join(dir, "standin.json"), { force: true });
 
 const runbook = YAML.parse(fs.readFileSync(path.join(HERE, "..", "runbook.yaml"), "utf8"));
-// The cluster's clock (progress deadlines) runs at the runbook's timeScale, as the release's does.
+// The runbook's timeScale (every time on the release's timeline divided by it).
 const timeScale = Number(runbook.environments?.standin?.timeScale ?? 1);
-// A pod is reported ready this long after it is created: time for its process to listen.
-const READY_AFTER_MS = 2000;
+// The cluster's clock (progress deadlines: 300 s is the seed's `rollout status --timeout=5m`)
+// runs faster too, but at most 20 times: the pods' processes start in real time, a few
+// seconds on a busy machine, and a healthy rollout must not miss a deadline of 2 s.
+const CLUSTER_SPEED = Math.min(timeScale, 20);
+// A pod may be ready this long after it is created, once its process answers (kubelet.answers).
+const READY_AFTER_MS = 300;
 const { image, versions } = JSON.parse(fs.readFileSync(path.join(HERE, "versions.json"), "utf8"));
 
 // --- every port free, before anything starts ------------------------------------------------
@@ -120,8 +124,9 @@ try {
 
   const k8s = await startKubernetesApi({
     port: PORTS.kubernetes,
-    secondMs: 1000 / timeScale,
+    secondMs: 1000 / CLUSTER_SPEED,
     readyAfterMs: READY_AFTER_MS,
+    readyWhen: (pod) => kubelet?.answers(pod) ?? false,
   });
   stops.push(() => k8s.stop());
   k8s.createNamespace(NAMESPACE);
