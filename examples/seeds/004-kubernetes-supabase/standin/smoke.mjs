@@ -10,7 +10,9 @@ import YAML from "yaml";
 
 const i = process.argv.indexOf("--env");
 const envName = i >= 0 ? process.argv[i + 1] : undefined;
-const runbook = YAML.parse(fs.readFileSync(new URL("../runbook.yaml", import.meta.url), "utf8"));
+const runbook = YAML.parse(fs.readFileSync(new URL("../runbook.yaml", import.meta.url), "utf8"), {
+  merge: true,
+});
 const base = runbook.environments?.[envName]?.url;
 if (!base) {
   process.stderr.write(`usage: npm run test:smoke -- --env <environment of the runbook> (got ${envName})\n`);

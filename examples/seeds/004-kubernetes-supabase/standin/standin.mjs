@@ -46,10 +46,7 @@ if (!dir) {
   );
   process.exit(2);
 }
-fs.mkdirSync(dir, { recursive: true });
-fs.rmSync(path.join(dir, "standin.json"), { force: true });
-
-const runbook = YAML.parse(fs.readFileSync(path.join(HERE, "..", "runbook.yaml"), "utf8"));
+const runbook = YAML.parse(fs.readFileSync(path.join(HERE, "..", "runbook.yaml"), "utf8"), { merge: true });
 // The runbook's timeScale (every time on the release's timeline divided by it).
 const timeScale = Number(runbook.environments?.standin?.timeScale ?? 1);
 // The cluster's clock (progress deadlines: 300 s is the seed's `rollout status --timeout=5m`)
@@ -79,6 +76,9 @@ for (const [what, port] of wanted) {
     process.exit(1);
   }
 }
+
+fs.mkdirSync(dir, { recursive: true });
+fs.rmSync(path.join(dir, "standin.json"), { force: true });
 
 // --- start, keeping how to stop each ---------------------------------------------------------
 const stops = [];

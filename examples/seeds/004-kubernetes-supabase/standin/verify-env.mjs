@@ -26,7 +26,9 @@ const need = [
 const e = process.env;
 const github = (e.GITHUB_API_URL ?? "https://api.github.com").replace(/\/$/, "");
 const supabase = (e.SUPABASE_API_URL ?? "https://api.supabase.com").replace(/\/$/, "");
-const runbook = YAML.parse(fs.readFileSync(new URL("../runbook.yaml", import.meta.url), "utf8"));
+const runbook = YAML.parse(fs.readFileSync(new URL("../runbook.yaml", import.meta.url), "utf8"), {
+  merge: true,
+});
 const environment = runbook.environments?.[envName];
 let failed = 0;
 const report = (ok, what) => {
