@@ -6,10 +6,11 @@
  * it needs, never the one who started the release, as examples/seeds/README.md's People
  * section says. It exits when the run has finished. `npm run seeds` does the same itself.
  */
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 
 const GANTRY = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -27,17 +28,24 @@ if (!run || !dataDir) {
   process.stderr.write("usage: node standin/people.mjs RUN --data-dir DIR\n");
   process.exit(2);
 }
-const gantry = (args) =>
-  execFileSync(process.execPath, [GANTRY, ...args, "--data-dir", dataDir], {
-    encoding: "utf8",
-    stdio: "pipe",
-  });
+const execute = promisify(execFile);
+const gantry = async (args) =>
+  (await execute(process.execPath, [GANTRY, ...args, "--data-dir", dataDir], { encoding: "utf8" })).stdout;
+
+/** One member's answer; several run at once (a checklist that two roles sign). */
+async function approve(member, role) {
+  try {
+    process.stdout.write(await gantry(["approve", run, "--as", member, "--role", role]));
+  } catch (e) {
+    process.stdout.write(`(${member} for ${role}: ${String(e.stderr ?? e.message).trim()})\n`);
+  }
+}
 
 const answered = new Set();
 for (;;) {
   let s;
   try {
-    s = JSON.parse(gantry(["status", run, "--json"]));
+    s = JSON.parse(await gantry(["status", run, "--json"]));
   } catch {
     await sleep(300);
     continue;
@@ -46,19 +54,17 @@ for (;;) {
   const w = s.waiting;
   if (w) {
     const already = new Set([...(w.approvals ?? []), ...(w.counted ?? [])].map((a) => a.by ?? a.name ?? a));
+    const answers = [];
     for (const { role, count } of w.approvers ?? []) {
       const members = (s.roles[role] ?? []).filter((m) => m !== s.operator && !already.has(m));
       for (const member of members.slice(0, count)) {
         const key = `${w.step}:${member}`;
         if (answered.has(key)) continue;
         answered.add(key);
-        try {
-          process.stdout.write(gantry(["approve", run, "--as", member, "--role", role]));
-        } catch (e) {
-          process.stdout.write(`(${member} for ${role}: ${String(e.stderr ?? e.message).trim()})\n`);
-        }
+        answers.push(approve(member, role));
       }
     }
+    await Promise.all(answers);
   }
   await sleep(300);
 }
