@@ -25,8 +25,10 @@
  * for progressDeadlineSeconds (one second lasting `secondMs`) gets Progressing False,
  * ProgressDeadlineExceeded. Pods report status.containerStatuses[].imageID
  * `<image>@sha256:…`: the digest of the reference when it has one, else one the test set for
- * image:tag (setDigest), else a hash of the reference. `behave` makes an image's pods never
- * ready, crash-loop or fail to pull.
+ * image:tag (setDigest), else a hash of the reference. `behave` makes an image's pods (or only
+ * one Deployment's) never ready, crash-loop or fail to pull; `readyWhen` is a readiness probe
+ * the caller answers (a seed's stand-in asks the process it runs for the pod); `port` fixes the
+ * port.
  *
  * Simplified: server-side apply merges the applied object into the live one (lists replaced
  * whole) and removes no field, without conflicts between field managers; every new ReplicaSet
