@@ -15,6 +15,8 @@ export interface DebianPostgres {
   url: string;
   /** The folder with pg_dump, pg_restore, psql of the same version. */
   bin: string;
+  /** The server's log file (a Supabase logs stand-in reads it). */
+  log: string;
   stop(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export async function startDebianPostgres(options: DebianPostgresOptions = {}): 
         ? `postgres://postgres@127.0.0.1:${port}/postgres`
         : `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`,
     bin,
+    log: path.join(dir, "log"),
     stop: async () => {
       if (stopped) return;
       stopped = true;
