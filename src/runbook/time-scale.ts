@@ -14,11 +14,23 @@ export const MIN_SPAN_MS = 100;
 
 const compressed = new WeakSet<Runbook>();
 
+/**
+ * The sample interval is never compressed below this. A round of samples (every signal measured
+ * and recorded) takes a few hundred ms on a busy machine, and samples more than two intervals
+ * apart are gaps after which no checkpoint passes: at 100 ms every sample was a gap, so no
+ * checkpoint, checklist or approval wait ever ended.
+ */
+export const MIN_INTERVAL_MS = 1000;
+
 /** The runbook as `env` runs it: compressed by its timeScale, or as it is. */
 export function onTimeline(runbook: Runbook, env: string): Runbook {
   const factor = runbook.environments[env]?.timeScale;
   if (factor === undefined || factor === 1 || compressed.has(runbook)) return runbook;
   const out = scaled(runbook, factor) as Runbook;
+  const interval = out.monitor?.interval;
+  if (interval && runbook.monitor && interval.ms < MIN_INTERVAL_MS) {
+    interval.ms = Math.min(runbook.monitor.interval.ms, MIN_INTERVAL_MS);
+  }
   compressed.add(out);
   return out;
 }
