@@ -159,8 +159,13 @@ async function start() {
     alias.once("error", reject);
     alias.listen(PORTS.alias, "127.0.0.1", resolve);
   });
-  cleanup(() => new Promise((resolve) => alias.close(resolve)));
-  alias.closeIdleConnections?.();
+  cleanup(
+    () =>
+      new Promise((resolve) => {
+        alias.close(resolve);
+        alias.closeAllConnections();
+      }),
+  );
 
   const prometheus = await startPrometheus({
     targets: DEPLOYMENTS.map((d) => `127.0.0.1:${d.port}`),
@@ -192,7 +197,7 @@ async function start() {
   );
   say(`alias ${ALIAS} at ${base}, serving ${DEPLOYMENTS[0].version}; timeScale ${scale}`);
   say(
-    `Vercel API 127.0.0.1:${PORTS.vercel}, Sentry 127.0.0.1:${PORTS.sentry} (${sentry.events.length} events so far), ` +
+    `Vercel API 127.0.0.1:${PORTS.vercel}, Sentry 127.0.0.1:${PORTS.sentry}, ` +
       `Prometheus 127.0.0.1:${PORTS.prometheus}, Redis 127.0.0.1:${PORTS.redis}, PostgreSQL 127.0.0.1:${PORTS.postgres}, ` +
       `Slack 127.0.0.1:${PORTS.slack}`,
   );
