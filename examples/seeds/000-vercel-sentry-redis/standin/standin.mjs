@@ -108,7 +108,7 @@ async function start() {
   await redisAdmin.disconnect();
   const redisUrl = `redis://:${redisPassword}@127.0.0.1:${PORTS.redis}`;
 
-  const sentry = await startSentryApi(
+  await startSentryApi(
     {
       token: tokens.sentry,
       org: SENTRY.org,
