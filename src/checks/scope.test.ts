@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { parseRunbookText } from "../runbook/load.js";
 import { Probe } from "../runbook/schema/probes.js";
 import { renderTemplate } from "../runbook/template.js";
-import { renderProbe } from "./scope.js";
+import { environmentScope, renderProbe } from "./scope.js";
 
 describe("renderProbe", () => {
   const values = {
@@ -36,5 +37,29 @@ describe("renderProbe", () => {
     assert.equal(r.headers.authorization, "Bearer t");
     assert.equal(r.poll!.url, "http://127.0.0.1:9/jobs/{{ captures.id }}");
     assert.equal(r.download!.url, "http://127.0.0.1:9/jobs/{{ captures.id }}/result?by=t");
+  });
+});
+
+describe("environmentScope", () => {
+  it("reads a metric source's token given as a secret reference, as its url", () => {
+    const runbook = parseRunbookText(`apiVersion: gantry/v1
+metadata: { name: r, service: s }
+environments:
+  prod:
+    metrics:
+      sentry: { type: sentry, url: "env:SCOPE_TEST_SENTRY_URL", org: o, project: p, token: "env:SCOPE_TEST_SENTRY_TOKEN" }
+`)!;
+    process.env.SCOPE_TEST_SENTRY_URL = "http://127.0.0.1:9";
+    process.env.SCOPE_TEST_SENTRY_TOKEN = "sntrys_value";
+    try {
+      const scope = environmentScope(runbook, "prod", "/tmp/runbook.yaml");
+      const probe = Probe.parse({ type: "sentry", source: "sentry", measure: "errors" });
+      const source = scope.probeEnvironment(probe).metrics!.sentry as { url: string; token: string };
+      assert.equal(source.url, "http://127.0.0.1:9");
+      assert.equal(source.token, "sntrys_value");
+    } finally {
+      delete process.env.SCOPE_TEST_SENTRY_URL;
+      delete process.env.SCOPE_TEST_SENTRY_TOKEN;
+    }
   });
 });

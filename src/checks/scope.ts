@@ -81,9 +81,10 @@ export function environmentScope(
   const render = (template: string, where: string) => fill(template, where, false);
   const renderShell = (template: string, where: string) => fill(template, where, true);
   const renderDeep = <T>(value: T, where: string): T => {
-    // A `url:` may be a secret reference (a probe's own database URL): read, not rendered.
+    // A `url:` may be a secret reference (a probe's own database URL), and so may a metric
+    // source's `token:` (sentry, posthog: "May be a secret reference"): read, not rendered.
     const walk = (v: unknown, key?: string): unknown => {
-      if (typeof v === "string") return key === "url" ? field(v, where) : render(v, where);
+      if (typeof v === "string") return key === "url" || key === "token" ? field(v, where) : render(v, where);
       if (Array.isArray(v)) return v.map((x) => walk(x));
       if (v && typeof v === "object" && !isDuration(v)) {
         return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
