@@ -24,6 +24,8 @@ const RELEASE_MS = 300_000;
 
 export interface SeedRelease {
   ref: string;
+  /** The environment, when not the manifest's (a staging release before production's). */
+  env?: string;
   expect: string;
   reason?: string;
   serving?: string;
@@ -94,8 +96,9 @@ export async function runSeed(seed: string, options: RunSeedOptions = {}): Promi
   const rows: SeedRow[] = [];
   try {
     for (const release of manifest.releases) {
-      log(`${seed}: gantry release ${path.relative(ROOT, runbook)} --env ${manifest.env} --ref ${release.ref}`);
-      const row = await runRelease(seed, runbook, manifest.env, release, standin.info, dataDir, roles, log);
+      const env = release.env ?? manifest.env;
+      log(`${seed}: gantry release ${path.relative(ROOT, runbook)} --env ${env} --ref ${release.ref}`);
+      const row = await runRelease(seed, runbook, env, release, standin.info, dataDir, roles, log);
       rows.push(row);
       log(
         `${seed}: ${release.ref} ${row.outcome}${row.problems.length ? ` — ${row.problems.join("; ")}` : ""} (${(row.wallMs / 1000).toFixed(1)} s)`,
@@ -144,7 +147,9 @@ async function runRelease(
   const problems: string[] = [];
   let result: Record<string, unknown> = {};
   try {
-    result = JSON.parse(output.stdout.trim().split("\n").at(-1) ?? "{}");
+    // --json prints the result last, indented: from its opening brace at the start of a line.
+    const start = output.stdout.lastIndexOf("\n{");
+    result = JSON.parse(start === -1 ? output.stdout : output.stdout.slice(start + 1));
   } catch {
     problems.push(`gantry release printed no result (exit ${code}): ${tail(output.stderr)}`);
   }

@@ -214,7 +214,7 @@ export class Monitor {
     if (verdict.action === "rollback") {
       const windowElapsedAt = this.firstCouldSee(verdict, rule.for.ms);
       await this.hooks.rollback({
-        reason: verdict.reason,
+        reason: `${rule.name}: ${verdict.reason}`,
         detectedAt: verdict.firedAt,
         windowElapsedAt,
         severity: verdict.severity,
