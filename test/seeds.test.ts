@@ -1,6 +1,7 @@
 /** Every example runbook validates without errors and plans for each of its environments. */
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import fs, { readdirSync } from "node:fs";
+import path from "node:path";
 import { describe, it } from "node:test";
 import { notExecutable } from "../src/app/capabilities.js";
 import { loadRunbook } from "../src/runbook/load.js";
@@ -35,11 +36,38 @@ describe("seed translations", () => {
           result.plan.phases.some((p) => p.name === "deploy"),
           `${file} has a deploy phase`,
         );
-        // Every provider and canary step the seeds use is executable.
+        // Everything the seeds say is executable: `gantry plan` lists nothing as not executable.
         const sections = { schedule: runbook.schedule.length, channels: runbook.notify?.channels ?? {} };
-        const deployParts = notExecutable(result.plan, sections).filter((p) => p.startsWith("deploy"));
-        assert.deepEqual(deployParts, [], `${file} --env ${env}`);
+        assert.deepEqual(notExecutable(result.plan, sections), [], `${file} --env ${env}`);
       }
+    });
+  }
+});
+
+describe("seed stand-ins", () => {
+  const withStandin = seeds.map((f) => path.dirname(f)).filter((d) => fs.existsSync(`${ROOT}${d}/standin`));
+  for (const dir of withStandin) {
+    it(`${dir} has a stand-in, a README, and a healthy then a faulty release against it`, () => {
+      assert.ok(fs.existsSync(`${ROOT}${dir}/standin/standin.mjs`));
+      assert.ok(fs.existsSync(`${ROOT}${dir}/README.md`));
+      const manifest = JSON.parse(fs.readFileSync(`${ROOT}${dir}/standin/releases.json`, "utf8")) as {
+        env: string;
+        releases: Array<{ env?: string; expect: string; reason?: string; serving?: string }>;
+      };
+      const runbook = loadRunbook(`${ROOT}${dir}/runbook.yaml`).runbook!;
+      for (const r of manifest.releases)
+        assert.ok(runbook.environments[r.env ?? manifest.env], `${dir}: ${r.env}`);
+      const last = manifest.releases.at(-1)!;
+      assert.ok(manifest.releases.some((r) => r.expect === "released"));
+      assert.equal(last.expect, "rolled_back");
+      assert.ok(
+        last.reason && last.serving,
+        `${dir}: the faulty release names its reason and what serves after`,
+      );
+      assert.ok(
+        runbook.environments[manifest.env]!.timeScale,
+        `${dir}: its stand-in environment compresses time`,
+      );
     });
   }
 });
