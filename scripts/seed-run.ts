@@ -221,8 +221,9 @@ interface WaitingView {
 }
 
 /**
- * What the run waits for from a person, answered as the members of the roles it names: one
- * answer per look, so each is seen counted before the next. Nobody answers a closed window.
+ * What the run waits for from a person, answered as the members of the roles it names: every
+ * answer still needed at once (compressed timelines leave little time), each member once.
+ * Nobody answers a closed window or a schedule.
  */
 async function answer(
   run: string,
@@ -241,17 +242,22 @@ async function answer(
   const w = view.waiting;
   if (view.status !== "waiting" || !w || w.form === "override" || w.form === "schedule") return;
   const wanted = w.approvers.length > 0 ? w.approvers : [{ role: Object.keys(roles)[0] ?? "", count: 1 }];
+  const answers: Array<{ member: string; role: string }> = [];
   for (const { role, count } of wanted) {
     const have = w.counted.filter((c) => c.role === role).length;
-    if (have >= count) continue;
-    const member = (roles[role] ?? []).find((m) => !w.approvals.includes(m) && !answered.has(`${w.step} ${m}`));
-    if (!member) continue;
-    answered.add(`${w.step} ${member}`);
-    const verb = w.form === "ack" ? ["ack", run, "--as", member] : ["approve", run, "--as", member];
-    const a = await gantryOnce(verb, env);
-    log(`  ${member} (${role}) ${verb[0]}s ${w.what}${a.code === 0 ? "" : `: refused — ${tail(a.stderr)}`}`);
-    return;
+    const members = (roles[role] ?? []).filter(
+      (m) => !w.approvals.includes(m) && !answered.has(`${w.step} ${m}`) && !answers.some((a) => a.member === m),
+    );
+    for (const member of members.slice(0, Math.max(0, count - have))) answers.push({ member, role });
   }
+  await Promise.all(
+    answers.map(async ({ member, role }) => {
+      answered.add(`${w.step} ${member}`);
+      const verb = w.form === "ack" ? ["ack", run, "--as", member] : ["approve", run, "--as", member, "--role", role];
+      const a = await gantryOnce(verb, env);
+      log(`  ${member} (${role}) ${verb[0]}s ${w.what}${a.code === 0 ? "" : `: refused — ${tail(a.stderr)}`}`);
+    }),
+  );
 }
 
 function rolesOf(runbook: string): Record<string, string[]> {
@@ -301,7 +307,16 @@ async function startStandin(folder: string, dir: string): Promise<{ info: Standi
       resolve();
     }),
   );
+  // Ctrl-C or a kill of this process stops the stand-in too (it runs in its own process group).
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (exit === undefined) child.kill("SIGTERM");
+    process.exitCode = signal === "SIGINT" ? 130 : 143;
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   const stop = async () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     if (exit === undefined) {
       child.kill("SIGTERM");
       const gone = await Promise.race([exited.then(() => true), sleep(30_000).then(() => false)]);
