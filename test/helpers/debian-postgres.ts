@@ -33,7 +33,12 @@ export function debianPostgresBin(): string {
   return path.join(root, versions[0]!, "bin");
 }
 
-export async function startDebianPostgres(): Promise<DebianPostgres> {
+export interface DebianPostgresOptions {
+  /** A fixed port on 127.0.0.1 (default: a free one). */
+  port?: number;
+}
+
+export async function startDebianPostgres(options: DebianPostgresOptions = {}): Promise<DebianPostgres> {
   const bin = debianPostgresBin();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-debian-pg-"));
   const data = path.join(dir, "data");
@@ -44,9 +49,27 @@ export async function startDebianPostgres(): Promise<DebianPostgres> {
       ? execFileSync("runuser", ["-u", "postgres", "--", cmd, ...args], { stdio: "pipe" })
       : execFileSync(cmd, args, { stdio: "pipe" });
   as(path.join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]);
-  const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
-  as(path.join(bin, "pg_ctl"), ["-D", data, "-o", options, "-l", path.join(dir, "log"), "-w", "start"]);
+  const port = options.port ?? (await freePort());
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  try {
+    as(path.join(bin, "pg_ctl"), [
+      "-D",
+      data,
+      "-o",
+      serverOptions,
+      "-l",
+      path.join(dir, "log"),
+      "-w",
+      "start",
+    ]);
+  } catch (err) {
+    // A server that did not start (its port taken, say) leaves no folder behind.
+    const log = fs.existsSync(path.join(dir, "log")) ? fs.readFileSync(path.join(dir, "log"), "utf8") : "";
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(
+      `PostgreSQL did not start on 127.0.0.1:${port}: ${(err as Error).message}\n${log.slice(-2000)}`,
+    );
+  }
   let stopped = false;
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

@@ -24,8 +24,13 @@ export interface RedisServer {
 
 const START_TIMEOUT_MS = 10_000;
 
+export interface RedisOptions {
+  /** A fixed port on 127.0.0.1 (default: a free one); taken already, the start fails at once. */
+  port?: number;
+}
+
 /** Starts redis-server with `extra` arguments, e.g. ["--maxmemory", "10mb"]. */
-export async function startRedis(extra: string[] = []): Promise<RedisServer> {
+export async function startRedis(extra: string[] = [], options: RedisOptions = {}): Promise<RedisServer> {
   if (!REDIS_SERVER) {
     throw new Error(
       "/usr/bin/redis-server is missing: install redis-server: the test command installs it; run npm test",
@@ -34,15 +39,15 @@ export async function startRedis(extra: string[] = []): Promise<RedisServer> {
   // A port free a moment ago may be taken by the time redis binds it: try again then.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(REDIS_SERVER, extra);
+      return await startOnce(REDIS_SERVER, extra, options.port ?? (await freePort()));
     } catch (err) {
-      if (attempt >= 3 || !/Address already in use/i.test(String(err))) throw err;
+      const retry = options.port === undefined && attempt < 3;
+      if (!retry || !/Address already in use/i.test(String(err))) throw err;
     }
   }
 }
 
-async function startOnce(binary: string, extra: string[]): Promise<RedisServer> {
-  const port = await freePort();
+async function startOnce(binary: string, extra: string[], port: number): Promise<RedisServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-probe-redis-"));
   const args = [
     "--port",

@@ -33,7 +33,7 @@
  */
 import { randomBytes } from "node:crypto";
 import http from "node:http";
-import { listen } from "../../src/probes/test-support.js";
+import { listenOn } from "./listen-on.js";
 
 export interface SlackMessage {
   /** The channel's ID. */
@@ -69,6 +69,8 @@ export interface SlackApiOptions {
   channels: string[];
   /** Each channel's limit on new messages. Default 1 a second, bursts of 5. */
   rateLimit?: RateLimit;
+  /** A fixed port on 127.0.0.1 (default: a free one). */
+  port?: number;
 }
 
 export interface SlackApi {
@@ -340,7 +342,7 @@ export async function startSlackApi(
     });
     res.end(json ? JSON.stringify(answer.body) : answer.body);
   });
-  const port = await listen(server, cleanup);
+  const port = await listenOn(server, options.port, cleanup);
   base = `http://127.0.0.1:${port}`;
   api.url = `${base}/api/`;
   return api;
