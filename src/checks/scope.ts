@@ -12,6 +12,8 @@ import { parseSecretRef } from "../runbook/secret.js";
 import { renderTemplate } from "../runbook/template.js";
 import { readSecretRef, resolveSecrets, type Secrets, secretsUsed } from "../secrets/secrets.js";
 
+type MetricSource = EnvironmentSpec["metrics"][string];
+
 export interface EnvironmentScope {
   name: string;
   spec: EnvironmentSpec;
@@ -92,6 +94,24 @@ export function environmentScope(
     };
     return walk(value) as T;
   };
+  /** A metric source filled in: its token and header values are secret fields, so a reference is read. */
+  function renderSource(source: MetricSource, where: string): MetricSource {
+    const { token, headers, ...rest } = source as MetricSource & {
+      token?: string;
+      headers?: Record<string, string>;
+    };
+    return {
+      ...renderDeep(rest, where),
+      ...(token === undefined ? {} : { token: field(token, `${where}.token`) }),
+      ...(headers === undefined
+        ? {}
+        : {
+            headers: Object.fromEntries(
+              Object.entries(headers).map(([k, v]) => [k, field(v, `${where}.headers.${k}`)]),
+            ),
+          }),
+    } as MetricSource;
+  }
   function field(text: string, where: string): string {
     if (!parseSecretRef(text)) return render(text, where);
     const value = readSecretRef(text, dir);
@@ -127,7 +147,7 @@ export function environmentScope(
       for (const [name, source] of Object.entries(spec.metrics)) {
         const used = "source" in probe && probe.source === name;
         // Unused sources are passed unrendered, their secrets untouched, so a probe can name them.
-        env.metrics![name] = used ? renderDeep(source, `environments.${envName}.metrics.${name}`) : source;
+        env.metrics![name] = used ? renderSource(source, `environments.${envName}.metrics.${name}`) : source;
       }
       return env;
     },
