@@ -19,7 +19,7 @@ import pg from "pg";
 import { debianPostgresBin, startDebianPostgres } from "../../../../dist/test/helpers/debian-postgres.js";
 import { startPosthogApi } from "../../../../dist/test/helpers/posthog-api.js";
 import { startRedis } from "../../../../dist/test/helpers/redis-server.js";
-import { shownText, startSlackApi } from "../../../../dist/test/helpers/slack-api.js";
+import { startSlackApi } from "../../../../dist/test/helpers/slack-api.js";
 import { PORTS } from "./ports.mjs";
 import { startAiProviders } from "./services/ai-providers.mjs";
 import { seedDatabase } from "./services/database.mjs";
@@ -138,7 +138,8 @@ async function start() {
   let shown = 0;
   const slackLog = setInterval(() => {
     for (const m of slack.messages.slice(shown)) {
-      fs.appendFileSync(path.join(dir, "slack.log"), `[${m.channel}] ${shownText(m)}\n\n`);
+      const channel = m.channel === slack.channelId("#incidents") ? "#incidents" : "#releases";
+      fs.appendFileSync(path.join(dir, "slack.log"), `${new Date().toISOString()} ${channel}\n${m.text}\n\n`);
     }
     shown = slack.messages.length;
   }, 500);
@@ -194,6 +195,9 @@ async function start() {
     PORTS.github,
   );
 
+  // Production serves a version before any release: the one versions.json names.
+  const { serving } = JSON.parse(fs.readFileSync(path.join(here, "versions.json"), "utf8"));
+  await hosting.deploy(serving);
   cleanup(startTraffic({ url: `http://127.0.0.1:${PORTS.app}`, everyMs: 200 }));
 
   const env = {

@@ -5,7 +5,7 @@
  * answer or refuses the model.
  */
 const SLOW_MS = 300;
-const POLL_MS = 250;
+const POLL_MS = 500;
 
 export const PROVIDERS = [
   { name: "openai", model: "gpt-4o-mini", key: "OPENAI_API_KEY" },
