@@ -3,11 +3,14 @@
  * For running a release by hand: answers what RUN waits for (confirmations, the go/no-go
  * decision, checklists, the schedule's sign-off) as the members of the roles the runbook names,
  * as the seed run does: `gantry approve RUN --as MEMBER --role ROLE`, never as the one who
- * started the release. Polls `gantry status RUN --json` until the run has ended.
- *   node standin/answer.mjs RUN --data-dir DIR
+ * started the release. It follows the run's log (`gantry log RUN --follow --json`) and answers
+ * each wait as soon as it is written (the stand-in's timeline is compressed: the go/no-go gives
+ * 10 seconds), until the run has finished.
+ *   node standin/answer.mjs RUN [--data-dir DIR]
  */
-import { execFileSync } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import path from "node:path";
+import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 
 const gantry = path.join(
@@ -24,48 +27,49 @@ if (!run) {
   console.error("usage: node standin/answer.mjs RUN [--data-dir DIR]");
   process.exit(2);
 }
-const cli = (args) => execFileSync(process.execPath, [gantry, ...args, ...rest], { encoding: "utf8" });
-const answered = new Set();
 
-for (;;) {
-  let view;
+const follow = spawn(process.execPath, [gantry, "log", run, "--follow", "--json", ...rest], {
+  stdio: ["ignore", "pipe", "inherit"],
+});
+let roles = {};
+let operator;
+const pending = [];
+
+function approve(step, member, role) {
+  const args = [gantry, "approve", run, "--as", member, "--role", role, ...rest];
+  args.push("--comment", "stand-in: answered as a member of the role");
+  pending.push(
+    new Promise((resolve) =>
+      execFile(process.execPath, args, (err, _out, stderr) => {
+        if (err) console.error(`${step}: approve as ${member} failed: ${stderr.trim()}`);
+        else console.log(`${step}: approved as ${member} (${role})`);
+        resolve();
+      }),
+    ),
+  );
+}
+
+for await (const line of readline.createInterface({ input: follow.stdout })) {
+  let event;
   try {
-    view = JSON.parse(cli(["status", run, "--json"]));
+    event = JSON.parse(line);
   } catch {
-    await new Promise((resolve) => setTimeout(resolve, 500));
     continue;
   }
-  if (!["queued", "running", "waiting"].includes(view.status)) {
-    console.log(`${run}: ${view.status}${view.reason ? ` — ${view.reason}` : ""}`);
-    break;
+  if (event.kind === "run.created") {
+    roles = event.data.roles ?? {};
+    operator = event.data.operator;
   }
-  const w = view.waiting;
-  if (w) {
-    for (const { role, count } of w.approvers) {
-      const members = (view.roles[role] ?? []).filter((m) => m !== view.operator && !w.approvals.includes(m));
-      for (const member of members.slice(0, count)) {
-        const key = `${w.step}:${member}`;
-        if (answered.has(key)) continue;
-        answered.add(key);
-        try {
-          cli([
-            "approve",
-            run,
-            "--as",
-            member,
-            "--role",
-            role,
-            "--comment",
-            "stand-in: answered as the role's member",
-          ]);
-          console.log(`${w.step}: approved as ${member} (${role})`);
-        } catch (err) {
-          console.error(
-            `${w.step}: approve as ${member} failed: ${String(err.stderr ?? err.message).trim()}`,
-          );
-        }
-      }
+  if (event.kind === "approval.waiting") {
+    for (const { role, count } of event.data.approvers ?? []) {
+      const members = (roles[role] ?? []).filter((m) => m !== operator);
+      for (const member of members.slice(0, count)) approve(event.step, member, role);
     }
   }
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  if (event.kind === "run.finished") {
+    console.log(`${run}: ${event.data.outcome}${event.data.reason ? ` — ${event.data.reason}` : ""}`);
+    break;
+  }
 }
+await Promise.all(pending);
+follow.kill();

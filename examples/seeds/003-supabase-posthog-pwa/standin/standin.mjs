@@ -67,13 +67,23 @@ function listen(server, port) {
   });
 }
 
-/** Staging's telemetry over the last day: a stable share of completed chats (the soak). */
-function stagingDay(api) {
+/**
+ * Staging's telemetry: the day before the stand-in started, then live, a completed chat every
+ * 100 ms and a failed request for every 60 (a stable ratio of about 98%), so that the
+ * pre-flight ratio check finds events in its look-back window however compressed it is.
+ */
+function stagingTelemetry(api) {
   const now = Date.now();
-  for (let h = 23; h >= 0; h--) {
-    api.add("i_chat_completed", 120, now - h * 3600_000 - 60_000);
-    api.add("i_request_failed", 2, now - h * 3600_000 - 30_000);
+  for (let h = 24; h >= 1; h--) {
+    api.add("i_chat_completed", 120, now - h * 3600_000);
+    api.add("i_request_failed", 2, now - h * 3600_000);
   }
+  let n = 0;
+  const timer = setInterval(() => {
+    api.add("i_chat_completed", 1);
+    if (++n % 60 === 0) api.add("i_request_failed", 1);
+  }, 100);
+  return () => clearInterval(timer);
 }
 
 async function start() {
@@ -123,7 +133,7 @@ async function start() {
     { token: keys.posthogPersonal, project: "11111", port: PORTS.posthogStaging },
     cleanup,
   );
-  stagingDay(staging);
+  cleanup(stagingTelemetry(staging));
 
   // Slack's rate limit is per channel; Gantry spaces its messages, a burst of 10 is plenty.
   const slack = await startSlackApi(

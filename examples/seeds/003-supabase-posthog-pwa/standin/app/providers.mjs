@@ -1,11 +1,10 @@
 /**
  * The app's AI providers: each one's client (chat completions through the provider's API) and
  * its health, polled in the background so /api/health answers at once. A provider is healthy
- * when its model answers quickly, degraded when it answers slowly, unavailable when it does not
- * answer or refuses the model.
+ * when its model answers, degraded when the provider throttles (429: it still serves, slower),
+ * unavailable when it does not answer or refuses the model.
  */
-const SLOW_MS = 300;
-const POLL_MS = 500;
+const POLL_MS = 250;
 
 export const PROVIDERS = [
   { name: "openai", model: "gpt-4o-mini", key: "OPENAI_API_KEY" },
@@ -35,7 +34,7 @@ export function createProviders({ apiUrl, env, defect, startedAt }) {
       });
       await res.arrayBuffer();
       const latencyMs = Date.now() - started;
-      const status = !res.ok ? "unavailable" : latencyMs > SLOW_MS ? "degraded" : "healthy";
+      const status = res.status === 429 ? "degraded" : res.ok ? "healthy" : "unavailable";
       health.set(p.name, { status, latencyMs });
     } catch {
       health.set(p.name, { status: "unavailable", latencyMs: null });

@@ -1,8 +1,9 @@
 /**
  * The AI providers' APIs the app calls, one path prefix each (/openai, /anthropic, /together):
  * GET /<provider>/v1/models/<model> and POST /<provider>/v1/chat/completions, each with the
- * provider's key as a bearer token. Anthropic answers slowly (the app reports it degraded);
- * Together has retired the model the faulty build switches to (404 model_not_found).
+ * provider's key as a bearer token. Anthropic throttles: its model endpoint answers 429 with
+ * Retry-After (the app reports it degraded), its chats still answer. Together has retired the
+ * model the faulty build switches to (404 model_not_found).
  */
 import http from "node:http";
 
@@ -11,7 +12,6 @@ const MODELS = {
   anthropic: ["claude-3-5-haiku"],
   together: ["llama-3.1-70b"],
 };
-const SLOW = { anthropic: 350 };
 const ANSWERS = [
   "What stands in your way becomes the way. Name the obstacle, then the next small step.",
   "You have power over your mind, not outside events. Which part of this is yours to act on?",
@@ -24,8 +24,8 @@ export function startAiProviders({ keys }) {
   const server = http.createServer(async (req, res) => {
     const chunks = [];
     for await (const c of req) chunks.push(c);
-    const reply = (status, body) => {
-      res.writeHead(status, { "content-type": "application/json" });
+    const reply = (status, body, headers = {}) => {
+      res.writeHead(status, { "content-type": "application/json", ...headers });
       res.end(JSON.stringify(body));
     };
     const m = /^\/(openai|anthropic|together)\/v1\/(models\/([^/]+)|chat\/completions)$/.exec(
@@ -44,11 +44,17 @@ export function startAiProviders({ keys }) {
         return reply(400, { error: { code: "invalid_json", message: "body is not JSON" } });
       }
     }
-    if (SLOW[provider]) await new Promise((resolve) => setTimeout(resolve, SLOW[provider]));
     if (!MODELS[provider].includes(model)) {
       return reply(404, {
         error: { code: "model_not_found", message: `The model ${model} does not exist.` },
       });
+    }
+    if (m[3] && provider === "anthropic") {
+      const overloaded = {
+        type: "error",
+        error: { type: "rate_limit_error", message: "Number of requests has exceeded your rate limit." },
+      };
+      return reply(429, overloaded, { "retry-after": "1" });
     }
     if (m[3]) return reply(200, { id: model, object: "model", owned_by: provider });
     return reply(200, {
