@@ -36,6 +36,9 @@ let operator;
 let rollbackBy;
 let checking = false;
 let again = false;
+// How many approvals were sent for each step and role: an approval reaches the run a moment
+// after `gantry approve` returns, and the status may not count it yet.
+const sent = new Map();
 
 const cli = (args) =>
   new Promise((resolve) =>
@@ -63,7 +66,8 @@ async function answerCurrent() {
     if (w) {
       const wanted = w.approvers.length ? w.approvers : [{ role: rollbackBy, count: 1 }];
       for (const { role, count } of wanted) {
-        const done = w.counted.filter((c) => c.role === role).length;
+        const key = `${w.step}:${role}`;
+        const done = Math.max(w.counted.filter((c) => c.role === role).length, sent.get(key) ?? 0);
         const members = (roles[role] ?? []).filter((m) => m !== operator && !w.approvals.includes(m));
         for (const member of members.slice(0, Math.max(0, count - done))) {
           const args = ["approve", run, "--as", member, "--role", role];
@@ -71,7 +75,10 @@ async function answerCurrent() {
           console.log(
             `${w.step}: ${r.ok ? "approved" : `not approved (${r.stderr})`} as ${member} (${role})`,
           );
-          if (r.ok) approved++;
+          if (r.ok) {
+            sent.set(key, (sent.get(key) ?? 0) + 1);
+            approved++;
+          }
         }
       }
     }
