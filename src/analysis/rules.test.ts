@@ -290,3 +290,62 @@ describe("formatHeld and formatValue", () => {
     for (const [value, text] of cases) assert.equal(formatValue(value), text, `${value}`);
   });
 });
+
+describe("RuleEvaluator with bands, baselines and joined clauses", () => {
+  const at = (
+    seconds: number,
+    values: Record<string, Value>,
+    baselines: Record<string, Value> = {},
+  ): Sample => ({
+    at: T0 + seconds * 1000,
+    measurements: Object.fromEntries(Object.entries(values).map(([k, x]) => [k, measured("successful", x)])),
+    baselines,
+  });
+
+  it("fires on a band only while the value is inside it", () => {
+    const e = evaluator({
+      name: "degraded",
+      when: "error_rate between 2% and 5%",
+      for: "10s",
+      severity: "P2",
+    });
+    const verdicts = run(e, [
+      at(0, { error_rate: 0.03 }),
+      at(5, { error_rate: 0.08 }),
+      at(10, { error_rate: 0.03 }),
+      at(20, { error_rate: 0.04 }),
+    ]);
+    assert.deepEqual(states(verdicts), ["pending", "ok", "pending", "fired"]);
+    assert.match((verdicts[3] as { reason: string }).reason, /error_rate 0.04 between 2% and 5% for 10s/);
+  });
+
+  it("compares with the baseline measured before the deploy, and treats a missing one as missing data", () => {
+    const e = evaluator({ name: "slow", when: "p95 > 3x baseline", severity: "P1" });
+    const ok = e.observe(at(0, { p95: 500 }, { p95: 200 }));
+    assert.equal(ok.state, "ok");
+    const fired = e.observe(at(1, { p95: 700 }, { p95: 200 }));
+    assert.equal(fired.state, "fired");
+    assert.match((fired as { reason: string }).reason, /p95 700 > 3x baseline \(baseline 200: > 600\)/);
+    const none = evaluator({ name: "slow", when: "p95 > 3x baseline", severity: "P1" }).observe(
+      at(0, { p95: 700 }),
+    );
+    assert.equal(none.state, "missing");
+    const within = evaluator({ name: "steady", when: "rps within 10% of baseline", severity: "P3" });
+    assert.equal(within.observe(at(0, { rps: 105 }, { rps: 100 })).state, "fired");
+  });
+
+  it("joins clauses with and (all true) and or (any true); missing data is never a pass", () => {
+    const both = evaluator({ name: "both", when: "error_rate > 2% and p95 > 500ms", severity: "P1" });
+    assert.equal(both.observe(at(0, { error_rate: 0.03, p95: 200 })).state, "ok");
+    assert.equal(both.observe(at(1, { error_rate: 0.03 })).state, "missing");
+    const fired = both.observe(at(2, { error_rate: 0.03, p95: 600 }));
+    assert.match((fired as { reason: string }).reason, /error_rate 0.03 > 2% and p95 600 > 500ms/);
+    const either = evaluator({
+      name: "either",
+      when: "readiness == not_ready or live == down",
+      severity: "P0",
+    });
+    assert.equal(either.observe(at(0, { readiness: "ready", live: "up" })).state, "ok");
+    assert.equal(either.observe(at(1, { readiness: "ready", live: "down" })).state, "fired");
+  });
+});

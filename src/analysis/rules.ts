@@ -26,13 +26,20 @@
  *   watch mode (the engine records what it would have done, without acting).
  */
 import type { Measurement, Value } from "../probes/types.js";
-import { compare } from "../runbook/expression.js";
 import type { RuleSpec, Runbook } from "../runbook/schema/runbook.js";
+import { formatHeld, formatValue } from "./format.js";
+import { type Judged, judge } from "./judge.js";
+
+export { formatHeld, formatValue };
 
 export interface Sample {
   /** Epoch ms: when the measurement was taken. */
   at: number;
-  measurement: Measurement;
+  /** Each signal's measurement; a rule on one signal may be given just its `measurement`. */
+  measurements?: Record<string, Measurement>;
+  measurement?: Measurement;
+  /** Each signal's value measured before the deploy, for clauses relative to a baseline. */
+  baselines?: Record<string, Value>;
 }
 
 export type Action = "rollback" | "pause" | "note";
@@ -65,7 +72,7 @@ export type Verdict =
 
 export class RuleEvaluator {
   /** The open threshold streak: its first and latest true samples. */
-  #streak: { since: number; lastAt: number; value: Value } | undefined;
+  #streak: { since: number; lastAt: number; value: Value; described: string } | undefined;
   #errors = 0;
   #errorsSince = 0;
   /** The verdict of the current episode, once the rule has fired. */
@@ -76,25 +83,32 @@ export class RuleEvaluator {
     private readonly tiers: Tiers,
   ) {}
 
-  observe({ at, measurement }: Sample): Verdict {
-    if (measurement.phase === "error") return this.#error(at, measurement.message);
+  observe(sample: Sample): Verdict {
+    const { at } = sample;
+    const measurements = sample.measurements ?? { [this.rule.when.subject]: sample.measurement };
+    const judged = judge(this.rule.when, measurements, sample.baselines ?? {});
+    if (judged.state === "error") return this.#error(at, judged.message);
     this.#errors = 0;
-    const judged =
-      measurement.phase === "inconclusive" ? undefined : compare(measurement.value, this.rule.when);
-    if (judged === undefined) return this.#missing(at, measurement);
-    if (judged) return this.#true(at, measurement.value!);
+    if (judged.state === "missing") return this.#missing(at, judged);
+    if (judged.state === "true") return this.#true(at, judged.value, judged.described);
+    return this.rest();
+  }
+
+  /** The condition is false, or the rule is outside its `during:` part of the timeline: re-armed. */
+  rest(): Verdict {
     this.#streak = undefined;
     this.#fired = undefined;
+    this.#errors = 0;
     return { state: "ok", rule: this.rule.name };
   }
 
-  #true(at: number, value: Value): Verdict {
+  #true(at: number, value: Value, described: string): Verdict {
     const since = this.#streak?.since ?? at;
-    this.#streak = { since, lastAt: at, value };
+    this.#streak = { since, lastAt: at, value, described };
     if (this.#fired) return { ...this.#fired, repeat: true };
     const heldMs = Math.max(0, at - since);
     if (heldMs >= this.rule.for.ms) {
-      const reason = `${this.#describe(value)} for ${formatHeld(heldMs)} (${this.rule.severity})`;
+      const reason = `${described} for ${formatHeld(heldMs)} (${this.rule.severity})`;
       return this.#fire("threshold", at, heldMs, since + this.rule.for.ms, reason, value);
     }
     return this.#pending("");
@@ -113,13 +127,9 @@ export class RuleEvaluator {
     return this.#streak ? this.#pending(note) : { state: "ok", rule: this.rule.name };
   }
 
-  #missing(at: number, m: Measurement): Verdict {
+  #missing(at: number, m: Extract<Judged, { state: "missing" }>): Verdict {
     if (this.#fired) return { ...this.#fired, repeat: true };
-    const noValue = m.phase === "inconclusive" || m.value === undefined;
-    const detail = noValue
-      ? m.message
-      : `${formatValue(m.value)} cannot be compared with \`${this.rule.when.op} ${operandText(this.rule)}\``;
-    const reason = `${this.rule.when.subject}: no data${detail ? ` (${detail})` : ""}`;
+    const reason = m.message;
     if (this.rule.missing === "fail") {
       return this.#fire("missing", at, 0, at, `${reason} (${this.rule.severity})`, m.value);
     }
@@ -127,9 +137,9 @@ export class RuleEvaluator {
   }
 
   #pending(note: string): Verdict {
-    const { since, lastAt, value } = this.#streak!;
+    const { since, lastAt, value, described } = this.#streak!;
     const heldMs = Math.max(0, lastAt - since);
-    const explanation = `${this.#describe(value)} for ${formatHeld(heldMs)} of ${this.rule.for.text} (${this.rule.severity})${note}`;
+    const explanation = `${described} for ${formatHeld(heldMs)} of ${this.rule.for.text} (${this.rule.severity})${note}`;
     return { state: "pending", rule: this.rule.name, since, heldMs, value, explanation };
   }
 
@@ -157,53 +167,4 @@ export class RuleEvaluator {
     };
     return this.#fired;
   }
-
-  /** `error_rate 0.082 > 0.05` */
-  #describe(value: Value): string {
-    return `${this.rule.when.subject} ${formatValue(value)} ${this.rule.when.op} ${operandText(this.rule)}`;
-  }
-}
-
-/** The operand as written in the condition: `5%`, `200ms`, `not_ready`, `"not ready"`. */
-function operandText(rule: RuleSpec): string {
-  const { text, subject, op } = rule.when;
-  return text.slice(subject.length).trimStart().slice(op.length).trim();
-}
-
-/**
- * A held time, compact: 0s, 1.5s (tenths below 10s), 45s, 5m12s, 1h2m, 2d3h.
- * Truncated, never rounded up; at most two units from the largest.
- */
-export function formatHeld(ms: number): string {
-  const t = Math.max(0, ms);
-  if (t < 10_000) return `${Math.floor(t / 100) / 10}s`;
-  let rest = Math.floor(t / 1000);
-  const parts: [number, string][] = [];
-  for (const [size, unit] of [
-    [86_400, "d"],
-    [3_600, "h"],
-    [60, "m"],
-    [1, "s"],
-  ] as const) {
-    parts.push([Math.floor(rest / size), unit]);
-    rest %= size;
-  }
-  const first = parts.findIndex(([n]) => n > 0);
-  return parts
-    .slice(first, first + 2)
-    .filter(([n]) => n > 0)
-    .map(([n, unit]) => `${n}${unit}`)
-    .join("");
-}
-
-/**
- * A measured value for a reason: strings as they are; numbers to 3 significant digits, but
- * never dropping integer digits, trailing zeros trimmed: 0.082, 0.0823, 12.5, 1200, 1235 (1234.5).
- */
-export function formatValue(v: Value | undefined): string {
-  if (v === undefined) return "(no value)";
-  if (typeof v !== "number") return String(v);
-  if (!Number.isFinite(v) || Number.isInteger(v)) return String(v);
-  const whole = Math.abs(v) >= 1 ? String(Math.trunc(Math.abs(v))).length : 0;
-  return String(Number(v.toPrecision(Math.min(21, Math.max(3, whole)))));
 }

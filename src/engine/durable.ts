@@ -197,6 +197,11 @@ export class RunDurable implements Durable {
       const due = this.hooks.nextDueAt(now);
       if (due !== undefined && due <= now) {
         await this.hooks.due(now);
+        // Sampling slower than the interval leaves the next sample due at once: an answer or an
+        // abort must still get through between samples, and the deadline still end the wait.
+        const msg = await this.recvControl(0);
+        if (msg) return msg;
+        if (deadline !== undefined && (await DBOS.now()) >= deadline) return undefined;
         continue;
       }
       if (deadline !== undefined && now >= deadline) return undefined;

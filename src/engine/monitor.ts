@@ -15,7 +15,6 @@ import {
   formatHeld,
   formatValue,
   RuleEvaluator,
-  type Sample,
   type Verdict,
 } from "../analysis/rules.js";
 import type { Measurement } from "../probes/types.js";
@@ -23,9 +22,12 @@ import type { MonitorSpec, ReleasePlan } from "../runbook/plan/types.js";
 import type { RollbackCause } from "../steps/contract.js";
 import type { RunContext } from "./context.js";
 import type { RunDurable } from "./durable.js";
+import { judgedAt, ruleThreshold, signalBaselines } from "./rule-inputs.js";
 
+/** A sample: its slot on the interval grid from T, when its measuring ended (older records lack it), what it measured. */
 interface Taken {
   at: number;
+  endedAt?: number;
   measurements: Record<string, Measurement>;
 }
 
@@ -36,10 +38,7 @@ export interface MonitorHooks {
   rollingBack(): boolean;
 }
 
-interface Gap {
-  from: number;
-  to: number;
-}
+type Gap = { from: number; to: number };
 
 export class Monitor {
   private k = 0;
@@ -132,7 +131,8 @@ export class Monitor {
           when: r.when.text,
           subject: r.when.subject,
           op: r.when.op,
-          threshold: r.when.operand.value,
+          threshold: ruleThreshold(r, signalBaselines(this.ctx.facts)),
+          ...(r.during ? { during: r.during.text } : {}),
           for: r.for.text,
           forMs: r.for.ms,
           severity: r.severity,
@@ -165,7 +165,7 @@ export class Monitor {
     // a rule's `for:` window then elapses on a sample, not up to an interval after it.
     const slot = this.ctx.facts.deployedAt! + k * this.interval;
     const taken = await this.durable.record(`sample:${k}`, () => this.take(slot));
-    await this.noteGap(k, taken.at);
+    await this.noteGap(k, taken);
     this.fresh++;
     for (const [n, m] of Object.entries(taken.measurements)) {
       this.previous[n] = m.state;
@@ -184,7 +184,7 @@ export class Monitor {
       });
     }
     const before = this.lastVerdicts;
-    this.lastVerdicts = this.evaluators.map((e, i) => e.observe(this.sampleFor(i, taken)));
+    this.lastVerdicts = this.evaluators.map((_, i) => this.verdictFor(i, taken));
     this.k = k + 1;
     for (const [i, verdict] of this.lastVerdicts.entries()) await this.act(k, verdict, before[i]);
   }
@@ -223,7 +223,10 @@ export class Monitor {
           severity: rule.severity,
           when: rule.when.text,
           value: verdict.value ?? null,
-          threshold: rule.when.operand.kind === "number" ? rule.when.operand.text : rule.when.operand.value,
+          threshold:
+            rule.when.operand.kind === "number"
+              ? rule.when.operand.text
+              : ruleThreshold(rule, signalBaselines(this.ctx.facts)),
           for: rule.for.text,
         },
       });
@@ -252,10 +255,11 @@ export class Monitor {
     }
   }
 
-  /** Samples more than two intervals apart leave a gap: recorded, and fresh samples are needed after it. */
-  private async noteGap(k: number, at: number): Promise<void> {
+  /** A sample more than two intervals after the previous one ended leaves a gap (measuring is not one): recorded, and fresh samples are needed after it. */
+  private async noteGap(k: number, taken: Taken): Promise<void> {
+    const { at } = taken;
     const last = this.lastAt;
-    this.lastAt = at;
+    this.lastAt = Math.max(at, taken.endedAt ?? at);
     if (last === undefined || at - last <= 2 * this.interval) return;
     const gap = { from: last + this.interval, to: at };
     this.gaps.push(gap);
@@ -275,18 +279,13 @@ export class Monitor {
     });
   }
 
-  private sampleFor(i: number, taken: Taken): Sample {
+  /** A rule's verdict on a sample (every signal, every baseline); it rests outside its `during:`. */
+  private verdictFor(i: number, taken: Taken): Verdict {
     const rule = this.spec.rules[i]!;
-    const measurement = taken.measurements[rule.when.subject];
-    return {
-      at: taken.at,
-      measurement: measurement ?? {
-        phase: "inconclusive",
-        message: `no signal ${rule.when.subject}`,
-        startedAt: new Date(taken.at).toISOString(),
-        finishedAt: new Date(taken.at).toISOString(),
-      },
-    };
+    const evaluator = this.evaluators[i]!;
+    if (!judgedAt(rule, taken.at - this.ctx.facts.deployedAt!)) return evaluator.rest();
+    const baselines = signalBaselines(this.ctx.facts);
+    return evaluator.observe({ at: taken.at, measurements: taken.measurements, baselines });
   }
 
   private async take(slot: number): Promise<Taken> {
@@ -294,6 +293,7 @@ export class Monitor {
     const measure = ([n, spec]: (typeof signals)[number]) =>
       this.ctx.measureProbe(spec, `monitor.signals.${n}`, { previous: this.previous[n] });
     const results = await Promise.all(signals.map(measure));
-    return { at: slot, measurements: Object.fromEntries(signals.map(([n], i) => [n, results[i]!])) };
+    const measurements = Object.fromEntries(signals.map(([n], i) => [n, results[i]!]));
+    return { at: slot, endedAt: Date.now(), measurements };
   }
 }

@@ -25,7 +25,10 @@ export function signalChart(series: SignalSeries, moments: Moment[]): string {
   const numeric = measured.every((p) => typeof p.value === "number");
   const levels = numeric ? [] : textLevels(series);
   const yOf = (v: unknown): number => (numeric ? Number(v) : levels.indexOf(value(v)));
-  const thresholds = series.rules.filter((r) => (typeof r.threshold === "number") === numeric);
+  // A threshold relative to a baseline that was never measured has no line to draw.
+  const thresholds = series.rules.filter(
+    (r) => r.threshold !== null && (typeof r.threshold === "number") === numeric,
+  );
   const ys = [...measured.map((p) => yOf(p.value)), ...thresholds.map((r) => yOf(r.threshold))];
   let low = numeric ? Math.min(0, ...ys) : 0;
   let high = numeric ? Math.max(...ys, low) : Math.max(levels.length - 1, 1);

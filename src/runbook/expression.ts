@@ -1,7 +1,6 @@
 /**
- * Comparisons, the one expression form a runbook needs:
- *   rule `when:`     `error_rate > 0.05`, `readiness == not_ready`, `p95 > 200ms`
- *   check `expect:`  `< 80%`, `== 0`, `>= 90`
+ * Comparisons: a check's `expect:` (`< 80%`, `== 0`, `>= 90`), and each clause of a rule's
+ * condition (condition.ts).
  * Numbers may carry `%` (5% is 0.05) or a duration unit (200ms is 200, compared in ms).
  */
 import { parseDuration } from "./duration.js";
@@ -9,7 +8,8 @@ import { parseDuration } from "./duration.js";
 export const OPERATORS = ["<", "<=", ">", ">=", "==", "!="] as const;
 export type Operator = (typeof OPERATORS)[number];
 
-export type Operand = { kind: "number"; value: number; text: string } | { kind: "string"; value: string };
+export type NumberOperand = { kind: "number"; value: number; text: string };
+export type Operand = NumberOperand | { kind: "string"; value: string };
 
 export interface Comparison {
   op: Operator;
@@ -18,33 +18,10 @@ export interface Comparison {
   text: string;
 }
 
-export interface Condition extends Comparison {
-  /** The signal compared, e.g. `error_rate`. */
-  subject: string;
-}
-
 const OP = "(<=|>=|==|!=|<|>)";
-const CONDITION = new RegExp(`^\\s*([a-z][a-z0-9_]*)\\s*${OP}\\s*(.+?)\\s*$`);
 const COMPARISON = new RegExp(`^\\s*${OP}\\s*(.+?)\\s*$`);
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
-
-/** Parses `signal op value`. Example: `parseCondition("error_rate > 5%")`. */
-export function parseCondition(text: string): Parsed<Condition> {
-  const m = CONDITION.exec(text);
-  if (!m) {
-    return {
-      ok: false,
-      message: `cannot read condition \`${text}\`: write \`<signal> <op> <value>\` with op one of ${OPERATORS.join(" ")}, e.g. \`error_rate > 0.05\``,
-    };
-  }
-  const operand = parseOperand(m[3]!);
-  if (!operand.ok) return operand;
-  const op = m[2] as Operator;
-  const check = checkOperator(op, operand.value, text);
-  if (check) return { ok: false, message: check };
-  return { ok: true, value: { subject: m[1]!, op, operand: operand.value, text: text.trim() } };
-}
 
 /**
  * Parses an expectation: `op value`, or a bare value meaning `== value`.

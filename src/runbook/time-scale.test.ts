@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { loadRunbookText, parseRunbookText } from "./load.js";
 import { plan } from "./plan/plan.js";
 import { renderPlan } from "./plan/render.js";
-import { compress, MIN_SPAN_MS, onTimeline } from "./time-scale.js";
+import { compress, MIN_INTERVAL_MS, MIN_SPAN_MS, onTimeline } from "./time-scale.js";
 
 const RUNBOOK = `apiVersion: gantry/v1
 kind: release
@@ -49,7 +49,7 @@ describe("timeScale", () => {
     assert.equal(m.checkpoints[1]!.at.ms, 30_000); // T+2h / 240
     assert.equal(m.checkpoints[1]!.at.text, "T+2h"); // as the team wrote it
     assert.equal(m.rules[0]!.for.ms, 2_500);
-    assert.equal(m.interval.ms, 125);
+    assert.equal(m.interval.ms, MIN_INTERVAL_MS); // 30s / 240 is 125 ms: shorter than a sample takes
     assert.equal(r.slas!.P1!.ack.ms, 1_250);
     const signal = m.signals.errors as unknown as { range: { ms: number } };
     assert.equal(signal.range.ms, 2_500);
@@ -64,6 +64,23 @@ describe("timeScale", () => {
     const once = onTimeline(written, "standin");
     assert.equal(onTimeline(once, "standin"), once);
     assert.equal(written.monitor!.rules[0]!.for.ms, 600_000);
+  });
+
+  it("compresses the sample interval to no less than MIN_INTERVAL_MS, or the interval as written", () => {
+    const every = (interval: string, factor: number) =>
+      onTimeline(
+        loadRunbookText(
+          RUNBOOK.replace("interval: 30s", `interval: ${interval}`).replace(
+            "timeScale: 240",
+            `timeScale: ${factor}`,
+          ),
+          "shop.yaml",
+        ).runbook!,
+        "standin",
+      ).monitor!.interval.ms;
+    assert.equal(every("1h", 240), 15_000);
+    assert.equal(every("1m", 2880), MIN_INTERVAL_MS);
+    assert.equal(every("500ms", 240), 500);
   });
 
   it("keeps every non-zero span at least MIN_SPAN_MS long", () => {

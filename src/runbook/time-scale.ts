@@ -12,6 +12,15 @@ import type { Runbook } from "./schema/runbook.js";
 /** No span on a compressed timeline is shorter than this (a sample every 20 ms measures nothing). */
 export const MIN_SPAN_MS = 100;
 
+/**
+ * The sample interval is compressed no further than this. A sample takes real time (its probes
+ * answer no faster in a compressed run, and a command signal starts a process), and monitoring
+ * takes samples more than two intervals apart for a gap in observation: with an interval shorter
+ * than half a sample, every sample is a gap, no checkpoint or canary hold ever passes, and the
+ * run never reaches a step boundary to stop at.
+ */
+export const MIN_INTERVAL_MS = 1000;
+
 const compressed = new WeakSet<Runbook>();
 
 /** The runbook as `env` runs it: compressed by its timeScale, or as it is. */
@@ -19,6 +28,10 @@ export function onTimeline(runbook: Runbook, env: string): Runbook {
   const factor = runbook.environments[env]?.timeScale;
   if (factor === undefined || factor === 1 || compressed.has(runbook)) return runbook;
   const out = scaled(runbook, factor) as Runbook;
+  const interval = out.monitor?.interval;
+  if (interval && runbook.monitor) {
+    interval.ms = Math.max(interval.ms, Math.min(runbook.monitor.interval.ms, MIN_INTERVAL_MS));
+  }
   compressed.add(out);
   return out;
 }

@@ -196,8 +196,10 @@ export interface MonitorRule {
   when: string;
   subject: string;
   op: string;
-  /** The operand: a number (5% is 0.05, 200ms is 200) or a string. */
-  threshold: number | string;
+  /** The first clause's operand: a number (5% is 0.05, 200ms is 200) or a string; null for a baseline not measured. */
+  threshold: number | string | null;
+  /** The part of the timeline the rule is judged in, as written (T+0..T+30m). */
+  during?: string;
   /** The `for` window as written, and in ms. */
   for: string;
   forMs: number;

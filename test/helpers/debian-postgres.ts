@@ -34,8 +34,13 @@ export function debianPostgresBin(): string {
 }
 
 export interface DebianPostgresOptions {
-  /** A fixed port on 127.0.0.1 (default: a free one). */
+  /** A fixed port (a stand-in's); taken, the start fails. Default: a free one. */
   port?: number;
+  /**
+   * The `postgres` user's password: connections over TCP must give it (scram-sha-256) and the
+   * url carries it. Default: trust authentication, no password.
+   */
+  password?: string;
 }
 
 export async function startDebianPostgres(options: DebianPostgresOptions = {}): Promise<DebianPostgres> {
@@ -48,31 +53,25 @@ export async function startDebianPostgres(options: DebianPostgresOptions = {}): 
     root
       ? execFileSync("runuser", ["-u", "postgres", "--", cmd, ...args], { stdio: "pipe" })
       : execFileSync(cmd, args, { stdio: "pipe" });
-  as(path.join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]);
+  const auth = ["-A", "trust"];
+  if (options.password !== undefined) {
+    // initdb reads the password from a file, so it never shows in a process list.
+    const pwfile = path.join(dir, "pwfile");
+    fs.writeFileSync(pwfile, options.password, { mode: 0o600 });
+    if (root) execFileSync("chown", ["postgres", pwfile]);
+    auth.splice(0, 2, "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${pwfile}`);
+  }
+  as(path.join(bin, "initdb"), ["-D", data, ...auth, "-U", "postgres", "--no-sync"]);
+  if (options.password !== undefined) fs.rmSync(path.join(dir, "pwfile"));
   const port = options.port ?? (await freePort());
   const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
-  try {
-    as(path.join(bin, "pg_ctl"), [
-      "-D",
-      data,
-      "-o",
-      serverOptions,
-      "-l",
-      path.join(dir, "log"),
-      "-w",
-      "start",
-    ]);
-  } catch (err) {
-    // A server that did not start (its port taken, say) leaves no folder behind.
-    const log = fs.existsSync(path.join(dir, "log")) ? fs.readFileSync(path.join(dir, "log"), "utf8") : "";
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw new Error(
-      `PostgreSQL did not start on 127.0.0.1:${port}: ${(err as Error).message}\n${log.slice(-2000)}`,
-    );
-  }
+  as(path.join(bin, "pg_ctl"), ["-D", data, "-o", serverOptions, "-l", path.join(dir, "log"), "-w", "start"]);
   let stopped = false;
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url:
+      options.password === undefined
+        ? `postgres://postgres@127.0.0.1:${port}/postgres`
+        : `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`,
     bin,
     stop: async () => {
       if (stopped) return;

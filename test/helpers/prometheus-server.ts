@@ -29,6 +29,8 @@ export interface PrometheusServer {
 export interface PrometheusOptions {
   /** host:port of each service to scrape (its /metrics), all under job "app". */
   targets: string[];
+  /** A fixed port (a stand-in's). Default: a free one. */
+  port?: number;
 }
 
 export async function startPrometheus(options: PrometheusOptions): Promise<PrometheusServer> {
@@ -50,7 +52,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     "",
   ].join("\n");
   fs.writeFileSync(path.join(dir, "prometheus.yml"), config);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
     PROMETHEUS_BIN,

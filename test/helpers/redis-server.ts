@@ -25,7 +25,7 @@ export interface RedisServer {
 const START_TIMEOUT_MS = 10_000;
 
 export interface RedisOptions {
-  /** A fixed port on 127.0.0.1 (default: a free one); taken already, the start fails at once. */
+  /** A fixed port (a stand-in's); taken, the start fails with the port. Default: a free one. */
   port?: number;
 }
 
@@ -41,8 +41,11 @@ export async function startRedis(extra: string[] = [], options: RedisOptions = {
     try {
       return await startOnce(REDIS_SERVER, extra, options.port ?? (await freePort()));
     } catch (err) {
-      const retry = options.port === undefined && attempt < 3;
-      if (!retry || !/Address already in use/i.test(String(err))) throw err;
+      const taken = /Address already in use/i.test(String(err));
+      if (taken && options.port !== undefined) {
+        throw new Error(`redis-server: port ${options.port} on 127.0.0.1 is already in use`);
+      }
+      if (attempt >= 3 || !taken) throw err;
     }
   }
 }

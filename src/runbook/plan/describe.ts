@@ -87,3 +87,8 @@ export function describeRollbackStep(
     ...(detail ? { detail } : {}),
   };
 }
+
+export function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > 80 ? `${line.slice(0, 79)}…` : line;
+}

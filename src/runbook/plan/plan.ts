@@ -8,8 +8,9 @@ import type { Runbook } from "../schema/runbook.js";
 import { closest } from "../suggest.js";
 import { fillKnown } from "../template.js";
 import { onTimeline } from "../time-scale.js";
+import { backupSteps } from "./baselines.js";
 import { canarySteps } from "./canary.js";
-import { describeDeploy, describeProbe } from "./describe.js";
+import { describeDeploy, describeProbe, oneLine } from "./describe.js";
 import { type RefInfo, resolveRef } from "./ref.js";
 import { confirmation, integrityProbe, named, rollbackPlan } from "./specs.js";
 import { scheduleSteps, successStep, windowStep } from "./timed.js";
@@ -357,55 +358,6 @@ function preflightSteps(runbook: Runbook, envName: string, version: string): Pla
   return steps;
 }
 
-function backupSteps(runbook: Runbook): PlanStep[] {
-  const steps: PlanStep[] = [];
-  if (runbook.backup?.run) {
-    const required = runbook.backup.required ? "" : " (failure tolerated)";
-    steps.push({
-      id: "backup",
-      kind: "backup",
-      backup: runbook.backup,
-      title: "take backup",
-      detail: `${runbook.backup.run}${required}`,
-    });
-  }
-  for (const name of baselineChecks(runbook)) {
-    steps.push({
-      id: `baseline:checks.${name}`,
-      kind: "baseline",
-      key: `checks.${name}`,
-      probe: runbook.checks[name]!,
-      title: `baseline of check ${name}`,
-      detail: "measured now, compared after the deploy",
-    });
-  }
-  for (const c of runbook.integrity) {
-    if (c.tolerance !== undefined) {
-      steps.push({
-        id: `baseline:${c.name}`,
-        kind: "baseline",
-        key: c.name,
-        probe: integrityProbe(c),
-        title: `baseline ${c.name}`,
-        detail: oneLine(c.query),
-      });
-    }
-  }
-  return steps;
-}
-
-/** Named postgres checks with `baseline:` used after the deploy: their value before it is measured first. */
-export function baselineChecks(runbook: Runbook): string[] {
-  const names = new Set<string>();
-  for (const s of runbook.smoke) if ("check" in s) names.add(s.check);
-  for (const c of runbook.monitor?.checkpoints ?? []) for (const n of c.checks) names.add(n);
-  for (const s of runbook.rollback?.steps ?? []) if (s.check) names.add(s.check);
-  return [...names].filter((n) => {
-    const probe = runbook.checks[n];
-    return probe?.type === "postgres" && probe.baseline !== undefined;
-  });
-}
-
 function monitorSteps(runbook: Runbook): PlanStep[] {
   const monitor = runbook.monitor;
   if (!monitor) return [];
@@ -574,9 +526,4 @@ function iso(t: DateTime): string {
 
 function pct(x: number): string {
   return `${Math.round(x * 1000) / 10}%`;
-}
-
-function oneLine(text: string): string {
-  const line = text.replace(/\s+/g, " ").trim();
-  return line.length > 80 ? `${line.slice(0, 79)}…` : line;
 }

@@ -114,7 +114,7 @@ export interface BackupStep extends Base {
 
 export interface BaselineStep extends Base {
   kind: "baseline";
-  /** Where the value is kept: an integrity check's name, or `checks.<name>`. */
+  /** Where the value is kept: an integrity check's name, `checks.<name>` or `signals.<name>`. */
   key: string;
   probe: Probe;
 }

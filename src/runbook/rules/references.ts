@@ -1,5 +1,6 @@
 /** Every name used somewhere must be declared somewhere: checks, roles, environments, signals, templates, channels. */
 
+import { subjectsOf } from "../condition.js";
 import type { Path } from "../diagnostics.js";
 import { REPEATING } from "../schema/notify.js";
 import type { Probe } from "../schema/probes.js";
@@ -166,10 +167,11 @@ export const signalReferences: RunbookRule = (ctx) => {
   const signals = Object.keys(monitor.signals);
   const signalsSet = new Set(signals);
   monitor.rules.forEach((rule, i) => {
-    if (!signalsSet.has(rule.when.subject)) {
-      ctx.error(["monitor", "rules", i, "when"], () =>
-        unknownName("signal", rule.when.subject, signals, "monitor.signals"),
-      );
+    for (const subject of subjectsOf(rule.when)) {
+      if (!signalsSet.has(subject))
+        ctx.error(["monitor", "rules", i, "when"], () =>
+          unknownName("signal", subject, signals, "monitor.signals"),
+        );
     }
     if (!monitor.tiers[rule.severity]) {
       ctx.error(

@@ -4,8 +4,9 @@
  * schema/runbook.v1.json and the docs are generated from these declarations.
  */
 import * as z from "zod";
+import { parseCondition } from "../condition.js";
 import { DURATION_PATTERN, durationHint, parseDuration } from "../duration.js";
-import { parseComparison, parseCondition } from "../expression.js";
+import { parseComparison } from "../expression.js";
 import { SECRET_REF_PATTERN } from "../secret.js";
 
 /** A duration as written and in milliseconds; `timeline` when it is a span of the release's timeline. */
@@ -139,7 +140,10 @@ export const Condition = z
     }
     return parsed.value;
   })
-  .meta({ description: "A condition on a signal: `<signal> <op> <value>`, e.g. `error_rate > 0.05`." });
+  .meta({
+    description:
+      "A condition on signals: `<signal> <op> <value>` (error_rate > 0.05), a band (`error_rate between 2% and 5%`), relative to the signal's value before the deploy (`p95 > 3x baseline`, `p95 within 10% of baseline`), clauses joined by `and` or by `or`.",
+  });
 
 export const Command = z
   .string()

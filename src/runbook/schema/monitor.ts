@@ -15,6 +15,36 @@ export const Checkpoint = z
   .transform((c) => ("at" in c ? c : { at: c, checks: [] as string[], name: undefined }))
   .meta({ description: "A monitoring checkpoint: T+15m, or { at: T+15m, checks: [...] }." });
 
+const DURING = /^\s*(\S+)\s*\.\.\s*(\S*)\s*$/;
+
+/** `T+0..T+30m`, or `T+2h..` (from T+2h to the end of monitoring). */
+export const During = z
+  .string()
+  .transform((text, ctx) => {
+    const m = DURING.exec(text);
+    const from = m ? Offset.safeParse(m[1]) : undefined;
+    const to = m?.[2] ? Offset.safeParse(m[2]) : undefined;
+    if (!m || !from?.success || (to && !to.success)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `bad part of the timeline \`${text}\`: write FROM..TO as offsets from the deploy, e.g. T+0..T+30m, or T+2h.. for the rest of monitoring`,
+      });
+      return z.NEVER;
+    }
+    if (to?.data && to.data.ms <= from.data.ms) {
+      ctx.addIssue({
+        code: "custom",
+        message: `\`${text}\` ends before it begins; write the earlier offset first`,
+      });
+      return z.NEVER;
+    }
+    return { text: text.trim(), from: from.data, ...(to?.data ? { to: to.data } : {}) };
+  })
+  .meta({
+    description:
+      "Judge the rule only in this part of the timeline: T+0..T+30m (the first half hour), T+2h.. (from two hours on). Outside it the rule rests and re-arms.",
+  });
+
 export const Rule = z
   .strictObject({
     name: Name,
@@ -23,6 +53,7 @@ export const Rule = z
     for: Span.prefault("0s").meta({
       description: "The condition must hold this long before the rule fires.",
     }),
+    during: During.optional(),
     severity: Severity,
     mode: z
       .enum(["enforce", "watch"])
