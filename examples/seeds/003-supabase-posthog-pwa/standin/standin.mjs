@@ -95,6 +95,7 @@ async function start() {
     posthogPersonal: secret("phx_"),
     posthogProject: secret("phc_"),
     redis: secret(""),
+    postgres: secret(""),
     openai: secret("sk-proj-"),
     anthropic: secret("sk-ant-"),
     together: secret("tgp_"),
@@ -104,7 +105,7 @@ async function start() {
   cleanup(() => redis.stop());
   const redisUrl = `redis://:${keys.redis}@127.0.0.1:${PORTS.redis}`;
 
-  const postgres = await startDebianPostgres({ port: PORTS.postgres });
+  const postgres = await startDebianPostgres({ port: PORTS.postgres, password: keys.postgres });
   cleanup(() => postgres.stop());
   const client = new pg.Client({ connectionString: postgres.url });
   await client.connect();
@@ -112,12 +113,13 @@ async function start() {
   await client.end();
   // Supabase's scheduled backup, for real: a dump of the database as it is now.
   const backupAt = new Date().toISOString();
-  execFileSync(path.join(debianPostgresBin(), "pg_dump"), [
-    "--dbname",
-    postgres.url,
-    "--file",
-    path.join(dir, "backups", `${backupAt.replace(/[:.]/g, "-")}.sql`),
-  ]);
+  // The password goes in the environment, not on pg_dump's command line.
+  const dumpUrl = `postgres://postgres@127.0.0.1:${PORTS.postgres}/postgres`;
+  execFileSync(
+    path.join(debianPostgresBin(), "pg_dump"),
+    ["--dbname", dumpUrl, "--file", path.join(dir, "backups", `${backupAt.replace(/[:.]/g, "-")}.sql`)],
+    { env: { ...process.env, PGPASSWORD: keys.postgres } },
+  );
   const backups = [{ is_physical_backup: false, status: "COMPLETED", inserted_at: backupAt }];
 
   const posthog = await startPosthogApi(
