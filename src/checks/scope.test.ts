@@ -40,35 +40,26 @@ describe("renderProbe", () => {
   });
 });
 
-describe("environmentScope: metric sources", () => {
-  const text = `apiVersion: gantry/v1
+describe("environmentScope", () => {
+  it("reads a metric source's token given as a secret reference, as its url", () => {
+    const runbook = parseRunbookText(`apiVersion: gantry/v1
 metadata: { name: r, service: s }
 environments:
   prod:
     metrics:
-      posthog: { type: posthog, url: "http://127.0.0.1:9", project: "1", token: env:GANTRY_TEST_POSTHOG_TOKEN }
-      prom: { type: prometheus, url: "http://127.0.0.1:9", headers: { Authorization: env:GANTRY_TEST_PROM_AUTH } }
-deploy: { provider: command, deploy: "true", rollback: "true" }
-`;
-
-  it("reads a token or header given as a secret reference, and masks its value", () => {
-    process.env.GANTRY_TEST_POSTHOG_TOKEN = "phx_scope_test_token_value";
-    process.env.GANTRY_TEST_PROM_AUTH = "Bearer prom_scope_test_value";
+      sentry: { type: sentry, url: "env:SCOPE_TEST_SENTRY_URL", org: o, project: p, token: "env:SCOPE_TEST_SENTRY_TOKEN" }
+`)!;
+    process.env.SCOPE_TEST_SENTRY_URL = "http://127.0.0.1:9";
+    process.env.SCOPE_TEST_SENTRY_TOKEN = "sntrys_value";
     try {
-      const runbook = parseRunbookText(text);
-      assert.ok(runbook);
-      const scope = environmentScope(runbook, "prod", "runbook.yaml");
-      const posthog = Probe.parse({ type: "posthog", source: "posthog", event: "e" });
-      const prom = Probe.parse({ type: "prometheus", source: "prom", query: "up" });
-      const p = scope.probeEnvironment(posthog).metrics!.posthog as { token: string };
-      assert.equal(p.token, "phx_scope_test_token_value");
-      const q = scope.probeEnvironment(prom).metrics!.prom as { headers: Record<string, string> };
-      assert.equal(q.headers.Authorization, "Bearer prom_scope_test_value");
-      assert.doesNotMatch(scope.secrets.redact("t=phx_scope_test_token_value"), /phx_scope_test_token_value/);
-      assert.doesNotMatch(scope.secrets.redact("Bearer prom_scope_test_value"), /prom_scope_test_value/);
+      const scope = environmentScope(runbook, "prod", "/tmp/runbook.yaml");
+      const probe = Probe.parse({ type: "sentry", source: "sentry", measure: "errors" });
+      const source = scope.probeEnvironment(probe).metrics!.sentry as { url: string; token: string };
+      assert.equal(source.url, "http://127.0.0.1:9");
+      assert.equal(source.token, "sntrys_value");
     } finally {
-      delete process.env.GANTRY_TEST_POSTHOG_TOKEN;
-      delete process.env.GANTRY_TEST_PROM_AUTH;
+      delete process.env.SCOPE_TEST_SENTRY_URL;
+      delete process.env.SCOPE_TEST_SENTRY_TOKEN;
     }
   });
 });

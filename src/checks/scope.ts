@@ -12,8 +12,6 @@ import { parseSecretRef } from "../runbook/secret.js";
 import { renderTemplate } from "../runbook/template.js";
 import { readSecretRef, resolveSecrets, type Secrets, secretsUsed } from "../secrets/secrets.js";
 
-type MetricSource = EnvironmentSpec["metrics"][string];
-
 export interface EnvironmentScope {
   name: string;
   spec: EnvironmentSpec;
@@ -83,9 +81,10 @@ export function environmentScope(
   const render = (template: string, where: string) => fill(template, where, false);
   const renderShell = (template: string, where: string) => fill(template, where, true);
   const renderDeep = <T>(value: T, where: string): T => {
-    // A `url:` may be a secret reference (a probe's own database URL): read, not rendered.
+    // A `url:` may be a secret reference (a probe's own database URL), and so may a metric
+    // source's `token:` (sentry, posthog: "May be a secret reference"): read, not rendered.
     const walk = (v: unknown, key?: string): unknown => {
-      if (typeof v === "string") return key === "url" ? field(v, where) : render(v, where);
+      if (typeof v === "string") return key === "url" || key === "token" ? field(v, where) : render(v, where);
       if (Array.isArray(v)) return v.map((x) => walk(x));
       if (v && typeof v === "object" && !isDuration(v)) {
         return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
@@ -94,24 +93,6 @@ export function environmentScope(
     };
     return walk(value) as T;
   };
-  /** A metric source filled in: its token and header values are secret fields, so a reference is read. */
-  function renderSource(source: MetricSource, where: string): MetricSource {
-    const { token, headers, ...rest } = source as MetricSource & {
-      token?: string;
-      headers?: Record<string, string>;
-    };
-    return {
-      ...renderDeep(rest, where),
-      ...(token === undefined ? {} : { token: field(token, `${where}.token`) }),
-      ...(headers === undefined
-        ? {}
-        : {
-            headers: Object.fromEntries(
-              Object.entries(headers).map(([k, v]) => [k, field(v, `${where}.headers.${k}`)]),
-            ),
-          }),
-    } as MetricSource;
-  }
   function field(text: string, where: string): string {
     if (!parseSecretRef(text)) return render(text, where);
     const value = readSecretRef(text, dir);
@@ -147,7 +128,7 @@ export function environmentScope(
       for (const [name, source] of Object.entries(spec.metrics)) {
         const used = "source" in probe && probe.source === name;
         // Unused sources are passed unrendered, their secrets untouched, so a probe can name them.
-        env.metrics![name] = used ? renderSource(source, `environments.${envName}.metrics.${name}`) : source;
+        env.metrics![name] = used ? renderDeep(source, `environments.${envName}.metrics.${name}`) : source;
       }
       return env;
     },

@@ -15,6 +15,8 @@ export interface DebianPostgres {
   url: string;
   /** The folder with pg_dump, pg_restore, psql of the same version. */
   bin: string;
+  /** The server's log file. */
+  log: string;
   stop(): Promise<void>;
 }
 
@@ -34,18 +36,21 @@ export function debianPostgresBin(): string {
 }
 
 export interface DebianPostgresOptions {
-  /** A fixed port (a stand-in's); taken, the start fails. Default: a free one. */
+  /** A fixed port (default: a free one). */
   port?: number;
   /**
-   * The `postgres` user's password: connections over TCP must give it (scram-sha-256) and the
-   * url carries it. Default: trust authentication, no password.
+   * A folder for the cluster, kept at stop and used again at the next start (default: a
+   * temporary one, removed at stop). The user `postgres` must be able to enter its parents.
    */
+  dir?: string;
+  /** Password authentication on 127.0.0.1 with this password (default: trust, no password). */
   password?: string;
 }
 
 export async function startDebianPostgres(options: DebianPostgresOptions = {}): Promise<DebianPostgres> {
   const bin = debianPostgresBin();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-debian-pg-"));
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "gantry-debian-pg-"));
+  fs.mkdirSync(dir, { recursive: true });
   const data = path.join(dir, "data");
   const root = process.getuid?.() === 0;
   if (root) execFileSync("chown", ["postgres", dir]);
@@ -53,33 +58,38 @@ export async function startDebianPostgres(options: DebianPostgresOptions = {}): 
     root
       ? execFileSync("runuser", ["-u", "postgres", "--", cmd, ...args], { stdio: "pipe" })
       : execFileSync(cmd, args, { stdio: "pipe" });
-  const auth = ["-A", "trust"];
-  if (options.password !== undefined) {
-    // initdb reads the password from a file, so it never shows in a process list.
-    const pwfile = path.join(dir, "pwfile");
-    fs.writeFileSync(pwfile, options.password, { mode: 0o600 });
-    if (root) execFileSync("chown", ["postgres", pwfile]);
-    auth.splice(0, 2, "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${pwfile}`);
+  if (!fs.existsSync(path.join(data, "PG_VERSION"))) {
+    const auth = ["-A", "trust"];
+    if (options.password !== undefined) {
+      // The password reaches initdb through a file only the server's user can read, never argv.
+      const pwfile = path.join(dir, "pwfile");
+      fs.writeFileSync(pwfile, `${options.password}\n`, { mode: 0o600 });
+      if (root) execFileSync("chown", ["postgres", pwfile]);
+      auth.splice(0, 2, "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${pwfile}`);
+    }
+    try {
+      as(path.join(bin, "initdb"), ["-D", data, ...auth, "-U", "postgres", "--no-sync"]);
+    } finally {
+      fs.rmSync(path.join(dir, "pwfile"), { force: true });
+    }
   }
-  as(path.join(bin, "initdb"), ["-D", data, ...auth, "-U", "postgres", "--no-sync"]);
-  if (options.password !== undefined) fs.rmSync(path.join(dir, "pwfile"));
   const port = options.port ?? (await freePort());
   const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
   as(path.join(bin, "pg_ctl"), ["-D", data, "-o", serverOptions, "-l", path.join(dir, "log"), "-w", "start"]);
   let stopped = false;
+  const credentials = options.password === undefined ? "" : `:${encodeURIComponent(options.password)}`;
   return {
-    url:
-      options.password === undefined
-        ? `postgres://postgres@127.0.0.1:${port}/postgres`
-        : `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres${credentials}@127.0.0.1:${port}/postgres`,
     bin,
+    log: path.join(dir, "log"),
     stop: async () => {
       if (stopped) return;
       stopped = true;
       try {
-        as(path.join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"]);
+        // A kept cluster is stopped cleanly; a temporary one is thrown away.
+        as(path.join(bin, "pg_ctl"), ["-D", data, "-m", options.dir ? "fast" : "immediate", "-w", "stop"]);
       } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
+        if (!options.dir) fs.rmSync(dir, { recursive: true, force: true });
       }
     },
   };

@@ -25,8 +25,10 @@
  * for progressDeadlineSeconds (one second lasting `secondMs`) gets Progressing False,
  * ProgressDeadlineExceeded. Pods report status.containerStatuses[].imageID
  * `<image>@sha256:…`: the digest of the reference when it has one, else one the test set for
- * image:tag (setDigest), else a hash of the reference. `behave` makes an image's pods never
- * ready, crash-loop or fail to pull.
+ * image:tag (setDigest), else a hash of the reference. `behave` makes an image's pods (or only
+ * one Deployment's) never ready, crash-loop or fail to pull; `readyWhen` is a readiness probe
+ * the caller answers (a seed's stand-in asks the process it runs for the pod); `port` fixes the
+ * port.
  *
  * Simplified: server-side apply merges the applied object into the live one (lists replaced
  * whole) and removes no field, without conflicts between field managers; every new ReplicaSet
@@ -53,6 +55,13 @@ export interface KubernetesApiOptions {
   secondMs?: number;
   /** Serve HTTPS with this certificate (and name `ca` in the kubeconfig it writes). */
   tls?: { cert: string; key: string; ca?: string };
+  /** Listen on this port (a seed's stand-in has fixed ports). Default: a free one. */
+  port?: number;
+  /**
+   * A readiness probe: a pod of behaviour "ready" whose readyAfterMs has passed becomes ready
+   * only once this answers true for it (a seed's stand-in asks the process it runs for the pod).
+   */
+  readyWhen?: (pod: Obj) => boolean;
 }
 
 export interface KubeconfigOptions {
@@ -79,8 +88,11 @@ export interface KubernetesApi {
   /** Writes a kubeconfig pointing here; returns the file's path. */
   writeKubeconfig(file: string, options?: KubeconfigOptions): string;
   createNamespace(name: string): void;
-  /** How the pods of an image (repository, or repository:tag) behave. */
-  behave(image: string, behaviour: Behaviour): void;
+  /**
+   * How the pods of an image (repository, or repository:tag) behave; with `deployment`, only
+   * the pods of that Deployment (three Deployments of one image, one of them faulty).
+   */
+  behave(image: string, behaviour: Behaviour, deployment?: string): void;
   /** The digest `image:tag` resolves to. */
   setDigest(ref: string, digest: string): void;
   /** Pods created from now on, in the namespace of the next rollout, are ready `ms` later. */
@@ -258,10 +270,15 @@ export async function startKubernetesApi(
       digests.get(`${name}:${tag}`) ?? `sha256:${createHash("sha256").update(`${name}:${tag}`).digest("hex")}`
     );
   }
-  function behaviourOf(images: string[]): Behaviour {
+  /** A Deployment's own behaviour for an image first, then the image's for every pod. */
+  function behaviourOf(images: string[], deployment: string | undefined): Behaviour {
     for (const ref of images) {
       const { name, tag } = imageName(ref);
-      const b = behaviours.get(`${name}:${tag}`) ?? behaviours.get(name);
+      const b =
+        (deployment &&
+          (behaviours.get(`${deployment}/${name}:${tag}`) ?? behaviours.get(`${deployment}/${name}`))) ||
+        behaviours.get(`${name}:${tag}`) ||
+        behaviours.get(name);
       if (b) return b;
     }
     return "ready";
@@ -551,7 +568,10 @@ export async function startKubernetesApi(
       lives.set(pod.metadata.uid, {
         created: t,
         readyAt: Math.max(t + readyAfter, delayed > t ? delayed + readyAfter : 0),
-        behaviour: behaviourOf(containers.map((c) => String(c.image))),
+        behaviour: behaviourOf(
+          containers.map((c) => String(c.image)),
+          ((rs.metadata.ownerReferences ?? []) as Obj[]).find((r) => r.kind === "Deployment")?.name,
+        ),
       });
       put("pods", pod.metadata.namespace, pod);
     }
@@ -581,6 +601,7 @@ export async function startKubernetesApi(
       ];
     };
     const before = canonical(p.status);
+    if (life.behaviour === "ready" && options.readyWhen && !life.readySince && !options.readyWhen(p)) return;
     if (life.behaviour === "ready") {
       p.status.phase = "Running";
       for (const s of statuses) {
@@ -1041,7 +1062,13 @@ export async function startKubernetesApi(
   const server = options.tls
     ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, listener)
     : http.createServer(listener);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (e) => {
+      clearInterval(timer);
+      reject(e);
+    });
+    server.listen(options.port ?? 0, "127.0.0.1", resolve);
+  });
   const port = (server.address() as AddressInfo).port;
   const url = `${options.tls ? "https" : "http"}://127.0.0.1:${port}`;
 
@@ -1085,8 +1112,8 @@ export async function startKubernetesApi(
       if (!table("namespaces").has(key("", name)))
         write(KINDS[0]!, "", { metadata: { name } }, undefined, false);
     },
-    behave(image, b) {
-      behaviours.set(image, b);
+    behave(image, b, deployment) {
+      behaviours.set(deployment ? `${deployment}/${image}` : image, b);
     },
     setDigest(ref, digest) {
       digests.set(ref, digest);

@@ -29,8 +29,10 @@ export interface PrometheusServer {
 export interface PrometheusOptions {
   /** host:port of each service to scrape (its /metrics), all under job "app". */
   targets: string[];
-  /** A fixed port (a stand-in's). Default: a free one. */
+  /** A fixed port (default: a free one). */
   port?: number;
+  /** A folder for its configuration and data, kept at stop (default: a temporary one, removed). */
+  dir?: string;
 }
 
 export async function startPrometheus(options: PrometheusOptions): Promise<PrometheusServer> {
@@ -39,7 +41,8 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       `prometheus is not installed at ${PROMETHEUS_BIN} (PROMETHEUS_BIN sets another path): the test command installs prometheus; run npm test`,
     );
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-prometheus-"));
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "gantry-prometheus-"));
+  fs.mkdirSync(dir, { recursive: true });
   const config = [
     "global:",
     "  scrape_interval: 1s",
@@ -75,7 +78,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   const stop = async () => {
     process.removeListener("exit", killOnExit);
     await terminate(child);
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (!options.dir) fs.rmSync(dir, { recursive: true, force: true });
   };
 
   try {

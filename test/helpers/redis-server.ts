@@ -24,13 +24,15 @@ export interface RedisServer {
 
 const START_TIMEOUT_MS = 10_000;
 
-export interface RedisOptions {
-  /** A fixed port (a stand-in's); taken, the start fails with the port. Default: a free one. */
+export interface RedisPlace {
+  /** A fixed port (default: a free one, tried again if taken meanwhile). */
   port?: number;
+  /** A folder for its files, kept at stop (default: a temporary one, removed at stop). */
+  dir?: string;
 }
 
 /** Starts redis-server with `extra` arguments, e.g. ["--maxmemory", "10mb"]. */
-export async function startRedis(extra: string[] = [], options: RedisOptions = {}): Promise<RedisServer> {
+export async function startRedis(extra: string[] = [], place: RedisPlace = {}): Promise<RedisServer> {
   if (!REDIS_SERVER) {
     throw new Error(
       "/usr/bin/redis-server is missing: install redis-server: the test command installs it; run npm test",
@@ -39,19 +41,17 @@ export async function startRedis(extra: string[] = [], options: RedisOptions = {
   // A port free a moment ago may be taken by the time redis binds it: try again then.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(REDIS_SERVER, extra, options.port ?? (await freePort()));
+      return await startOnce(REDIS_SERVER, extra, place);
     } catch (err) {
-      const taken = /Address already in use/i.test(String(err));
-      if (taken && options.port !== undefined) {
-        throw new Error(`redis-server: port ${options.port} on 127.0.0.1 is already in use`);
-      }
-      if (attempt >= 3 || !taken) throw err;
+      if (attempt >= 3 || place.port !== undefined || !/Address already in use/i.test(String(err))) throw err;
     }
   }
 }
 
-async function startOnce(binary: string, extra: string[], port: number): Promise<RedisServer> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-probe-redis-"));
+async function startOnce(binary: string, extra: string[], place: RedisPlace): Promise<RedisServer> {
+  const port = place.port ?? (await freePort());
+  const dir = place.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "gantry-probe-redis-"));
+  if (place.dir) fs.mkdirSync(dir, { recursive: true });
   const args = [
     "--port",
     String(port),
@@ -85,7 +85,7 @@ async function startOnce(binary: string, extra: string[], port: number): Promise
   exited.catch(() => undefined);
   const stop = async () => {
     await kill(child);
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (!place.dir) fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
     await Promise.race([waitForPing(port), exited]);

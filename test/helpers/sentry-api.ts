@@ -11,13 +11,21 @@
  * - "Authentication" (https://docs.sentry.io/api/auth/): `Authorization: Bearer <token>`.
  *   Errors are JSON {"detail": "…"}.
  *
+ * - The store endpoint of Sentry's ingestion protocol (https://develop.sentry.dev/sdk/data-model/event-payloads/
+ *   and https://develop.sentry.dev/sdk/overview/#authentication): POST /api/{project_id}/store/ with
+ *   `X-Sentry-Auth: Sentry sentry_key=<the DSN's public key>, …` and one JSON event (timestamp,
+ *   level, environment, tags as an object or [key, value] pairs, exception.values[] or message).
+ *   Only when `dsnKey` is given, for stand-ins whose apps report their errors; answers {"id"}.
+ *   Events with the same title get the same issue short ID (<PROJECT>-<n>).
+ *
  * Only count() is supported as an aggregate, and only these search forms: `key:value`,
  * `key:"quoted value"`, `!key:value`, `has:key`, `!has:key` and free text (matched against the
  * title). Unlike Sentry, a wrong token is echoed back in the 401 detail, so that tests can
  * check a probe redacts what a server echoes.
  */
+import { randomUUID } from "node:crypto";
 import http from "node:http";
-import { listen } from "../../src/probes/test-support.js";
+import { listenAt } from "./listen-at.js";
 
 export interface SentryEvent {
   /** When it happened: ISO text or epoch milliseconds. */
@@ -38,6 +46,10 @@ export interface SentryApiOptions {
   token: string;
   org: string;
   projects: Array<{ slug: string; id: number }>;
+  /** The DSN's public key: turns on the store endpoint (default: off). */
+  dsnKey?: string;
+  /** A fixed port on 127.0.0.1 (default: a free one). */
+  port?: number;
 }
 
 export interface SentryApi {
@@ -57,11 +69,27 @@ export async function startSentryApi(
   cleanup: (stop: () => unknown) => void,
 ): Promise<SentryApi> {
   const api: SentryApi = { url: "", events: [], requests: [] };
+  const issues = new Map<string, string>(); // `${project} ${title}` → short ID
   const server = http.createServer((req, res) => {
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
     };
+    const store = /^\/api\/(\d+)\/store\/$/.exec(req.url ?? "");
+    if (store && options.dsnKey !== undefined) {
+      let raw = "";
+      req.setEncoding("utf8");
+      req.on("data", (chunk: string) => {
+        raw += chunk;
+      });
+      req.on("end", () => {
+        const answer = ingest(Number(store[1]), req.headers["x-sentry-auth"], raw, options, issues);
+        if (typeof answer === "string") return reply(answer === "bad key" ? 401 : 400, { detail: answer });
+        api.events.push(answer.event);
+        return reply(200, { id: answer.id });
+      });
+      return;
+    }
     api.requests.push({ url: req.url ?? "", authorization: req.headers.authorization });
     const auth = req.headers.authorization;
     if (!auth) return reply(401, { detail: "Authentication credentials were not provided." });
@@ -75,9 +103,57 @@ export async function startSentryApi(
     const answer = discover(url.searchParams, options, api.events);
     return typeof answer === "string" ? reply(400, { detail: answer }) : reply(200, answer);
   });
-  const port = await listen(server, cleanup);
+  const port = await listenAt(server, cleanup, options.port);
   api.url = `http://127.0.0.1:${port}`;
   return api;
+}
+
+/** One event sent to the store endpoint, as the events list keeps it; or why it is refused. */
+function ingest(
+  projectId: number,
+  auth: string | string[] | undefined,
+  raw: string,
+  options: SentryApiOptions,
+  issues: Map<string, string>,
+): { id: string; event: SentryEvent } | string {
+  const key = /sentry_key=([^,\s]+)/.exec(String(auth ?? ""))?.[1];
+  if (key !== options.dsnKey) return "bad key";
+  const project = options.projects.find((p) => p.id === projectId);
+  if (!project) return `Invalid project_id: ${projectId}`;
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(raw) as Record<string, unknown>;
+  } catch {
+    return "Bad data reconstructing object (JSONDecodeError)";
+  }
+  const exception = (body.exception as { values?: Array<{ type?: string; value?: string }> } | undefined)
+    ?.values?.[0];
+  const message = typeof body.message === "string" ? body.message : undefined;
+  const title = exception
+    ? `${exception.type ?? "Error"}: ${exception.value ?? ""}`
+    : (message ?? "<unlabeled event>");
+  const tagList = Array.isArray(body.tags)
+    ? (body.tags as Array<[string, string]>)
+    : Object.entries((body.tags as Record<string, string>) ?? {});
+  const issueKey = `${project.slug} ${title}`;
+  if (!issues.has(issueKey)) issues.set(issueKey, `${project.slug.toUpperCase()}-${issues.size + 1}`);
+  const timestamp = body.timestamp;
+  const event: SentryEvent = {
+    timestamp:
+      typeof timestamp === "number"
+        ? timestamp * 1000
+        : typeof timestamp === "string"
+          ? timestamp
+          : Date.now(),
+    issue: issues.get(issueKey)!,
+    title,
+    project: project.slug,
+    level: typeof body.level === "string" ? body.level : "error",
+    ...(typeof body.environment === "string" ? { environment: body.environment } : {}),
+    tags: Object.fromEntries(tagList.map(([k, v]) => [String(k), String(v)])),
+  };
+  const id = typeof body.event_id === "string" ? body.event_id : randomUUID().replaceAll("-", "");
+  return { id, event };
 }
 
 function discover(

@@ -33,7 +33,7 @@
  */
 import { randomBytes } from "node:crypto";
 import http from "node:http";
-import { listen } from "../../src/probes/test-support.js";
+import { listenAt } from "./listen-at.js";
 
 export interface SlackMessage {
   /** The channel's ID. */
@@ -69,7 +69,7 @@ export interface SlackApiOptions {
   channels: string[];
   /** Each channel's limit on new messages. Default 1 a second, bursts of 5. */
   rateLimit?: RateLimit;
-  /** A fixed port (a stand-in's); taken, the start fails. Default: a free one. */
+  /** A fixed port on 127.0.0.1 (default: a free one). */
   port?: number;
 }
 
@@ -342,30 +342,10 @@ export async function startSlackApi(
     });
     res.end(json ? JSON.stringify(answer.body) : answer.body);
   });
-  const port =
-    options.port === undefined ? await listen(server, cleanup) : await listenOn(server, options.port);
-  if (options.port !== undefined) {
-    cleanup(
-      () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    );
-  }
+  const port = await listenAt(server, cleanup, options.port);
   base = `http://127.0.0.1:${port}`;
   api.url = `${base}/api/`;
   return api;
-}
-
-/** Listens on a fixed loopback port; a port in use fails with its number. */
-function listenOn(server: http.Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", (err) =>
-      reject(new Error(`slack stand-in: port ${port} on 127.0.0.1: ${err.message}`)),
-    );
-    server.listen(port, "127.0.0.1", () => resolve(port));
-  });
 }
 
 /** One page of messages, as history and replies answer: within oldest/latest, at most `limit`. */

@@ -28,7 +28,7 @@
  * `operations(project)` = created + rollbacks, the deploys and rollbacks carried out.
  */
 import http from "node:http";
-import { listen } from "../../src/probes/test-support.js";
+import { listenAt } from "./listen-at.js";
 
 export type StandInState = "QUEUED" | "BUILDING" | "READY" | "ERROR" | "CANCELED";
 
@@ -46,6 +46,8 @@ export interface VercelApiOptions {
   repos?: Record<string, RepoBehaviour>;
   /** Default build time, ms (QUEUED → BUILDING → READY). */
   buildMs?: number;
+  /** A fixed port on 127.0.0.1 (default: a free one). */
+  port?: number;
 }
 
 export interface StandInDeployment {
@@ -478,7 +480,7 @@ export async function startVercelApi(
     return error(404, "not_found", `The requested endpoint ${method} ${path} does not exist (stand-in)`);
   }
 
-  const port = await listen(server, cleanup);
+  const port = await listenAt(server, cleanup, options.port);
   api.url = `http://127.0.0.1:${port}`;
   return api;
 }

@@ -39,7 +39,8 @@ export const VercelDeploy = z
     token: secretField("Vercel token."),
     api: z
       .string()
-      .regex(/^https?:\/\/\S+$/, { error: "api must be an http(s) URL" })
+      // A template ({{ env.vars.vercel_api }}) is filled in at run time, like the other fields.
+      .regex(/^(?:https?:\/\/\S+|.*\{\{.*)$/, { error: "api must be an http(s) URL or a template" })
       .default("https://api.vercel.com")
       .meta({ description: "The REST API's base URL." }),
     source: z.enum(["prebuilt", "git"]).default("prebuilt").meta({
