@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { parseRunbookText } from "../runbook/load.js";
 import { entropy, isTokenLike, masker, secretParts, windowKind } from "./mask.js";
-import { redactor, secretsUsed } from "./secrets.js";
+import { redactor, resolveSecrets, secretsUsed } from "./secrets.js";
 
 const TOKEN = "sk_live_CANARY_abc123";
 const DB_URL = "postgres://app:pgPassCANARY99%21x@db.internal:5432/shop";
@@ -310,5 +311,30 @@ describe("masking: merged masks and multi-line text", () => {
       assert.equal(redact(line), line);
     }
     assert.equal(masker(["ab", ""])("ab"), "ab");
+  });
+});
+
+describe("resolveSecrets: metric sources", () => {
+  test("a source's token and header values given as references are masked everywhere", () => {
+    process.env.GANTRY_TEST_SOURCE_TOKEN = "phx_source_token_CANARY_7f3a";
+    process.env.GANTRY_TEST_SOURCE_HEADER = "Bearer prom_header_CANARY_91bc";
+    try {
+      const runbook = parseRunbookText(`apiVersion: gantry/v1
+metadata: { name: r, service: s }
+environments:
+  prod:
+    metrics:
+      posthog: { type: posthog, url: "http://127.0.0.1:9", project: "1", token: env:GANTRY_TEST_SOURCE_TOKEN }
+      prom: { type: prometheus, url: "http://127.0.0.1:9", headers: { Authorization: env:GANTRY_TEST_SOURCE_HEADER } }
+deploy: { provider: command, deploy: "true", rollback: "true" }
+`);
+      assert.ok(runbook);
+      const { redact } = resolveSecrets(runbook, "prod", ".");
+      const shown = redact("token phx_source_token_CANARY_7f3a, header Bearer prom_header_CANARY_91bc");
+      assert.doesNotMatch(shown, /CANARY/);
+    } finally {
+      delete process.env.GANTRY_TEST_SOURCE_TOKEN;
+      delete process.env.GANTRY_TEST_SOURCE_HEADER;
+    }
   });
 });

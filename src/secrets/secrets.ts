@@ -28,6 +28,12 @@ export function resolveSecrets(runbook: Runbook, env: string, cwd: string): Secr
   // so is every credential of a notification channel, a reference or written as it is.
   const spec = runbook.environments[env];
   const inline = [spec?.database?.url, spec?.redis?.url].map((t) => (t ? readSecretRef(t, cwd) : undefined));
+  // So are a metric source's token and header values given as references (token: env:NAME).
+  for (const source of Object.values(spec?.metrics ?? {})) {
+    const fields = source as { token?: string; headers?: Record<string, string> };
+    for (const t of [fields.token, ...Object.values(fields.headers ?? {})])
+      if (t) inline.push(readSecretRef(t, cwd));
+  }
   for (const field of channelCredentials(runbook)) inline.push(readSecretRef(field, cwd) ?? field);
   return {
     values,

@@ -14,9 +14,14 @@
  * with conditions `event IN ('a', …)`, `event = 'a'` and `timestamp <op> toDateTime('<ISO>')`
  * (op one of >= > <= <). Anything else is a 400. Unlike PostHog, a wrong key is echoed back in
  * the 401 detail, so that tests can check a probe redacts what a server echoes.
+ *
+ * With `projectApiKey`, it also takes events the way an app sends them, PostHog's capture
+ * endpoint (https://posthog.com/docs/api/capture): POST /i/v0/e/ with {"api_key", "event",
+ * "distinct_id", "properties", "timestamp"}, or POST /batch/ with {"api_key", "batch": [...]}.
+ * A wrong project key is a 401 whose detail does not echo it.
  */
 import http from "node:http";
-import { listen } from "../../src/probes/test-support.js";
+import { listenOn } from "./listen-on.js";
 
 export interface PosthogEvent {
   event: string;
@@ -27,6 +32,10 @@ export interface PosthogEvent {
 export interface PosthogApiOptions {
   token: string;
   project: string;
+  /** The project API key apps send events with; without it the capture endpoint is off. */
+  projectApiKey?: string;
+  /** A fixed port on 127.0.0.1 (default: a free one). */
+  port?: number;
 }
 
 export interface PosthogApi {
@@ -57,6 +66,14 @@ export async function startPosthogApi(
     };
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (options.projectApiKey && req.method === "POST" && /^\/(i\/v0\/e|batch)\/?$/.test(pathname)) {
+      const problem = capture(Buffer.concat(chunks).toString("utf8"), options.projectApiKey, api);
+      if (problem) return reply(...problem);
+      // PostHog's capture endpoint answers {"status": 1} for accepted events.
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ status: 1 }));
+    }
     const auth = req.headers.authorization;
     if (!auth) {
       return reply(
@@ -122,9 +139,39 @@ export async function startPosthogApi(
       }),
     );
   });
-  const port = await listen(server, cleanup);
+  const port = await listenOn(server, options.port, cleanup);
   api.url = `http://127.0.0.1:${port}`;
   return api;
+}
+
+type Problem = [status: number, type: string, code: string, detail: string];
+
+/**
+ * Keeps one event (/i/v0/e/) or a batch (/batch/) from an app, checked against the project
+ * key; the error to answer when it is refused.
+ */
+function capture(text: string, projectApiKey: string, api: PosthogApi): Problem | undefined {
+  let body: { api_key?: unknown; batch?: unknown; event?: unknown; timestamp?: unknown };
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return [400, "validation_error", "parse_error", "JSON parse error"];
+  }
+  if (body?.api_key !== projectApiKey) {
+    return [401, "authentication_error", "invalid_api_key", "Project API key invalid."];
+  }
+  const events = Array.isArray(body.batch) ? (body.batch as Array<typeof body>) : [body];
+  for (const e of events) {
+    if (typeof e?.event !== "string" || !e.event) {
+      return [400, "validation_error", "invalid_payload", "Every event needs an `event` name."];
+    }
+  }
+  for (const e of events) {
+    const at =
+      typeof e.timestamp === "string" && !Number.isNaN(Date.parse(e.timestamp)) ? e.timestamp : Date.now();
+    api.events.push({ event: e.event as string, timestamp: at });
+  }
+  return undefined;
 }
 
 type Token = { kind: "word" | "string" | "punct"; text: string };
