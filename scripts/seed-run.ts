@@ -223,7 +223,7 @@ interface WaitingView {
 /**
  * What the run waits for from a person, answered as the members of the roles it names: every
  * answer still needed at once (compressed timelines leave little time), each member once.
- * Nobody answers a closed window or a schedule.
+ * Nobody answers a closed window.
  */
 async function answer(
   run: string,
@@ -240,7 +240,9 @@ async function answer(
     return;
   }
   const w = view.waiting;
-  if (view.status !== "waiting" || !w || w.form === "override" || w.form === "schedule") return;
+  if (view.status !== "waiting" || !w || w.form === "override") return;
+  // A schedule item waits for its time unless it names who signs it off.
+  if (w.form === "schedule" && w.approvers.length === 0) return;
   const wanted = w.approvers.length > 0 ? w.approvers : [{ role: Object.keys(roles)[0] ?? "", count: 1 }];
   const answers: Array<{ member: string; role: string }> = [];
   for (const { role, count } of wanted) {

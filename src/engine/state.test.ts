@@ -65,3 +65,28 @@ test("a queued run stays queued until an executor starts it", () => {
   assert.equal(foldRun([queued], false)!.status, "queued");
   assert.equal(foldRun([queued, ev("run.started")], false)!.status, "interrupted");
 });
+
+test("a checklist still waits after a pause for a rule that came meanwhile is answered", () => {
+  const events = [
+    created,
+    ev("run.started"),
+    ev(
+      "approval.waiting",
+      { what: "checklist review", form: "confirm", items: ["a", "b"] },
+      "checklist:review",
+    ),
+    ev("approval.waiting", { what: "rule errors held", form: "pause" }, "pause:3"),
+  ];
+  assert.equal(foldRun(events, true)!.waiting?.step, "pause:3");
+  const after = foldRun(
+    [
+      ...events,
+      ev("approval", { by: "bo" }, "pause:3"),
+      ev("step.finished", { status: "passed" }, "pause:3"),
+    ],
+    true,
+  )!;
+  assert.equal(after.status, "waiting");
+  assert.equal(after.waiting?.step, "checklist:review");
+  assert.deepEqual(after.waiting?.approvals, []);
+});

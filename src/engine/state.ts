@@ -105,6 +105,8 @@ export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | u
   if (!created) return undefined;
   const d = created.data as Record<string, unknown>;
   const steps = new Map<string, StepView>();
+  // Requests still open, oldest first: a pause for a rule can come while a checklist waits, and the checklist waits on after it.
+  const open: Waiting[] = [];
   for (const s of (d.steps as PlanStepData[] | undefined) ?? []) {
     steps.set(s.id, { ...s, status: "pending" });
   }
@@ -167,7 +169,9 @@ export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | u
         s.status = (e.data.status as StepStatus) ?? "passed";
         s.finishedAt = e.at;
         if (e.data.message) s.message = String(e.data.message);
-        if (view.waiting?.step === s.id) view.waiting = undefined;
+        const i = open.findIndex((w) => w.step === s.id);
+        if (i !== -1) open.splice(i, 1);
+        view.waiting = open.at(-1);
         break;
       }
       case "step.progress": {
@@ -176,6 +180,7 @@ export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | u
         break;
       }
       case "approval.waiting":
+        open.splice(0, open.length, ...open.filter((w) => w.step !== (e.step ?? "")));
         view.waiting = {
           step: e.step ?? "",
           what: String(e.data.what ?? "approval"),
@@ -189,14 +194,17 @@ export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | u
           ...(Array.isArray(e.data.items) ? { items: e.data.items as string[] } : {}),
           marked: [],
         };
+        open.push(view.waiting);
         stepOf(e).status = "waiting";
         break;
-      case "approval":
-        if (view.waiting && !view.waiting.approvals.includes(String(e.data.by))) {
-          view.waiting.approvals.push(String(e.data.by));
-          view.waiting.counted.push({ by: String(e.data.by), role: e.data.role as string | undefined });
+      case "approval": {
+        const w = open.find((x) => x.step === e.step) ?? view.waiting;
+        if (w && !w.approvals.includes(String(e.data.by))) {
+          w.approvals.push(String(e.data.by));
+          w.counted.push({ by: String(e.data.by), role: e.data.role as string | undefined });
         }
         break;
+      }
       case "checklist.item":
         view.waiting?.marked.push({ item: Number(e.data.item), by: String(e.data.by) });
         break;
