@@ -124,10 +124,14 @@ async function runRelease(
   const started = Date.now();
   const processEnv = { ...process.env, ...standin.env, GANTRY_DATA_DIR: dataDir, GANTRY_USER: "seed-run" };
   const before = new Set(await runIds(processEnv));
-  const child = spawn(process.execPath, [BIN, "release", runbook, "--env", env, "--ref", release.ref, "--json"], {
-    env: processEnv,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [BIN, "release", runbook, "--env", env, "--ref", release.ref, "--json"],
+    {
+      env: processEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const output = collect(child);
   const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
   let done = false;
@@ -156,7 +160,8 @@ async function runRelease(
   run ??= result.run as string | undefined;
   const outcome = String(result.outcome ?? `exit ${code}`);
   const reason = String(result.reason ?? "");
-  if (outcome !== release.expect) problems.push(`expected ${release.expect}, got ${outcome}: ${reason || tail(output.stderr)}`);
+  if (outcome !== release.expect)
+    problems.push(`expected ${release.expect}, got ${outcome}: ${reason || tail(output.stderr)}`);
   if (release.reason && !reason.includes(release.reason))
     problems.push(`the reason does not name ${release.reason}: ${reason}`);
   const serving = standin.version ? await servingVersion(standin.version) : undefined;
@@ -168,7 +173,12 @@ async function runRelease(
   let messages = 0;
   let detectionMs: number | undefined;
   if (run) {
-    for (const args of [["log", run], ["report", run], ["postmortem", run], ["status", run, "--json"]]) {
+    for (const args of [
+      ["log", run],
+      ["report", run],
+      ["postmortem", run],
+      ["status", run, "--json"],
+    ]) {
       const r = await gantryOnce(args, processEnv);
       texts.push(r.stdout, r.stderr);
       if (args[0] === "status") {
@@ -248,16 +258,20 @@ async function answer(
   for (const { role, count } of wanted) {
     const have = w.counted.filter((c) => c.role === role).length;
     const members = (roles[role] ?? []).filter(
-      (m) => !w.approvals.includes(m) && !answered.has(`${w.step} ${m}`) && !answers.some((a) => a.member === m),
+      (m) =>
+        !w.approvals.includes(m) && !answered.has(`${w.step} ${m}`) && !answers.some((a) => a.member === m),
     );
     for (const member of members.slice(0, Math.max(0, count - have))) answers.push({ member, role });
   }
   await Promise.all(
     answers.map(async ({ member, role }) => {
       answered.add(`${w.step} ${member}`);
-      const verb = w.form === "ack" ? ["ack", run, "--as", member] : ["approve", run, "--as", member, "--role", role];
+      const verb =
+        w.form === "ack" ? ["ack", run, "--as", member] : ["approve", run, "--as", member, "--role", role];
       const a = await gantryOnce(verb, env);
-      log(`  ${member} (${role}) ${verb[0]}s ${w.what}${a.code === 0 ? "" : `: refused — ${tail(a.stderr)}`}`);
+      log(
+        `  ${member} (${role}) ${verb[0]}s ${w.what}${a.code === 0 ? "" : `: refused — ${tail(a.stderr)}`}`,
+      );
     }),
   );
 }
@@ -291,7 +305,10 @@ async function servingVersion(url: string): Promise<string | undefined> {
   }
 }
 
-async function startStandin(folder: string, dir: string): Promise<{ info: StandinInfo; stop(): Promise<void> }> {
+async function startStandin(
+  folder: string,
+  dir: string,
+): Promise<{ info: StandinInfo; stop(): Promise<void> }> {
   fs.mkdirSync(dir, { recursive: true });
   const ready = path.join(dir, "standin.json");
   fs.rmSync(ready, { force: true });
@@ -327,7 +344,8 @@ async function startStandin(folder: string, dir: string): Promise<{ info: Standi
   };
   const deadline = Date.now() + START_MS;
   while (!fs.existsSync(ready)) {
-    if (exit !== undefined) throw new Error(`the stand-in stopped (exit ${exit}):\n${tail(read(logFile), 20)}`);
+    if (exit !== undefined)
+      throw new Error(`the stand-in stopped (exit ${exit}):\n${tail(read(logFile), 20)}`);
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`the stand-in did not start within ${START_MS / 1000} s:\n${tail(read(logFile), 20)}`);
@@ -343,7 +361,10 @@ function killGroup(child: ChildProcess): void {
   } catch {}
 }
 
-function gantryOnce(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function gantryOnce(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
     const output = collect(child);

@@ -48,7 +48,10 @@ export async function startInbox(port = 0) {
 
 /** One message as the quickstart prints it: its event, then its text, indented. */
 export function show(m) {
-  const text = String(m.data?.text ?? "").trimEnd().split("\n").join("\n      ");
+  const text = String(m.data?.text ?? "")
+    .trimEnd()
+    .split("\n")
+    .join("\n      ");
   return `  ✉ ${m.type.padEnd(19)} ${text}`;
 }
 

@@ -122,7 +122,9 @@ async function choosePort() {
   if (asked !== undefined && asked !== "") {
     const p = Number(asked);
     if (!Number.isInteger(p) || p < 1 || p > 65535) {
-      console.error(`quickstart: QUICKSTART_PORT must be a port number (1-65535), not ${JSON.stringify(asked)}`);
+      console.error(
+        `quickstart: QUICKSTART_PORT must be a port number (1-65535), not ${JSON.stringify(asked)}`,
+      );
       process.exit(2);
     }
     if (!(await free(p))) {
@@ -160,7 +162,10 @@ function runbookFor(p, withCanary) {
   const why = withCanary
     ? "with canary steps (--canary)"
     : `on port ${p}, because ${DEFAULT_PORT} was in use or QUICKSTART_PORT asked for ${p}`;
-  fs.writeFileSync(file, `# Written by examples/quickstart/run.mjs: examples/quickstart/runbook.yaml ${why}.\n${text}`);
+  fs.writeFileSync(
+    file,
+    `# Written by examples/quickstart/run.mjs: examples/quickstart/runbook.yaml ${why}.\n${text}`,
+  );
   return file;
 }
 
