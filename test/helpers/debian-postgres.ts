@@ -33,9 +33,17 @@ export function debianPostgresBin(): string {
   return path.join(root, versions[0]!, "bin");
 }
 
-export async function startDebianPostgres(): Promise<DebianPostgres> {
+export interface DebianPostgresOptions {
+  /** A fixed port (a stand-in's); default a free one. */
+  port?: number;
+  /** The folder to keep the server in (created, removed at stop); default a temporary one. */
+  dir?: string;
+}
+
+export async function startDebianPostgres(options: DebianPostgresOptions = {}): Promise<DebianPostgres> {
   const bin = debianPostgresBin();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-debian-pg-"));
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "gantry-debian-pg-"));
+  fs.mkdirSync(dir, { recursive: true });
   const data = path.join(dir, "data");
   const root = process.getuid?.() === 0;
   if (root) execFileSync("chown", ["postgres", dir]);
@@ -44,9 +52,9 @@ export async function startDebianPostgres(): Promise<DebianPostgres> {
       ? execFileSync("runuser", ["-u", "postgres", "--", cmd, ...args], { stdio: "pipe" })
       : execFileSync(cmd, args, { stdio: "pipe" });
   as(path.join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]);
-  const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
-  as(path.join(bin, "pg_ctl"), ["-D", data, "-o", options, "-l", path.join(dir, "log"), "-w", "start"]);
+  const port = options.port ?? (await freePort());
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  as(path.join(bin, "pg_ctl"), ["-D", data, "-o", serverOptions, "-l", path.join(dir, "log"), "-w", "start"]);
   let stopped = false;
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

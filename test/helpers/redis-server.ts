@@ -24,25 +24,30 @@ export interface RedisServer {
 
 const START_TIMEOUT_MS = 10_000;
 
+export interface RedisOptions {
+  /** A fixed port (a stand-in's): tried once; default a free one. */
+  port?: number;
+}
+
 /** Starts redis-server with `extra` arguments, e.g. ["--maxmemory", "10mb"]. */
-export async function startRedis(extra: string[] = []): Promise<RedisServer> {
+export async function startRedis(extra: string[] = [], options: RedisOptions = {}): Promise<RedisServer> {
   if (!REDIS_SERVER) {
     throw new Error(
       "/usr/bin/redis-server is missing: install redis-server: the test command installs it; run npm test",
     );
   }
+  if (options.port !== undefined) return startOnce(REDIS_SERVER, extra, options.port);
   // A port free a moment ago may be taken by the time redis binds it: try again then.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(REDIS_SERVER, extra);
+      return await startOnce(REDIS_SERVER, extra, await freePort());
     } catch (err) {
       if (attempt >= 3 || !/Address already in use/i.test(String(err))) throw err;
     }
   }
 }
 
-async function startOnce(binary: string, extra: string[]): Promise<RedisServer> {
-  const port = await freePort();
+async function startOnce(binary: string, extra: string[], port: number): Promise<RedisServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-probe-redis-"));
   const args = [
     "--port",
