@@ -7,7 +7,9 @@ import { loadRunbook } from "../src/runbook/load.js";
 import { plan } from "../src/runbook/plan/plan.js";
 import { ROOT } from "./helpers/paths.js";
 
-const seeds = readdirSync(`${ROOT}examples/seeds`).map((d) => `examples/seeds/${d}/runbook.yaml`);
+const seeds = readdirSync(`${ROOT}examples/seeds`, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => `examples/seeds/${d.name}/runbook.yaml`);
 
 describe("seed translations", () => {
   it("all five are there", () => assert.equal(seeds.length, 5));

@@ -56,7 +56,7 @@ export class RunContext implements StepContext {
     this.store = environment.store;
     this.plan = input.plan;
     // The runbook gives the environment (connections, secrets, values); the steps come from the plan.
-    const runbook = parseRunbookText(input.source);
+    const runbook = parseRunbookText(input.source, input.env);
     if (!runbook) throw new Error(`runbook ${input.file} no longer validates`);
     this.runbook = runbook;
     this.cwd = path.dirname(path.resolve(input.file));

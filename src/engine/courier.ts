@@ -103,7 +103,7 @@ class Post {
   private lastPost = 0;
 
   constructor(private readonly input: CourierInput) {
-    const runbook = parseRunbookText(input.source);
+    const runbook = parseRunbookText(input.source, input.env);
     this.spec = runbook?.notify?.channels[input.channel];
     const scope = runbook ? environmentScope(runbook, input.env, input.file) : undefined;
     this.redact = scope?.secrets.redact ?? ((t) => t);

@@ -26,6 +26,7 @@ import { marksOf, salvage } from "./salvage.js";
 import { Runbook } from "./schema/runbook.js";
 import { alternatives, unwrap } from "./schema-walk.js";
 import { readSource } from "./source.js";
+import { onTimeline } from "./time-scale.js";
 import { type ParsedYaml, parseYaml } from "./yaml.js";
 
 export interface LoadResult {
@@ -123,13 +124,15 @@ export function loadRunbookText(text: string, file: string): LoadResult {
 /**
  * A runbook that was validated before (when its run was created) read again from its text:
  * the schema's normalisation only, none of the cross-field rules or the migrations lint. The
- * engine reads its run's environment, secrets and values this way on every replay.
+ * engine reads its run's environment, secrets and values this way on every replay, on the
+ * environment's timeline (`timeScale`) when `env` is given.
  */
-export function parseRunbookText(text: string): Runbook | undefined {
+export function parseRunbookText(text: string, env?: string): Runbook | undefined {
   const parsed = parseYaml(text);
   if (!parsed.ok) return undefined;
   const result = Runbook.safeParse(parsed.yaml.value, PARSE);
-  return result.success ? result.data : undefined;
+  if (!result.success) return undefined;
+  return env === undefined ? result.data : onTimeline(result.data, env);
 }
 
 /**

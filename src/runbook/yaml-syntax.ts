@@ -73,6 +73,8 @@ function yamlMessage(code: string, message: string): string {
       return DUPLICATE_MESSAGE;
     case "TAB_AS_INDENT":
       return TAB_MESSAGE;
+    case "BLOCK_AS_IMPLICIT_KEY":
+      return `not valid YAML: ${first.replace(/^N/, "n")}. A value with \`: \` in it reads as a mapping: quote the whole value, e.g. description: "Step 1: deploy"`;
     default:
       return `not valid YAML: ${first}`;
   }

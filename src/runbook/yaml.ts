@@ -1,5 +1,5 @@
 /**
- * YAML with positions. Every later mistake — a schema issue, a broken cross-reference — can
+ * YAML with positions, and merge keys. Every later mistake — a schema issue, a broken cross-reference — can
  * point at the line and column where it was written.
  *
  * js-yaml reads the file, in one pass and with bounded depth; a listener on its node events
@@ -28,6 +28,14 @@ export const MAX_ALIAS_COUNT = 100;
  */
 const JS_YAML_MAX_DEPTH = MAX_DEPTH + 2;
 
+/**
+ * YAML 1.2's core schema and merge keys (`<<: *production`), which teams use to share an
+ * environment's settings: a key written beside `<<` wins over the merged one.
+ */
+// js-yaml exports its types as `types`; @types/js-yaml does not declare it.
+const { merge } = (jsYaml as unknown as { types: { merge: jsYaml.Type } }).types;
+const SCHEMA = jsYaml.CORE_SCHEMA.extend({ implicit: [merge] });
+
 export type { ParsedYaml, Position, YamlProblem, YamlResult } from "./yaml-types.js";
 
 export function parseYaml(text: string): YamlResult {
@@ -36,7 +44,7 @@ export function parseYaml(text: string): YamlResult {
   try {
     // `maxDepth` is js-yaml 4.3's and not in its types yet.
     const options: jsYaml.LoadOptions & { maxDepth: number } = {
-      schema: jsYaml.CORE_SCHEMA,
+      schema: SCHEMA,
       maxDepth: JS_YAML_MAX_DEPTH,
       listener: nodes.listener,
     };

@@ -77,7 +77,10 @@ describe("plan", () => {
 
   it("is data: the plans of every seed survive the JSON round trip the stored plan takes", () => {
     const seeds = path.join(import.meta.dirname, "../../../../examples/seeds");
-    for (const seed of fs.readdirSync(seeds)) {
+    for (const seed of fs
+      .readdirSync(seeds, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)) {
       const file = path.join(seeds, seed, "runbook.yaml");
       const loaded = loadRunbookText(fs.readFileSync(file, "utf8"), file);
       assert.ok(loaded.runbook, `${seed} does not validate`);

@@ -7,6 +7,7 @@ import { BEFORE_DEPLOY } from "../schema/common.js";
 import type { Runbook } from "../schema/runbook.js";
 import { closest } from "../suggest.js";
 import { fillKnown } from "../template.js";
+import { onTimeline } from "../time-scale.js";
 import { canarySteps } from "./canary.js";
 import { describeDeploy, describeProbe } from "./describe.js";
 import { type RefInfo, resolveRef } from "./ref.js";
@@ -27,7 +28,8 @@ export interface PlanOptions {
 
 export type PlanResult = { ok: true; plan: ReleasePlan } | { ok: false; message: string };
 
-export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
+export function plan(written: Runbook, options: PlanOptions): PlanResult {
+  const runbook = onTimeline(written, options.env);
   const env = runbook.environments[options.env];
   if (!env) {
     const names = Object.keys(runbook.environments);
@@ -140,6 +142,7 @@ export function plan(runbook: Runbook, options: PlanOptions): PlanResult {
     ...(options.ref !== undefined ? { requestedRef: options.ref } : {}),
     ...(options.atGiven ? { at: iso(at) } : {}),
     window: windowStatus(env, at),
+    ...(env.timeScale !== undefined && env.timeScale !== 1 ? { timeScale: env.timeScale } : {}),
     phases,
     timeline: timeline(runbook, options.env, options.atGiven ? at : undefined),
     ...(runbook.monitor

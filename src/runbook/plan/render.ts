@@ -17,6 +17,10 @@ export function renderPlan(plan: ReleasePlan, notExecutable: string[] = []): str
     : `closed ${when} — ${plan.window.reason}`;
   out.push(`Window: ${window}`);
   if (!plan.window.open) out.push(`        next opens ${plan.window.nextOpen ?? "not within a year"}`);
+  if (plan.timeScale)
+    out.push(
+      `Time: compressed ${plan.timeScale}× (environments.${plan.environment}.timeScale): every time on the timeline below is ${plan.timeScale} times shorter when it runs; timeouts are not`,
+    );
   for (const b of plan.blockers) out.push(`Blocked: ${b}`);
   out.push("");
   plan.phases.forEach((phase, i) => {

@@ -222,6 +222,8 @@ export interface ReleasePlan {
   /** T, the moment of the deploy, when the plan was made with `--at`. */
   at?: string;
   window: WindowStatus;
+  /** The environment's timeScale: the timeline's spans in this plan are already divided by it. */
+  timeScale?: number;
   phases: PlanPhase[];
   timeline: TimelineEntry[];
   /** What is watched after the deploy: shown by `gantry plan`, sampled by the engine. */

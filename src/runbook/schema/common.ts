@@ -8,30 +8,48 @@ import { DURATION_PATTERN, durationHint, parseDuration } from "../duration.js";
 import { parseComparison, parseCondition } from "../expression.js";
 import { SECRET_REF_PATTERN } from "../secret.js";
 
-/** A duration as written and in milliseconds. */
+/** A duration as written and in milliseconds; `timeline` when it is a span of the release's timeline. */
 export interface Duration {
   text: string;
   ms: number;
+  timeline?: true;
 }
 
 function durationError(input: unknown): string {
   return typeof input === "string" ? durationHint(input) : "expected a duration such as 30s, 5m or 1h30m";
 }
 
-export const Duration = z
-  .string({ error: (iss) => durationError(iss.input) })
-  .regex(new RegExp(DURATION_PATTERN), { error: (iss) => durationError(iss.input) })
-  .transform((text): Duration => ({ text, ms: parseDuration(text)! }))
-  .meta({
-    description: "A duration: a whole number and a unit (ms, s, m, h, d, w), e.g. 90s, 5m, 1h30m, 2d.",
-  });
+const DURATION_DESCRIPTION =
+  "A duration: a whole number and a unit (ms, s, m, h, d, w), e.g. 90s, 5m, 1h30m, 2d.";
+
+function duration(timeline: boolean) {
+  return z
+    .string({ error: (iss) => durationError(iss.input) })
+    .regex(new RegExp(DURATION_PATTERN), { error: (iss) => durationError(iss.input) })
+    .transform((text): Duration => {
+      const ms = parseDuration(text)!;
+      return timeline ? { text, ms, timeline: true } : { text, ms };
+    })
+    .meta({
+      description: timeline
+        ? `${DURATION_DESCRIPTION} On the release's timeline: divided by the environment's timeScale.`
+        : DURATION_DESCRIPTION,
+    });
+}
+
+/** A duration that is not on the release's timeline: a timeout, a retry delay, a latency budget. */
+export const Duration = duration(false);
+
+/** A span of the release's timeline (how long a rule holds, a hold, an SLA): compressed by timeScale. */
+export const Span = duration(true);
 
 const OFFSET = /^T?([+-])?((?:\d+(?:ms|s|m|h|d|w))+|0)$/;
 
-/** A point relative to the deploy: `T+15m`, `T-7d`, `T+0`. */
+/** A point relative to the deploy: `T+15m`, `T-7d`, `T+0`. Always on the timeline. */
 export interface Offset {
   text: string;
   ms: number;
+  timeline: true;
 }
 
 function offsetError(input: unknown): string {
@@ -42,11 +60,11 @@ export const Offset = z
   .union([z.string(), z.literal(0)], { error: (iss) => offsetError(iss.input) })
   .refine((v) => v === 0 || OFFSET.test(v), { error: (iss) => offsetError(iss.input) })
   .transform((v): Offset => {
-    if (v === 0) return { text: "T+0", ms: 0 };
+    if (v === 0) return { text: "T+0", ms: 0, timeline: true };
     const m = OFFSET.exec(v)!;
     const magnitude = m[2] === "0" ? 0 : parseDuration(m[2]!)!;
     const sign = m[1] === "-" ? -1 : 1;
-    return { text: v.startsWith("T") ? v : `T${m[1] ?? "+"}${m[2]}`, ms: sign * magnitude };
+    return { text: v.startsWith("T") ? v : `T${m[1] ?? "+"}${m[2]}`, ms: sign * magnitude, timeline: true };
   })
   .meta({ description: "A time relative to the deploy (T): T+0, T+15m, T+24h, T-7d." });
 

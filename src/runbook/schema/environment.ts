@@ -1,6 +1,6 @@
 /** Environments: where a release goes, what it talks to, and when it may go there. */
 import * as z from "zod";
-import { Description, Duration, Name, SecretRef, secretField } from "./common.js";
+import { Description, Duration, Name, SecretRef, Span, secretField } from "./common.js";
 
 export const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 
@@ -136,7 +136,7 @@ export const Environment = z
     soak: z
       .strictObject({
         in: Name.meta({ description: "The environment the release must have run in first." }),
-        min: Duration.meta({ description: "For at least this long, e.g. 24h." }),
+        min: Span.meta({ description: "For at least this long, e.g. 24h." }),
       })
       .optional()
       .meta({ description: "Require the release to have soaked elsewhere first." }),
@@ -144,5 +144,9 @@ export const Environment = z
       description: "Only versions released to this environment may come here.",
     }),
     allowRc: z.boolean().default(false).meta({ description: "Accept release-candidate refs (release.rc)." }),
+    timeScale: z.number().min(1).max(100_000).optional().meta({
+      description:
+        "Compress the release's timeline by this factor, for a stand-in or a drill: checkpoints, rule durations, holds, soaks, SLA, approval and schedule times are divided by it (T+2h at 240 is 30s after the deploy); timeouts and latency budgets are not. Recorded in the plan and the release record.",
+    }),
   })
   .meta({ description: "A deployment target." });

@@ -1,6 +1,6 @@
 /** Monitoring after the deploy: checkpoints, signals, rules and what each severity tier does. */
 import * as z from "zod";
-import { Condition, Description, Duration, Name, Offset, Severity, SignalName } from "./common.js";
+import { Condition, Description, Duration, Name, Offset, Severity, SignalName, Span } from "./common.js";
 import { Probe } from "./probes.js";
 
 export const Checkpoint = z
@@ -20,7 +20,7 @@ export const Rule = z
     name: Name,
     description: Description.optional(),
     when: Condition,
-    for: Duration.prefault("0s").meta({
+    for: Span.prefault("0s").meta({
       description: "The condition must hold this long before the rule fires.",
     }),
     severity: Severity,
@@ -46,12 +46,12 @@ export const TierAction = z.strictObject({
   action: z
     .enum(["rollback", "pause", "note"])
     .meta({ description: "rollback now, pause for a decision, or note." }),
-  within: Duration.optional().meta({ description: "Time target for acting on this tier." }),
+  within: Span.optional().meta({ description: "Time target for acting on this tier." }),
 });
 
 export const Monitor = z
   .strictObject({
-    interval: Duration.prefault("30s").meta({ description: "How often signals are sampled." }),
+    interval: Span.prefault("30s").meta({ description: "How often signals are sampled." }),
     checkpoints: z.array(Checkpoint).min(1),
     signals: z.record(SignalName, Probe).default({}).meta({ description: "Signals sampled every interval." }),
     rules: z.array(Rule).default([]),

@@ -1,6 +1,6 @@
 /** Notifications: channels, message templates, and which events send which template. */
 import * as z from "zod";
-import { Duration, Name, secretField } from "./common.js";
+import { Duration, Name, Span, secretField } from "./common.js";
 
 export const EVENTS = [
   "release.started",
@@ -88,7 +88,7 @@ export const Subscription = z.strictObject({
   event: z.enum(EVENTS),
   template: Name,
   to: z.array(Name).min(1).meta({ description: "Channels (notify.channels.<name>)." }),
-  every: Duration.optional().meta({
+  every: Span.optional().meta({
     description: "For release.progress and rollback.progress: how often to send.",
   }),
   required: z.boolean().default(false).meta({

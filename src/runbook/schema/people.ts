@@ -1,6 +1,6 @@
 /** People: roles and their members, decision points, handoff checklists, SLAs. */
 import * as z from "zod";
-import { Anchor, Approvers, Description, Duration, Name, Only, Severity } from "./common.js";
+import { Anchor, Approvers, Description, Duration, Name, Only, Severity, Span } from "./common.js";
 
 export const Role = z
   .strictObject({
@@ -21,7 +21,7 @@ const AllowSelfApproval = z.boolean().default(false).meta({
 
 /** How a waiting request reminds people, and whom it pages when nobody answers. */
 const waiting = {
-  remind: Duration.optional().meta({
+  remind: Span.optional().meta({
     description:
       "While the request waits for answers, ask again every this long (approval.requested, marked as a reminder).",
   }),
@@ -41,7 +41,7 @@ export const Decision = z
       .array(Name)
       .default([])
       .meta({ description: "Checks whose results are shown to the approvers." }),
-    timeout: Duration.optional().meta({ description: "How long to wait for the decision." }),
+    timeout: Span.optional().meta({ description: "How long to wait for the decision." }),
     onTimeout: z.enum(["abort", "rollback", "proceed"]).default("abort"),
     ...waiting,
     allowSelfApproval: AllowSelfApproval,
@@ -49,7 +49,7 @@ export const Decision = z
       description:
         "What approving and rejecting mean. go-no-go (before the deploy): a no-go ends the run postponed, with the next window. continue-rollback: rejecting rolls back. complete-investigate: rejecting pages `page` and asks again while monitoring goes on. Default: go-no-go before the deploy, continue-rollback after it.",
     }),
-    postpone: Duration.prefault("24h").meta({
+    postpone: Span.prefault("24h").meta({
       description: "go-no-go: a no-go suggests the first window at least this much later.",
     }),
     page: Name.optional().meta({
@@ -66,7 +66,7 @@ export const Checklist = z
     after: Anchor,
     items: z.array(z.string().min(1)).min(1),
     signoff: Approvers,
-    timeout: Duration.optional().meta({ description: "How long to wait for the sign-off." }),
+    timeout: Span.optional().meta({ description: "How long to wait for the sign-off." }),
     onTimeout: z.enum(["abort", "rollback", "proceed"]).default("abort"),
     ...waiting,
     allowSelfApproval: AllowSelfApproval,
@@ -75,8 +75,8 @@ export const Checklist = z
   .meta({ description: "A handoff checklist that named roles sign off." });
 
 export const Sla = z.strictObject({
-  ack: Duration.meta({ description: "Time to acknowledge (gantry ack RUN), from when the rule fired." }),
-  mitigate: Duration.meta({ description: "Time to mitigate or roll back, from when the rule fired." }),
+  ack: Span.meta({ description: "Time to acknowledge (gantry ack RUN), from when the rule fired." }),
+  mitigate: Span.meta({ description: "Time to mitigate or roll back, from when the rule fired." }),
   escalation: z.array(Name).default([]).meta({
     description:
       "Roles paged in turn (role.paged) each time a target runs out unacknowledged: the first at the first breach, the next one an `ack` later, …",

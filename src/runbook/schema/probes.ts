@@ -4,7 +4,7 @@
  * under src/probes/ with the same name.
  */
 import * as z from "zod";
-import { Command, Description, Duration, Expect, Name, Percent, secretField } from "./common.js";
+import { Command, Description, Duration, Expect, Name, Percent, Span, secretField } from "./common.js";
 
 const base = {
   name: Name.optional().meta({ description: "A name for the result; required in lists such as smoke." }),
@@ -216,8 +216,8 @@ export const PrometheusProbe = z
     ...base,
     source: Name.meta({ description: "A metric source of the environment (environments.<env>.metrics)." }),
     query: z.string().meta({ description: "PromQL returning one value." }),
-    range: Duration.optional().meta({ description: "Evaluate over this range instead of an instant." }),
-    step: Duration.prefault("1m").meta({ description: "With range: the resolution of the range query." }),
+    range: Span.optional().meta({ description: "Evaluate over this range instead of an instant." }),
+    step: Span.prefault("1m").meta({ description: "With range: the resolution of the range query." }),
     reduce: z
       .enum(["max", "min", "avg", "last"])
       .default("max")
@@ -283,7 +283,7 @@ export const SentryProbe = z
       .default("errors")
       .meta({ description: "errors: the count (the value); top-issues: the most frequent issues, listed." }),
     query: z.string().optional().meta({ description: "Sentry search query, e.g. level:error." }),
-    window: Duration.prefault("1h").meta({
+    window: Span.prefault("1h").meta({
       description: "Count over this window when there is no deploy to count from (gantry check).",
     }),
     top: z.number().int().min(1).max(100).default(5).meta({ description: "With top-issues: how many." }),
@@ -301,7 +301,7 @@ export const PosthogProbe = z
       .strictObject({ numerator: z.string(), denominator: z.union([z.string(), z.array(z.string()).min(1)]) })
       .optional()
       .meta({ description: "Ratio of event counts, e.g. completed over completed + failed." }),
-    window: Duration.prefault("15m").meta({
+    window: Span.prefault("15m").meta({
       description: "Count events over this window, or since the deploy when that is shorter.",
     }),
     expect: Expect.optional(),

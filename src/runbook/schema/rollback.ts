@@ -1,6 +1,6 @@
 /** The rollback procedure: ordered steps with time targets. */
 import * as z from "zod";
-import { Command, Description, Duration, Name, Severity } from "./common.js";
+import { Command, Description, Duration, Name, Severity, Span } from "./common.js";
 
 export const RollbackStep = z
   .strictObject({
@@ -22,8 +22,8 @@ export const RollbackStep = z
     }),
     confirm: z.string().optional().meta({ description: "A statement a person of role `by` must confirm." }),
     by: Name.optional(),
-    wait: Duration.optional(),
-    within: Duration.optional().meta({
+    wait: Span.optional(),
+    within: Span.optional().meta({
       description: "Time target for this step, from the rollback decision.",
     }),
     timeout: Duration.optional(),
@@ -32,11 +32,8 @@ export const RollbackStep = z
 
 export const Rollback = z
   .strictObject({
-    target: Duration.meta({ description: "Time target from detection to completed rollback, e.g. 15m." }),
-    targets: z
-      .partialRecord(Severity, Duration)
-      .default({})
-      .meta({ description: "Per-severity time targets." }),
+    target: Span.meta({ description: "Time target from detection to completed rollback, e.g. 15m." }),
+    targets: z.partialRecord(Severity, Span).default({}).meta({ description: "Per-severity time targets." }),
     approval: z
       .strictObject({ role: Name, count: z.number().int().min(1).default(1) })
       .optional()

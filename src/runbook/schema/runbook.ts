@@ -4,7 +4,7 @@
  * result (defaults filled in, durations in ms, shorthands expanded).
  */
 import * as z from "zod";
-import { Duration, Name, Offset, Percent, SecretRef, Severity } from "./common.js";
+import { Duration, Name, Offset, Percent, SecretRef, Severity, Span } from "./common.js";
 import { Environment } from "./environment.js";
 import {
   Backup,
@@ -50,7 +50,7 @@ export const ScheduleItem = z
       description:
         "Whether a member of `owner` signs the item off (gantry approve). Default: when it has tasks and an owner.",
     }),
-    remind: Duration.optional().meta({
+    remind: Span.optional().meta({
       description: "Remind (schedule.due again) this often until it is signed off.",
     }),
   })
@@ -58,7 +58,7 @@ export const ScheduleItem = z
 
 export const Success = z
   .strictObject({
-    after: Duration.meta({ description: "Declare success this long after the deploy, e.g. 48h." }),
+    after: Span.meta({ description: "Declare success this long after the deploy, e.g. 48h." }),
     without: z
       .array(Severity)
       .default(["P0", "P1"])

@@ -1,11 +1,11 @@
 /** What every deploy provider's section has: a description, a timeout and the canary steps. */
 import * as z from "zod";
-import { Description, Duration, Percent } from "../common.js";
+import { Description, Duration, Percent, Span } from "../common.js";
 
 export const CanaryStep = z
   .strictObject({
     weight: Percent.meta({ description: "Share of traffic on the new version, e.g. 10%." }),
-    hold: Duration.optional().meta({
+    hold: Span.optional().meta({
       description: "Watch this long (monitoring rules sample meanwhile) before the next step.",
     }),
     checks: z.array(z.string()).default([]).meta({
