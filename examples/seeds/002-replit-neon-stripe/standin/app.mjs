@@ -214,6 +214,13 @@ async function exportWorker() {
   }
 }
 
+// The admin switches live in Redis (every process of every version sees them); /health reads
+// the maintenance banner from this copy, refreshed twice a second, to stay cheap.
+const switches = { maintenance: false };
+setInterval(async () => {
+  switches.maintenance = (await redis.get("rur2:maintenance").catch(() => null)) === "1";
+}, 500).unref();
+
 // --- Routes.
 
 const CRITICAL = new Set([
@@ -257,7 +264,7 @@ const routes = [
       status: "ok",
       timestamp: new Date().toISOString(),
       version: VERSION,
-      maintenance: (await redis.get("rur2:maintenance")) === "1",
+      maintenance: switches.maintenance,
     }),
   ],
   [
@@ -526,6 +533,7 @@ const PUBLIC =
 
 async function switchOf(key, on, name) {
   await redis.set(key, on ? "1" : "0");
+  if (key === "rur2:maintenance") switches.maintenance = on;
   return { [name]: on };
 }
 async function ownExport(user, id) {
@@ -615,11 +623,12 @@ server.listen(PORT, "127.0.0.1", () => {
 });
 exportWorker();
 
+// Replit stops the previous version once the new one serves: requests in flight finish first.
 const stop = () => {
-  server.close();
-  server.closeAllConnections();
-  Promise.allSettled([db.end(), redis.quit()]).then(() => process.exit(0));
-  setTimeout(() => process.exit(0), 2000).unref();
+  server.close(() => Promise.allSettled([db.end(), redis.quit()]).then(() => process.exit(0)));
+  server.closeIdleConnections();
+  setTimeout(() => server.closeAllConnections(), 1500).unref();
+  setTimeout(() => process.exit(0), 3000).unref();
 };
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);

@@ -1,6 +1,6 @@
 // The part of Neon's API the runbook's neonctl commands use, over the stand-in's Postgres:
 // a branch is a pg_dump of the database taken when the branch is created, and restoring the
-// main branch to a branch replays that dump (after keeping the current state as another branch
+// main branch to a branch replaces its schema with that dump (after keeping the current state as another branch
 // when asked, as --preserve-under-name does). Every call needs the project's API key (Bearer).
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -17,11 +17,7 @@ export function neonServer({ dir, projectId, apiKeySha256, databaseUrl, pgBin, l
   const save = (list) => fs.writeFileSync(index, `${JSON.stringify(list, null, 2)}\n`);
   const dumpTo = (name) => {
     const file = path.join(dir, `${name.replace(/[^A-Za-z0-9._-]/g, "_")}.sql`);
-    execFileSync(
-      path.join(pgBin, "pg_dump"),
-      ["--clean", "--if-exists", "--no-owner", "--file", file, databaseUrl],
-      { stdio: "pipe" },
-    );
+    execFileSync(path.join(pgBin, "pg_dump"), ["--no-owner", "--file", file, databaseUrl], { stdio: "pipe" });
     return file;
   };
   const add = (name, parent, file) => {
@@ -67,6 +63,8 @@ export function neonServer({ dir, projectId, apiKeySha256, databaseUrl, pgBin, l
         if (!source?.file) return send(404, { message: `branch ${body.source_branch_id} not found` });
         if (body.preserve_under_name)
           add(body.preserve_under_name, "br-main", dumpTo(body.preserve_under_name));
+        // A restore replaces the whole branch: everything in it now goes (tables created since
+        // the backup too), then the dump comes back, in one transaction.
         execFileSync(
           path.join(pgBin, "psql"),
           [
@@ -74,6 +72,8 @@ export function neonServer({ dir, projectId, apiKeySha256, databaseUrl, pgBin, l
             "-v",
             "ON_ERROR_STOP=1",
             "--single-transaction",
+            "-c",
+            "DROP SCHEMA public CASCADE; CREATE SCHEMA public;",
             "-f",
             path.join(dir, source.file),
             databaseUrl,

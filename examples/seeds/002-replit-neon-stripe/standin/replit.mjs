@@ -69,6 +69,13 @@ export async function startReplit(o) {
       child.kill("SIGTERM");
       return;
     }
+    // Like a platform's health checks before it moves traffic, a few requests warm the new
+    // process up, so the first users (and the smoke tests) do not pay for its start.
+    for (let i = 0; i < 30; i++)
+      await fetch(`http://127.0.0.1:${port}/health`).then(
+        (r) => r.arrayBuffer(),
+        () => undefined,
+      );
     const previous = state.child;
     Object.assign(state, { serving: version, child, port, publishes: state.publishes + 1 });
     o.log(`replit: published ${version} (127.0.0.1:${port})`);
@@ -136,7 +143,9 @@ export async function startReplit(o) {
     });
   });
 
-  // The published URL: every request goes to the process serving now.
+  // The published URL: every request goes to the process serving now, over kept-alive
+  // connections (as Replit's front does).
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const proxy = (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (url.pathname.startsWith("/files/") && req.socket.encrypted) {
@@ -151,18 +160,33 @@ export async function startReplit(o) {
       res.writeHead(503, { "content-type": "application/json" });
       return res.end('{"status":"starting"}');
     }
-    const upstream = http.request(
-      { host: "127.0.0.1", port: state.port, method: req.method, path: req.url, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    upstream.on("error", () => {
-      if (!res.headersSent) res.writeHead(502, { "content-type": "application/json" });
-      res.end('{"error":"bad gateway"}');
-    });
-    req.pipe(upstream);
+    // The body is read first, so that a request whose connection the previous version closed
+    // while it was being replaced can be sent again, once, to the version serving now.
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => forward(Buffer.concat(chunks), 1));
+    const forward = (body, retries) => {
+      const upstream = http.request(
+        {
+          host: "127.0.0.1",
+          port: state.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+          agent,
+        },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      upstream.on("error", () => {
+        if (retries > 0 && !res.headersSent) return forward(body, retries - 1);
+        if (!res.headersSent) res.writeHead(502, { "content-type": "application/json" });
+        res.end('{"error":"bad gateway"}');
+      });
+      upstream.end(body);
+    };
   };
   const front = http.createServer(proxy);
   const secure = https.createServer({ key: o.tls.key, cert: o.tls.cert }, proxy);

@@ -1,6 +1,6 @@
 // RuR2's users, so that the App's error rate and latencies are about real requests: a few
 // signed-in users browse and create assessments and start Checkout sessions, and "Stripe"
-// delivers signed webhook events, about 25 requests a second in all, through the published URL.
+// delivers signed webhook events, about 12 requests a second in all, through the published URL.
 // They hold back while the App shows its maintenance banner, as people would.
 import { createHmac } from "node:crypto";
 
@@ -40,7 +40,7 @@ export function startTraffic({ url, users, webhookSecret }) {
       if (i % 8 === 0) await call("POST", "/api/assessments", token, { name: `Site audit ${i}`, facilityId });
       if (i % 10 === 0)
         await call("POST", "/api/payments/create-checkout", token, { priceId: "price_team_business" });
-      await sleep(150);
+      await sleep(300);
     }
   }
   async function stripe() {
