@@ -196,7 +196,7 @@ try {
   await r.connect();
   const credential = (password) => {
     const salt = randomBytes(8).toString("hex");
-    return `${salt}:${scryptSync(password, salt, 32).toString("hex")}`;
+    return `${salt}:${scryptSync(password, salt, 32, { N: 1024, r: 8, p: 1 }).toString("hex")}`; // app.mjs's SCRYPT
   };
   await r.set("rur2:credentials:test@example.com", credential(s.smoke));
   for (const [email, password] of Object.entries(s.users))
