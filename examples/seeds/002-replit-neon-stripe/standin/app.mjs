@@ -70,7 +70,9 @@ const sha256 = (v) => createHash("sha256").update(v).digest("hex");
 // login's 300 ms budget (standin.mjs writes them with the same parameters).
 const SCRYPT = { N: 1024, r: 8, p: 1 };
 const scryptAsync = (password, salt, length, options) =>
-  new Promise((resolve, reject) => scrypt(password, salt, length, options, (e, key) => (e ? reject(e) : resolve(key))));
+  new Promise((resolve, reject) =>
+    scrypt(password, salt, length, options, (e, key) => (e ? reject(e) : resolve(key))),
+  );
 const sameText = (a, b) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /** The signed-in user's id, from a JWT or an API token; undefined when neither is valid. */
@@ -297,7 +299,9 @@ const routes = [
       const email = String(body?.email ?? "").toLowerCase();
       const stored = await redis.get(`rur2:credentials:${email}`);
       const [salt, hash] = (stored ?? ":").split(":");
-      const given = stored ? (await scryptAsync(String(body?.password ?? ""), salt, 32, SCRYPT)).toString("hex") : "";
+      const given = stored
+        ? (await scryptAsync(String(body?.password ?? ""), salt, 32, SCRYPT)).toString("hex")
+        : "";
       const ok = stored && sameText(given, hash);
       metrics.login(Boolean(ok));
       need(ok, 401, "wrong email or password");

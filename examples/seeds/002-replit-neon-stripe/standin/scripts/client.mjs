@@ -39,7 +39,7 @@ export function client(base) {
 
 /** Runs named steps in order; prints one line each; exits 1 when one failed. */
 export async function steps(title, list) {
-  let failed = 0;
+  const failed = [];
   for (const [name, fn] of list) {
     const started = performance.now();
     try {
@@ -48,12 +48,15 @@ export async function steps(title, list) {
         `ok   ${name} (${Math.round(performance.now() - started)}ms)${note ? `: ${note}` : ""}\n`,
       );
     } catch (e) {
-      failed++;
+      failed.push(`${name} (${e.message})`);
       process.stdout.write(`FAIL ${name}: ${e.message}\n`);
     }
   }
-  process.stdout.write(`${title}: ${list.length - failed}/${list.length} passed\n`);
-  if (failed) process.exit(1);
+  // The last line is what a runbook step shows: it names what failed.
+  process.stdout.write(
+    `${title}: ${list.length - failed.length}/${list.length} passed${failed.length ? `; failed: ${failed.join(", ")}` : ""}\n`,
+  );
+  if (failed.length) process.exit(1);
 }
 
 export function expect(cond, message) {

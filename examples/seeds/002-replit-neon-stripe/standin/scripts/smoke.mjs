@@ -81,7 +81,7 @@ await steps(`smoke ${base}`, [
       }
       const r = await app.call("POST", `/api/assessments/${assessment}/export`);
       expect(r.status === 202, `HTTP ${r.status}`);
-      for (let i = 0; i < 100; i++) {
+      for (let i = 0; i < 300; i++) {
         const s = await app.call("GET", `/api/exports/${r.body.exportId}`);
         if (s.body.status === "completed") {
           const d = await app.call("GET", `/api/exports/${r.body.exportId}/download`);
@@ -94,7 +94,7 @@ await steps(`smoke ${base}`, [
         expect(s.body.status !== "failed", "the export failed");
         await new Promise((res) => setTimeout(res, 100));
       }
-      throw new Error("the export did not complete in 10s");
+      throw new Error("the export did not complete in 30s");
     },
   ],
   [
