@@ -236,12 +236,12 @@ try {
   await listen(statusPageServer({ secret: s.statusPage, store }), PORTS.statusPage);
 
   // The App: its secrets as Replit Secrets hold them; Replit publishes what is pushed.
-  const appEnv = (databaseUrl) => ({
+  const appEnv = (databaseUrl, redisUrl = redis.url) => ({
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     NODE_ENV: "production",
     DATABASE_URL: databaseUrl,
-    REDIS_URL: redis.url,
+    REDIS_URL: redisUrl,
     JWT_SECRET: s.jwt,
     STRIPE_SECRET_KEY: s.stripeKey,
     STRIPE_WEBHOOK_SECRET: s.webhookSecret,
@@ -310,7 +310,7 @@ try {
   // Staging runs the release candidate on its own database.
   const staging = spawn(process.execPath, [path.join(here, "app.mjs")], {
     env: {
-      ...appEnv(stagingDbUrl),
+      ...appEnv(stagingDbUrl, `${redis.url}/1`), // its own Redis database: its own export queue
       PORT: String(PORTS.staging),
       RUR2_VERSION: VERSIONS.at(-1),
       RUR2_FILES_DIR: path.join(DIR, "staging-files"),
