@@ -48,17 +48,21 @@ export function startTraffic({ url, users, webhookSecret }) {
       const raw = JSON.stringify({ type: "invoice.paid", data: { object: { customer: "cus_standin" } } });
       const t = Math.floor(Date.now() / 1000);
       const v1 = createHmac("sha256", webhookSecret).update(`${t}.${raw}`).digest("hex");
+      // Stripe retries a delivery the App refused (503 while webhook processing is paused
+      // during a rollback) only after a back-off, not at once.
+      let pause = 1000;
       try {
-        await fetch(`${url}/api/payments/webhook`, {
+        const res = await fetch(`${url}/api/payments/webhook`, {
           method: "POST",
           headers: { "content-type": "application/json", "stripe-signature": `t=${t},v1=${v1}` },
           body: raw,
           signal: AbortSignal.timeout(5000),
         });
+        if (!res.ok) pause = 30_000;
       } catch {
-        // the App is being replaced; Stripe retries
+        pause = 30_000; // the App is being replaced; Stripe retries later
       }
-      await sleep(1000);
+      await sleep(pause);
     }
   }
   const all = [...users.map(user), stripe()];
