@@ -69,6 +69,20 @@ test("a valid certificate from a trusted CA is successful; the value is whole da
   assert.ok(Math.abs(Date.parse(String(m.detail?.validTo)) - (Date.now() + 89.5 * 86_400_000)) < 60_000);
 });
 
+test("port may be a template: once rendered, its digits are the port; anything else is a bad port", async (t) => {
+  const port = await serve(t, valid(89));
+  const spec = probe({ port: "{{ env.vars.tls_port }}" });
+  assert.equal(spec.port, "{{ env.vars.tls_port }}");
+  // What the engine measures: the spec with its templates rendered.
+  const m = await tlsProbe.measure({ ...spec, port: String(port) }, { dir });
+  assert.equal(m.phase, "successful", m.message);
+  assert.match(m.message, new RegExp(`^127\\.0\\.0\\.1:${port} certificate`));
+  const bad = await tlsProbe.measure({ ...spec, port: "https" }, { dir });
+  assert.equal(bad.phase, "error");
+  assert.match(bad.message, /bad port "https"/);
+  assert.throws(() => probe({ port: "8443x" }), /port/);
+});
+
 test("a certificate for the IP address itself is checked without SNI", async (t) => {
   const port = await serve(t, valid(89));
   const m = await tlsProbe.measure(

@@ -48,15 +48,17 @@ interface Handshake {
 }
 
 async function measureTls(spec: TlsSpec, context: ProbeContext): Promise<Outcome> {
+  // A `port` template has been rendered by now: digits are the port.
+  const port = typeof spec.port === "string" && /^\s*\d+\s*$/.test(spec.port) ? Number(spec.port) : spec.port;
   const problem =
     hostProblem(spec.host) ??
-    portProblem(spec.port) ??
+    portProblem(port) ??
     (spec.servername === undefined ? undefined : hostProblem(spec.servername, "servername")) ??
     settingsProblem(spec);
   if (problem) return { phase: "error", message: problem };
   const host = bare(spec.host);
   const name = bare(spec.servername ?? spec.host);
-  const where = hostPort(host, spec.port);
+  const where = hostPort(host, port as number);
   let trust: SecureContext | undefined;
   if (spec.ca !== undefined) {
     const pem = await readCa(spec.ca, context.dir);
@@ -64,7 +66,7 @@ async function measureTls(spec: TlsSpec, context: ProbeContext): Promise<Outcome
     trust = trusting(pem.text);
   }
   return bounded(spec.timeout, context.signal, `TLS handshake with ${where}`, async (signal) => {
-    const shook = await handshake(host, spec.port, name, trust, signal);
+    const shook = await handshake(host, port as number, name, trust, signal);
     return "problem" in shook
       ? { phase: "error", message: `TLS handshake with ${where}: ${shook.problem}` }
       : verdict(spec, where, name, shook);

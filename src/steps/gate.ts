@@ -23,7 +23,12 @@ export const gate: StepModule<"gate"> = {
         };
       }
     }
-    const result = await ctx.command(step.id, g.run, g.timeout.ms, { env: g.env });
+    // Its environment variables are templates too (`SNYK_TOKEN: "{{ secrets.snyk_token }}"`),
+    // filled as text: they reach the process as values, never through a shell.
+    const env = Object.fromEntries(
+      Object.entries(g.env).map(([name, value]) => [name, ctx.render(value, `${step.id}.env.${name}`)]),
+    );
+    const result = await ctx.command(step.id, g.run, g.timeout.ms, { env });
     const ok = succeeded(result);
     if (ok && g.cache && sha) await ctx.store.cacheGate(sha, cacheKey, ctx.runId);
     return {

@@ -33,7 +33,8 @@ const RCODE = { NXDOMAIN: 3, SERVFAIL: 2, REFUSED: 5 };
 const TYPES: Record<number, RecordType> = { 1: "A", 28: "AAAA", 5: "CNAME", 16: "TXT", 15: "MX", 2: "NS" };
 
 /** A dns2 server answering from `zone` (names matched case-insensitively, trailing dot ignored). */
-export async function startDnsServer(zone: Zone): Promise<DnsServer> {
+/** `port` 0 (the default) takes a free one; a stand-in passes its fixed port. */
+export async function startDnsServer(zone: Zone, port = 0): Promise<DnsServer> {
   const table = new Map(Object.entries(zone).map(([name, records]) => [normal(name), records]));
   const asked: string[] = [];
   const server = dns2.createUDPServer((request, send) => {
@@ -47,11 +48,11 @@ export async function startDnsServer(zone: Zone): Promise<DnsServer> {
     void send(response);
   });
   server.on("requestError", () => undefined);
-  await server.listen(0, "127.0.0.1");
-  const { port } = server.address();
+  await server.listen(port, "127.0.0.1");
+  const bound = server.address().port;
   return {
-    address: `127.0.0.1:${port}`,
-    port,
+    address: `127.0.0.1:${bound}`,
+    port: bound,
     asked,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -111,7 +111,12 @@ export const TlsProbe = z
     type: z.literal("tls"),
     ...base,
     host: z.string(),
-    port: z.number().int().min(1).max(65535).default(443),
+    // A template lets environments that serve the endpoint on another port (a local stand-in)
+    // share the check: `port: "{{ env.vars.tls_port }}"`.
+    port: z
+      .union([z.number().int().min(1).max(65535), z.string().regex(/\{\{[\s\S]*\}\}/)])
+      .default(443)
+      .meta({ description: "Port, or a `{{ … }}` template that renders to one (e.g. from env.vars)." }),
     servername: z.string().optional().meta({ description: "SNI name; defaults to host." }),
     minDays: z
       .number()
