@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { after, test } from "node:test";
 import { freePort } from "../src/exec/port.js";
-import { listenOn } from "./helpers/listen-on.js";
+import { listenAt } from "./helpers/listen-at.js";
 import { startPosthogApi } from "./helpers/posthog-api.js";
 
 const stops: Array<() => unknown> = [];
@@ -60,11 +60,11 @@ test("PostHog without a project key has no capture endpoint", async () => {
   assert.equal(api.events.length, 0);
 });
 
-test("listenOn: a port already taken fails with the port", async () => {
+test("listenAt: a port already taken fails with the port", async () => {
   const port = await freePort();
-  await listenOn(http.createServer(), port, cleanup);
+  await listenAt(http.createServer(), cleanup, port);
   await assert.rejects(
-    listenOn(http.createServer(), port, cleanup),
+    listenAt(http.createServer(), cleanup, port),
     new RegExp(`127.0.0.1:${port} is already in use`),
   );
 });

@@ -23,10 +23,14 @@ export async function listenAt(
     socket.on("close", () => sockets.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
-    // A taken port is an error to report, not a reason to pick another.
-    server.once("error", reject);
+    // A taken port is an error to report, naming the port, not a reason to pick another.
+    const failed = (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === "EADDRINUSE" ? new Error(`127.0.0.1:${port} is already in use by another program`) : err,
+      );
+    server.once("error", failed);
     server.listen(port, "127.0.0.1", () => {
-      server.removeListener("error", reject);
+      server.off("error", failed);
       resolve();
     });
   });

@@ -21,7 +21,7 @@
  * A wrong project key is a 401 whose detail does not echo it.
  */
 import http from "node:http";
-import { listenOn } from "./listen-on.js";
+import { listenAt } from "./listen-at.js";
 
 export interface PosthogEvent {
   event: string;
@@ -139,7 +139,7 @@ export async function startPosthogApi(
       }),
     );
   });
-  const port = await listenOn(server, options.port, cleanup);
+  const port = await listenAt(server, cleanup, options.port);
   api.url = `http://127.0.0.1:${port}`;
   return api;
 }
