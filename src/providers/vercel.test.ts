@@ -315,7 +315,7 @@ describe("vercel provider", () => {
 });
 
 describe("vercel spec", () => {
-  it("seed 000's deploy section is valid with the defaults: a prebuilt deployment, api.vercel.com", () => {
+  it("seed 000's deploy section is valid with the defaults: a prebuilt deployment, api.vercel.com unless the environment names one", () => {
     const runbook = YAML.parse(
       readFileSync(
         new URL("../../../examples/seeds/000-vercel-sentry-redis/runbook.yaml", import.meta.url),
@@ -324,7 +324,12 @@ describe("vercel spec", () => {
     ) as { deploy: unknown };
     const spec = Deploy.parse(runbook.deploy) as VercelSpec;
     assert.equal(spec.source, "prebuilt");
-    assert.equal(spec.api, "https://api.vercel.com");
+    // The API is the environment's (the stand-in's locally), api.vercel.com where none is set.
+    assert.equal(renderTemplate(spec.api, { env: { vars: {} } }), "https://api.vercel.com");
+    assert.equal(
+      renderTemplate(spec.api, { env: { vars: { vercel_api: "http://127.0.0.1:18101" } } }),
+      "http://127.0.0.1:18101",
+    );
     assert.equal(spec.versionMeta, "gantryVersion");
     assert.equal(spec.target, "production");
     assert.equal(spec.alias, "{{ env.vars.vercel_alias }}");
