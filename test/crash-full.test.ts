@@ -129,7 +129,7 @@ describe("monitoring while a person decides", () => {
       DEFECT_AFTER_MS: "8000",
     });
     assert.equal(r.json?.outcome, "rolled_back", r.stderr);
-    assert.match(String(r.json?.reason), /^error_rate .* > 0\.05 for|readiness/);
+    assert.match(String(r.json?.reason), /^errors: error_rate .* > 0\.05 for|readiness/);
     const log = await events(w, String(r.json?.run));
     const at = (kind: string, step?: string) =>
       log.findIndex((e) => e.kind === kind && (step === undefined || (e as { step?: string }).step === step));

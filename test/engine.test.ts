@@ -38,7 +38,7 @@ describe("releases", { concurrency: 3 }, () => {
     assert.equal(result.previousVersion, "1.0.0");
     assert.match(
       String(result.reason),
-      /^error_rate \d[\d.]* > 0\.05 for \d[\dms.]* \(P0\) → rolled back to 1\.0\.0/,
+      /^errors: error_rate \d[\d.]* > 0\.05 for \d[\dms.]* \(P0\) → rolled back to 1\.0\.0/,
     );
     assert.match(String(result.reason), /detection to rollback complete/);
     const deploys = (await w.providerState()).deploys;

@@ -170,7 +170,7 @@ describe("releases with migrations", { concurrency: 3 }, () => {
     const log = await events(w, String(r.json!.run), env);
     const contract = log.find((e) => e.kind === "step.finished" && e.step === "migrate:contract");
     assert.equal(contract?.data.status, "skipped");
-    assert.match(String(contract?.data.message), /^held back: error_rate/);
+    assert.match(String(contract?.data.message), /^held back: errors: error_rate/);
     const loss = log.find((e) => e.kind === "migrations.loss");
     assert.deepEqual(loss?.data.applied, ["0002_nickname.sql"]);
     assert.equal(

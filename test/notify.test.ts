@@ -81,7 +81,7 @@ describe("the quickstart's v2 tells its inbox", () => {
     const done = got.find((m) => m.type === "rollback.completed")!;
     assert.match(done.text, /Rolled back quickstart to 1\.0\.0 in \d/);
     assert.match(done.text, /target 30s, met/);
-    assert.match(done.text, /Reason: (error_rate|readiness)/);
+    assert.match(done.text, /Reason: (errors: error_rate|[\w-]+: readiness)/);
     const log = (await w.gantry(["log", String(r.json?.run)])).stdout;
     assert.match(log, /told inbox \(rollback\.completed\): Rolled back quickstart/);
     // The same template filled with this run's recorded values.

@@ -60,7 +60,7 @@ describe("reports", { concurrency: 2 }, () => {
       /^# earlier step\n## ↩️ Gantry: quickstart 2\.0\.0 → local\n/,
       "appended, not replaced",
     );
-    assert.match(summary, /\*\*rolled_back\*\*: error_rate/);
+    assert.match(summary, /\*\*rolled_back\*\*: errors: error_rate/);
 
     const junit = path.join(w.dir, "report.xml");
     const j = await w.gantry(["report", run, "--format", "junit", "--out", junit]);
