@@ -254,15 +254,12 @@ async function answer(
   // A schedule item waits for its time unless it names who signs it off.
   if (w.form === "schedule" && w.approvers.length === 0) return;
   const wanted = w.approvers.length > 0 ? w.approvers : [{ role: Object.keys(roles)[0] ?? "", count: 1 }];
-  const answers: Array<{ member: string; role: string }> = [];
-  for (const { role, count } of wanted) {
-    const have = w.counted.filter((c) => c.role === role).length;
-    const members = (roles[role] ?? []).filter(
-      (m) =>
-        !w.approvals.includes(m) && !answered.has(`${w.step} ${m}`) && !answers.some((a) => a.member === m),
-    );
-    for (const member of members.slice(0, Math.max(0, count - have))) answers.push({ member, role });
-  }
+  const needs = wanted.map(({ role, count }) => ({
+    role,
+    count: Math.max(0, count - w.counted.filter((c) => c.role === role).length),
+    members: (roles[role] ?? []).filter((m) => !w.approvals.includes(m) && !answered.has(`${w.step} ${m}`)),
+  }));
+  const answers = assign(needs);
   await Promise.all(
     answers.map(async ({ member, role }) => {
       answered.add(`${w.step} ${member}`);
@@ -274,6 +271,37 @@ async function answer(
       );
     }),
   );
+}
+
+/**
+ * Members for every role still short of answers, each person counted once: a person in two roles
+ * answers for the one nobody else can (deployment-lead {dana, sam} and devops-lead {dana} → sam
+ * and dana). Tried in order with backtracking; the roles are few.
+ */
+export function assign(
+  needs: Array<{ role: string; count: number; members: string[] }>,
+): Array<{ member: string; role: string }> {
+  const slots = needs.flatMap((n) => Array.from({ length: n.count }, () => n));
+  const taken: Array<{ member: string; role: string }> = [];
+  const fill = (i: number): boolean => {
+    if (i === slots.length) return true;
+    const slot = slots[i]!;
+    for (const member of slot.members) {
+      if (taken.some((t) => t.member === member)) continue;
+      taken.push({ member, role: slot.role });
+      if (fill(i + 1)) return true;
+      taken.pop();
+    }
+    return false;
+  };
+  if (fill(0)) return taken;
+  // Not every role can be filled: answer as many as can be (the run shows who is missing).
+  const some: Array<{ member: string; role: string }> = [];
+  for (const slot of slots) {
+    const member = slot.members.find((m) => !some.some((t) => t.member === m));
+    if (member) some.push({ member, role: slot.role });
+  }
+  return some;
 }
 
 function rolesOf(runbook: string): Record<string, string[]> {

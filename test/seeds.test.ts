@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fs, { readdirSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
+import { assign } from "../scripts/seed-run.js";
 import { notExecutable } from "../src/app/capabilities.js";
 import { loadRunbook } from "../src/runbook/load.js";
 import { plan } from "../src/runbook/plan/plan.js";
@@ -70,4 +71,29 @@ describe("seed stand-ins", () => {
       );
     });
   }
+});
+
+describe("npm run seeds answers as the roles' members", () => {
+  it("gives a person in two roles to the role nobody else can answer for", () => {
+    const answers = assign([
+      { role: "deployment-lead", count: 1, members: ["dana", "sam"] },
+      { role: "devops-lead", count: 1, members: ["dana"] },
+    ]);
+    assert.deepEqual(answers, [
+      { member: "sam", role: "deployment-lead" },
+      { member: "dana", role: "devops-lead" },
+    ]);
+  });
+  it("answers what it can when a role cannot be filled", () => {
+    assert.deepEqual(
+      assign([
+        { role: "a", count: 2, members: ["x"] },
+        { role: "b", count: 1, members: ["y"] },
+      ]),
+      [
+        { member: "x", role: "a" },
+        { member: "y", role: "b" },
+      ],
+    );
+  });
 });

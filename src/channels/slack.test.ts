@@ -166,3 +166,22 @@ test("a spec that cannot be used is refused when made, saying which field", () =
     return true;
   });
 });
+
+test("`api` is filled in for the environment, and a value that is not a URL is refused by name", async () => {
+  const api = await startSlackApi({ token: TOKEN, channels: ["C0RELEASES"] }, cleanup);
+  const filled: ChannelEnvironment = {
+    ...env,
+    field: (t) => t.replace("{{ env.vars.slack_api }}", api.url.replace(/\/$/, "")),
+  };
+  const channel = createChannel(
+    spec({ type: "slack", token: TOKEN, channel: "C0RELEASES", api: "{{ env.vars.slack_api }}" }),
+    "s",
+    filled,
+  );
+  ok(await channel.send(message(), live()));
+  assert.equal(api.requests.filter((r) => r.path === "/api/chat.postMessage").length, 1);
+  assert.throws(
+    () => createChannel(spec({ type: "slack", token: TOKEN, channel: "C0RELEASES", api: "slack" }), "s", env),
+    /notify\.channels\.s\.api: "slack" is not a URL/,
+  );
+});

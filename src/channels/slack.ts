@@ -108,13 +108,16 @@ function webApiChannel(spec: SlackSpec, tokenField: string, name: string, env: C
       `${fieldPath(name, "channel")}: required with \`token\`: the channel's ID (C0123…) or name (#releases)`,
     );
   }
+  const api = spec.api
+    ? apiUrl(env.field(spec.api, fieldPath(name, "api")), fieldPath(name, "api"))
+    : undefined;
   const scrub = scrubber(env, [token]);
   // chat.postMessage also takes a name, and answers with the ID, which the other methods need.
   let channelId = CHANNEL_ID.test(target) ? target : undefined;
   const channel = () => channelId ?? target;
   const client = (a: Attempt) =>
     new WebClient(token, {
-      ...(spec.api ? { slackApiUrl: spec.api } : {}),
+      ...(api ? { slackApiUrl: api } : {}),
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
       timeout: spec.timeout.ms,
@@ -314,4 +317,19 @@ function requestProblem(original: unknown, a: Attempt): string {
   // The SDK's own timer, set to the attempt's time, can abort the request first.
   if (name === "TimeoutError" || name === "AbortError") return a.timedOut;
   return networkProblem(original);
+}
+
+/** The Web API's base URL as filled in for this environment: an http(s) URL, ending in a slash. */
+function apiUrl(text: string, where: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(
+      `${where}: ${JSON.stringify(text)} is not a URL (write https://slack.com/api/ or a stand-in's)`,
+    );
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new Error(`${where}: ${JSON.stringify(text)} is not an http(s) URL`);
+  return url.href.endsWith("/") ? url.href : `${url.href}/`;
 }

@@ -83,6 +83,26 @@ describe("timeScale", () => {
     assert.equal(every("500ms", 240), 500);
   });
 
+  it("sends a progress message no more often than MIN_INTERVAL_MS", () => {
+    const text = `${RUNBOOK}notify:
+  channels: { ops: { type: webhook, url: "https://hooks.example.com/x" } }
+  templates: { progress: { text: "still going" } }
+  on:
+    - { event: release.progress, template: progress, to: [ops], every: 15m }
+    - { event: rollback.progress, template: progress, to: [ops], every: 1h }
+`;
+    const on = onTimeline(
+      loadRunbookText(text.replace("timeScale: 240", "timeScale: 43200"), "shop.yaml").runbook!,
+      "standin",
+    ).notify!.on;
+    assert.equal(on[0]!.every!.ms, MIN_INTERVAL_MS); // 15m / 43200 is 21 ms
+    assert.equal(on[1]!.every!.ms, MIN_INTERVAL_MS);
+    assert.equal(
+      onTimeline(loadRunbookText(text, "shop.yaml").runbook!, "standin").notify!.on[1]!.every!.ms,
+      15_000,
+    );
+  });
+
   it("keeps every non-zero span at least MIN_SPAN_MS long", () => {
     assert.equal(compress(0, 1000), 0);
     assert.equal(compress(1000, 1000), MIN_SPAN_MS);

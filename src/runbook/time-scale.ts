@@ -13,7 +13,8 @@ import type { Runbook } from "./schema/runbook.js";
 export const MIN_SPAN_MS = 100;
 
 /**
- * The sample interval is compressed no further than this. A sample takes real time (its probes
+ * The sample interval, and how often a progress message is sent, are compressed no further
+ * than this (a message a second is also about what a chat channel takes). A sample takes real time (its probes
  * answer no faster in a compressed run, and a command signal starts a process), and monitoring
  * takes samples more than two intervals apart for a gap in observation: with an interval shorter
  * than half a sample, every sample is a gap, no checkpoint or canary hold ever passes, and the
@@ -28,12 +29,15 @@ export function onTimeline(runbook: Runbook, env: string): Runbook {
   const factor = runbook.environments[env]?.timeScale;
   if (factor === undefined || factor === 1 || compressed.has(runbook)) return runbook;
   const out = scaled(runbook, factor) as Runbook;
-  const interval = out.monitor?.interval;
-  if (interval && runbook.monitor) {
-    interval.ms = Math.max(interval.ms, Math.min(runbook.monitor.interval.ms, MIN_INTERVAL_MS));
-  }
+  // Intervals of repeated work stop at MIN_INTERVAL_MS: a sample, and a progress message.
+  floor(out.monitor?.interval, runbook.monitor?.interval);
+  out.notify?.on.forEach((s, i) => floor(s.every, runbook.notify?.on[i]?.every));
   compressed.add(out);
   return out;
+}
+
+function floor(span: { ms: number } | undefined, written: { ms: number } | undefined): void {
+  if (span && written) span.ms = Math.max(span.ms, Math.min(written.ms, MIN_INTERVAL_MS));
 }
 
 /** The span `ms` compressed by `factor`: a non-zero span stays at least MIN_SPAN_MS long. */

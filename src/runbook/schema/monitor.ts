@@ -1,6 +1,6 @@
 /** Monitoring after the deploy: checkpoints, signals, rules and what each severity tier does. */
 import * as z from "zod";
-import { Condition, Description, Duration, Name, Offset, Severity, SignalName, Span } from "./common.js";
+import { Condition, Description, Name, Offset, Severity, SignalName, Span } from "./common.js";
 import { Probe } from "./probes.js";
 
 export const Checkpoint = z

@@ -43,7 +43,10 @@ export const SlackChannel = z.strictObject({
     .min(1)
     .optional()
     .meta({ description: "The channel: its ID (C0123…) or name (#releases). Needed with `token`." }),
-  api: z.url().optional().meta({ description: "Slack Web API base URL. Default https://slack.com/api/." }),
+  api: z.string().min(1).optional().meta({
+    description:
+      "Slack Web API base URL. Default https://slack.com/api/. May be a template over the environment (`{{ env.vars.slack_api | default: 'https://slack.com/api/' }}`) or a reference (env:NAME).",
+  }),
   ...delivery,
 });
 

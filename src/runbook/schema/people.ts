@@ -1,6 +1,6 @@
 /** People: roles and their members, decision points, handoff checklists, SLAs. */
 import * as z from "zod";
-import { Anchor, Approvers, Description, Duration, Name, Only, Severity, Span } from "./common.js";
+import { Anchor, Approvers, Description, Name, Only, Severity, Span } from "./common.js";
 
 export const Role = z
   .strictObject({

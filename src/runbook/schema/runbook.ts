@@ -4,7 +4,7 @@
  * result (defaults filled in, durations in ms, shorthands expanded).
  */
 import * as z from "zod";
-import { Duration, Name, Offset, Percent, SecretRef, Severity, Span } from "./common.js";
+import { Name, Offset, Percent, SecretRef, Severity, Span } from "./common.js";
 import { Environment } from "./environment.js";
 import {
   Backup,

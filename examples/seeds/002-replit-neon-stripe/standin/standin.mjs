@@ -16,6 +16,7 @@ import { leaf, testCa } from "../../../../dist/test/helpers/certs.js";
 import { startDebianPostgres } from "../../../../dist/test/helpers/debian-postgres.js";
 import { startDnsServer } from "../../../../dist/test/helpers/dns-server.js";
 import { startRedis } from "../../../../dist/test/helpers/redis-server.js";
+import { startSlackApi } from "../../../../dist/test/helpers/slack-api.js";
 import { messageStore, smtpServer, statusPageServer } from "./messages.mjs";
 import { neonServer } from "./neon.mjs";
 import { startReplit } from "./replit.mjs";
@@ -34,6 +35,7 @@ export const PORTS = {
   slotA: 18310, // the App's processes: Replit starts each version on the spare one
   slotB: 18311,
   staging: 18312, // the staging App (the release candidate, for the T-1h staging health check)
+  slack: 18313, // Slack's Web API (#releases, #engineering, #incidents)
   postgres: 18320,
   redis: 18321,
 };
@@ -43,9 +45,10 @@ const PROJECT = "rur2-neon-482913";
 // releases 2.0.0 (healthy) and 2.1.0 (carries the defect in defects.json).
 const VERSIONS = ["1.9.0", "2.0.0", "2.1.0"];
 // The App's rolling window for its metrics: the seed's 5 minutes divided by the runbook's
-// timeScale (environments.standin.timeScale), so the App's error rate moves as fast as the
-// rules that read it.
-const METRICS_WINDOW_MS = 5_000;
+// timeScale (environments.standin.timeScale) is 7 ms, shorter than the one-second samples Gantry
+// takes on a compressed timeline; one second, so the App's error rate moves as fast as the rules
+// that read it.
+const METRICS_WINDOW_MS = 1_000;
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const seed = path.dirname(here);
@@ -151,6 +154,7 @@ try {
     snyk: secret("snyk_"),
     git: secret("ghp_"),
     smtp: secret(),
+    slack: secret("xoxb-"),
     statusPage: `whsec_${randomBytes(24).toString("base64")}`,
     users: Object.fromEntries([2, 3, 4, 5].map((i) => [`user${i}@rur2.test`, secret()])),
   };
@@ -234,6 +238,18 @@ try {
   });
   stops.push(() => new Promise((done) => smtp.close(done)));
   await listen(statusPageServer({ secret: s.statusPage, store }), PORTS.statusPage);
+  // Slack: each message posted to a channel is kept in DIR/messages/ too.
+  const slack = await startSlackApi(
+    { token: s.slack, channels: ["#releases", "#engineering", "#incidents"], port: PORTS.slack },
+    (stop) => stops.push(stop),
+  );
+  let posted = 0;
+  const relay = setInterval(() => {
+    for (const m of slack.messages.slice(posted))
+      store("slack", { channel: m.channel, thread: m.thread_ts, text: m.text });
+    posted = slack.messages.length;
+  }, 200);
+  stops.push(() => clearInterval(relay));
 
   // The App: its secrets as Replit Secrets hold them; Replit publishes what is pushed.
   const appEnv = (databaseUrl, redisUrl = redis.url) => ({
@@ -353,6 +369,7 @@ try {
     NEON_API_KEY: s.neon,
     SNYK_TOKEN: s.snyk,
     RUR2_GIT_TOKEN: s.git,
+    SLACK_BOT_TOKEN: s.slack,
     SMTP_URL: `smtp://releases:${s.smtp}@127.0.0.1:${PORTS.smtp}`,
     STATUS_PAGE_WEBHOOK_URL: `http://127.0.0.1:${PORTS.statusPage}/hooks/status`,
     STATUS_PAGE_WEBHOOK_SECRET: s.statusPage,
