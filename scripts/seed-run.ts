@@ -11,6 +11,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { listRuns } from "../src/app/runs.js";
+import { type Control, openControl } from "../src/engine/control.js";
 import { loadRunbook } from "../src/runbook/load.js";
 import { stopServer } from "../src/store/embedded.js";
 
@@ -21,6 +23,11 @@ export const SEEDS = path.join(ROOT, "examples/seeds");
 /** How long a stand-in may take to start, and one release to finish. */
 const START_MS = 120_000;
 const RELEASE_MS = 300_000;
+/**
+ * How often the run is looked at for a request to a person: through one connection of this
+ * process (a `gantry status` per look would start a process twice a second, most of a core).
+ */
+const LOOK_MS = 150;
 
 export interface SeedRelease {
   ref: string;
@@ -84,6 +91,7 @@ export async function runSeed(seed: string, options: RunSeedOptions = {}): Promi
     releases: SeedRelease[];
   };
   // Embedded Postgres runs as user postgres when gantry runs as root: its folder must be reachable.
+  const own = options.dir === undefined;
   const dir = options.dir ?? fs.mkdtempSync(path.join("/var/tmp", `gantry-seed-${seed.slice(0, 3)}-`));
   fs.mkdirSync(dir, { recursive: true });
   fs.chmodSync(dir, 0o755);
@@ -94,20 +102,28 @@ export async function runSeed(seed: string, options: RunSeedOptions = {}): Promi
   log(`${seed}: starting its stand-in (${path.relative(ROOT, folder)}/standin/standin.mjs)`);
   const standin = await startStandin(folder, standinDir);
   const rows: SeedRow[] = [];
+  let control: Control | undefined;
   try {
+    // This process opens the data folder's embedded server first; each gantry it starts uses it.
+    control = await openControl({ dataDir });
     for (const release of manifest.releases) {
       const env = release.env ?? manifest.env;
       log(`${seed}: gantry release ${path.relative(ROOT, runbook)} --env ${env} --ref ${release.ref}`);
-      const row = await runRelease(seed, runbook, env, release, standin.info, dataDir, roles, log);
+      const row = await runRelease(seed, runbook, env, release, standin.info, dataDir, roles, control, log);
       rows.push(row);
       log(
         `${seed}: ${release.ref} ${row.outcome}${row.problems.length ? ` — ${row.problems.join("; ")}` : ""} (${(row.wallMs / 1000).toFixed(1)} s)`,
       );
     }
   } finally {
+    await control?.close();
     await standin.stop();
     await stopServer(path.join(dataDir, "postgres"));
   }
+  // A folder of this run's own is removed when every release went as expected, else kept to read.
+  const expected = rows.length === manifest.releases.length && rows.every((r) => r.problems.length === 0);
+  if (own && expected) fs.rmSync(dir, { recursive: true, force: true });
+  else log(`${seed}: its stand-in's files and Gantry's data folder are kept in ${dir}`);
   return rows;
 }
 
@@ -119,11 +135,12 @@ async function runRelease(
   standin: StandinInfo,
   dataDir: string,
   roles: Record<string, string[]>,
+  control: Control,
   log: (line: string) => void,
 ): Promise<SeedRow> {
   const started = Date.now();
   const processEnv = { ...process.env, ...standin.env, GANTRY_DATA_DIR: dataDir, GANTRY_USER: "seed-run" };
-  const before = new Set(await runIds(processEnv));
+  const before = new Set(await runIds(control));
   const child = spawn(
     process.execPath,
     [BIN, "release", runbook, "--env", env, "--ref", release.ref, "--json"],
@@ -141,10 +158,10 @@ async function runRelease(
   let run: string | undefined;
   const answered = new Set<string>();
   while (!done) {
-    await Promise.race([sleep(500), exited]);
+    await Promise.race([sleep(LOOK_MS), exited]);
     if (done) break;
-    run ??= (await runIds(processEnv)).find((id) => !before.has(id));
-    if (run) await answer(run, processEnv, roles, answered, log);
+    run ??= (await runIds(control)).find((id) => !before.has(id));
+    if (run) await answer(run, control, processEnv, roles, answered, log);
   }
   clearTimeout(timer);
   const code = await exited;
@@ -237,18 +254,19 @@ interface WaitingView {
  */
 async function answer(
   run: string,
+  control: Control,
   env: NodeJS.ProcessEnv,
   roles: Record<string, string[]>,
   answered: Set<string>,
   log: (line: string) => void,
 ): Promise<void> {
-  const r = await gantryOnce(["status", run, "--json"], env);
-  let view: WaitingView;
+  let view: WaitingView | undefined;
   try {
-    view = JSON.parse(r.stdout) as WaitingView;
+    view = (await control.view(run)) as WaitingView | undefined;
   } catch {
-    return;
+    return; // the database is busy or restarting: look again
   }
+  if (!view) return;
   const w = view.waiting;
   if (view.status !== "waiting" || !w || w.form === "override") return;
   // A schedule item waits for its time unless it names who signs it off.
@@ -310,10 +328,9 @@ function rolesOf(runbook: string): Record<string, string[]> {
   return Object.fromEntries(Object.entries(loaded.runbook.roles).map(([name, r]) => [name, r.members]));
 }
 
-async function runIds(env: NodeJS.ProcessEnv): Promise<string[]> {
-  const r = await gantryOnce(["status", "--json"], env);
+async function runIds(control: Control): Promise<string[]> {
   try {
-    return (JSON.parse(r.stdout) as Array<{ run: string }>).map((v) => v.run);
+    return (await listRuns(control)).map((v) => v.id);
   } catch {
     return [];
   }

@@ -15,6 +15,7 @@ if (unknown.length > 0) {
 
 const rows: SeedRow[] = [];
 const failures: string[] = [];
+const started = Date.now();
 for (const seed of seeds) {
   try {
     rows.push(...(await runSeed(seed, { log: (line) => console.log(line) })));
@@ -42,6 +43,12 @@ console.log("");
 for (const row of table) console.log(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join("  ")}`);
 for (const r of rows) for (const p of r.problems) console.log(`  ✖ ${r.seed.slice(0, 3)} ${r.ref}: ${p}`);
 for (const f of failures) console.log(`  ✖ ${f}`);
+// The issue's budget: the ten releases (five seeds, healthy and faulty) within 10 minutes.
+const total = Date.now() - started;
+const all = seeds.length === seedsWithStandins().length;
+console.log(
+  `\n  ${rows.length} releases in ${seconds(total)}${all ? ` (all seeds one after another; target 10 min: ${total <= 600_000 ? "met" : "missed"})` : ""}`,
+);
 console.log(
   "\n  detection: from the deploy (T) to the rollback's start, on the seed's compressed timeline (its runbook's timeScale); rollback: from the rule firing to the rollback done.",
 );

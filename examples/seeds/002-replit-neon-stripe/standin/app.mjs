@@ -580,6 +580,9 @@ const server = http.createServer(async (req, res) => {
   const route = match(req.method ?? "GET", url.pathname);
   const key = route?.key ?? "unmatched";
   let status = 500;
+  // A webhook refused on purpose while processing is paused (Stripe retries it) is not an error
+  // of the App's: the rollback pauses them, and its "error rate < 1%" check reads this window.
+  let counted = true;
   try {
     const chunks = [];
     for await (const c of req) chunks.push(c);
@@ -611,6 +614,8 @@ const server = http.createServer(async (req, res) => {
     }
   } catch (e) {
     status = e instanceof HttpError ? e.status : (e.status ?? 500);
+    if (status === 503 && e instanceof HttpError && e.message.startsWith("webhook processing is paused"))
+      counted = false;
     if (!(e instanceof HttpError) && status >= 500) {
       metrics.fatal();
       process.stderr.write(`error ${key}: ${e.message}\n`);
@@ -619,7 +624,7 @@ const server = http.createServer(async (req, res) => {
     res.end(JSON.stringify({ error: e instanceof HttpError ? e.message : "internal error" }));
   } finally {
     // Gantry's and the team's own reads of the metrics are not the App's traffic.
-    if (key !== "GET /api/metrics")
+    if (key !== "GET /api/metrics" && counted)
       metrics.request(key, status, performance.now() - started, await userOf(req).catch(() => undefined));
   }
 });
