@@ -277,3 +277,54 @@ for (const seed of ["001-supabase", "002-replit-neon-stripe", "004-kubernetes-su
     assert.deepEqual(await shape(url), empty);
   });
 }
+
+test("schemaVersion.expect: ledger — the version must be the ledger's newest applied migration", async () => {
+  const url = await database();
+  await sql(url, "CREATE TABLE schema_migrations (version text NOT NULL)");
+  const migrations = spec({
+    schemaVersion: {
+      query: "SELECT version FROM schema_migrations ORDER BY version DESC LIMIT 1",
+      expect: "ledger",
+    },
+  });
+  const files = {
+    "0001_users.sql": "CREATE TABLE users (id int);\nINSERT INTO schema_migrations VALUES ('0001');\n",
+    "0001_users_rollback.sql": "DROP TABLE users;\nDELETE FROM schema_migrations WHERE version = '0001';\n",
+    "0002_email.sql":
+      "ALTER TABLE users ADD COLUMN email text;\nINSERT INTO schema_migrations VALUES ('0002_email');\n",
+    "0002_email_rollback.sql":
+      "ALTER TABLE users DROP COLUMN email;\nDELETE FROM schema_migrations WHERE version = '0002_email';\n",
+  };
+  const t: MigrationTarget = {
+    migrations,
+    dir: folder(files),
+    url,
+    versionQuery: migrations.schemaVersion!.query,
+  };
+  // The number the name starts with, or the name without .sql: both are the ledger's version.
+  const expand = await applyPhase(t, "expand", { runId: "run-1", expectVersion: "ledger" });
+  assert.equal(expand.ok, true, expand.message);
+  assert.match(expand.message, /schema version 0002_email/);
+  assert.equal((await preflight(t)).ok, true);
+  // A migration applied outside Gantry: the pre-flight says so.
+  await sql(url, "INSERT INTO schema_migrations VALUES ('0003_hotfix')");
+  const drifted = await preflight(t);
+  assert.equal(drifted.ok, false);
+  assert.match(
+    drifted.message,
+    /schema version is 0003_hotfix, but the newest migration Gantry's ledger records as applied is 0002_email: a migration was applied or undone outside Gantry/,
+  );
+  await sql(url, "DELETE FROM schema_migrations WHERE version = '0003_hotfix'");
+  // A rollback script that forgets the version row leaves the database at another version than
+  // the ledger's (this run's two files undone: none applied).
+  fs.writeFileSync(
+    path.join(t.dir, "migrations/0002_email_rollback.sql"),
+    "ALTER TABLE users DROP COLUMN email;\n",
+  );
+  const reverted = await revertRun(t, "run-1");
+  assert.equal(reverted.ok, false);
+  assert.match(
+    reverted.message,
+    /reverted 0002_email\.sql, 0001_users\.sql; schema version is 0002_email, and Gantry's ledger has no applied migration/,
+  );
+});

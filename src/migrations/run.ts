@@ -4,6 +4,7 @@
  * migrations. Each returns a plain result the engine records; none throws for a failure a
  * person can act on.
  */
+import path from "node:path";
 import { formatMs } from "../exec/command.js";
 import type { MigrationsSpec as Migrations } from "../runbook/schema/runbook.js";
 import { checkMigrations, formatProblem } from "./check.js";
@@ -57,6 +58,14 @@ export async function preflight(t: MigrationTarget): Promise<MigrationResult> {
       ...(status.changed.length ? [changedMessage(status.changed)] : []),
     ];
     const pending = counts(status);
+    const mismatch =
+      t.migrations.schemaVersion?.expect === LEDGER
+        ? ledgerMismatch(await db.schemaVersion(t.versionQuery), await db.ledger())
+        : undefined;
+    if (mismatch)
+      problems.push(
+        `${mismatch}: a migration was applied or undone outside Gantry; find out which before releasing`,
+      );
     if (problems.length > 0) {
       return {
         ok: false,
@@ -70,6 +79,28 @@ export async function preflight(t: MigrationTarget): Promise<MigrationResult> {
       data: { pending },
     };
   });
+}
+
+/** `migrations.schemaVersion.expect: ledger`: the version is the ledger's newest applied migration. */
+export const LEDGER = "ledger";
+
+/**
+ * Why `version` is not the ledger's newest applied migration, or undefined when it is. The
+ * version may be written as the file's name (0002_exports.sql), without `.sql`, or as the
+ * number the name starts with (0002). The newest is the last by file name: files apply in order.
+ */
+export function ledgerMismatch(
+  version: string | null,
+  ledger: Map<string, { name: string }>,
+): string | undefined {
+  const base = (name: string) => path.basename(name).replace(/\.sql$/i, "");
+  const newest = [...ledger.keys()].sort((a, b) => base(a).localeCompare(base(b))).at(-1);
+  const v = version?.trim() ?? null;
+  if (newest === undefined)
+    return v === null ? undefined : `schema version is ${v}, and Gantry's ledger has no applied migration`;
+  const forms = [newest, base(newest), /^(\d+)/.exec(base(newest))?.[1]];
+  if (v !== null && forms.includes(v)) return undefined;
+  return `schema version is ${v ?? "(none)"}, but the newest migration Gantry's ledger records as applied is ${base(newest)}`;
 }
 
 export interface ApplyOptions {
@@ -130,10 +161,15 @@ export async function applyPhase(
         o.onLine?.(`applied ${f.file} (${formatMs(Date.now() - started)})`);
       }
       const version = await db.schemaVersion(t.versionQuery);
+      if (o.expectVersion === LEDGER) {
+        const mismatch = ledgerMismatch(version, await db.ledger());
+        if (mismatch)
+          return { ok: false, message: `${phase}: ${mismatch}`, data: { applied, schemaVersion: version } };
+      }
       const base = applied.length
         ? `applied ${applied.length} ${phase} migration${applied.length === 1 ? "" : "s"}: ${applied.join(", ")}`
         : `no pending ${phase} migrations`;
-      if (o.expectVersion !== undefined && version !== o.expectVersion) {
+      if (o.expectVersion !== undefined && o.expectVersion !== LEDGER && version !== o.expectVersion) {
         return {
           ok: false,
           message: `${base}; schema version is ${version ?? "(none)"}, expected ${o.expectVersion}`,
@@ -246,9 +282,13 @@ export async function revertRun(
         onLine?.(`reverted ${row.name} with ${script.file}`);
       }
       const version = await db.schemaVersion(t.versionQuery);
+      const mismatch =
+        t.migrations.schemaVersion?.expect === LEDGER
+          ? ledgerMismatch(version, await db.ledger())
+          : undefined;
       return {
-        ok: true,
-        message: `reverted ${reverted.join(", ")}; schema version ${version ?? "(none)"}`,
+        ok: mismatch === undefined,
+        message: `reverted ${reverted.join(", ")}; ${mismatch ?? `schema version ${version ?? "(none)"}`}`,
         data: { reverted, schemaVersion: version },
       };
     } finally {
@@ -260,6 +300,18 @@ export async function revertRun(
 /** The schema version now, for the record after a restore. */
 export async function schemaVersion(t: MigrationTarget): Promise<string | null> {
   return withDatabase(t, (db) => db.schemaVersion(t.versionQuery));
+}
+
+/** After a restore: the schema version, and why it is not the ledger's when the runbook expects that. */
+export async function restoredVersion(
+  t: MigrationTarget,
+): Promise<{ version: string | null; mismatch?: string }> {
+  return withDatabase(t, async (db) => {
+    const version = await db.schemaVersion(t.versionQuery);
+    const mismatch =
+      t.migrations.schemaVersion?.expect === LEDGER ? ledgerMismatch(version, await db.ledger()) : undefined;
+    return { version, ...(mismatch ? { mismatch } : {}) };
+  });
 }
 
 /** Pending and applied files for `gantry migrations plan`. */

@@ -132,7 +132,15 @@ export class LocalCanary {
     if (record.proxy && alive(record.proxy)) {
       this.reload(routes, record.proxy);
     } else {
-      if (direct) await stopGroup(stable.pid);
+      if (direct) {
+        // The copy becomes the stable version on record before the original leaves the port,
+        // and the original is pending until then: a retry after a crash anywhere here finds a
+        // live stable version on record, and cleanUp() stops everything else.
+        const pending = this.read().pending ?? [];
+        this.write({ ...this.read(), pending: [...pending, procOf(stable)] });
+        this.deps.processes.write(stableProc);
+        await stopGroup(stable.pid);
+      }
       const proxy = await this.startProxy(routes);
       if ("error" in proxy) {
         // The stable version left its port for the proxy: what serves changed, and a rollback puts it back.
@@ -233,11 +241,15 @@ export class LocalCanary {
     };
   }
 
-  /** Stops the proxy, the canary and anything pending: before a plain deploy takes the port, or a stop. */
+  /**
+   * Stops the proxy, the canary and anything pending but the stable version on record: before a
+   * plain deploy takes the port, or a stop (which stops the stable version itself).
+   */
   async dismantle(): Promise<void> {
     const record = this.read();
+    const stable = this.deps.processes.read();
     for (const p of [record.proxy, record.canary, ...(record.pending ?? [])])
-      if (p && alive(p)) await stopGroup(p.pid);
+      if (p && p.pid !== stable?.pid && alive(p)) await stopGroup(p.pid);
     rmSync(this.file, { force: true });
     rmSync(this.routesFile, { force: true });
   }
@@ -245,10 +257,11 @@ export class LocalCanary {
   /** A retry after a crash: what a start left half done is stopped (the canary, a stable copy not yet routed to). */
   private async cleanUp(): Promise<void> {
     const record = this.read();
-    for (const p of record.pending ?? []) if (alive(p)) await stopGroup(p.pid);
+    // The stable version on record is kept, even when an interrupted start had it pending.
+    const stable = this.deps.processes.read();
+    for (const p of record.pending ?? []) if (p.pid !== stable?.pid && alive(p)) await stopGroup(p.pid);
     if (record.canary && alive(record.canary)) {
       if (record.proxy && alive(record.proxy)) {
-        const stable = this.deps.processes.read();
         if (stable) this.reload(this.routes(stable, undefined, 0), record.proxy);
       }
       await stopGroup(record.canary.pid);
@@ -362,6 +375,10 @@ export class LocalCanary {
     await stopGroup(pid);
     return { error: `it did not answer within 5s; see ${logPath}` };
   }
+}
+
+function procOf(p: ProcessRecord): Proc {
+  return { pid: p.pid, port: p.port, ...(p.procStart ? { procStart: p.procStart } : {}) };
 }
 
 function alive(p: Proc): boolean {

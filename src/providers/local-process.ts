@@ -283,7 +283,9 @@ export function createLocalProcessProvider(spec: LocalProcessSpec, options: Prov
         message: `${request.version} already serving on ${where} for ${request.key}; nothing done`,
       };
     }
-    if (canary.read().proxy) {
+    // A proxy, or what an interrupted canary start left pending (a proxy on the service's port).
+    const left = canary.read();
+    if (left.proxy || (left.pending?.length ?? 0) > 0) {
       touched.started = true;
       await canary.dismantle();
     }

@@ -2,7 +2,7 @@
  * Migrations: the expand phase before the deploy, the contract phase after the checkpoint it
  * names. Through Gantry's SQL runner or the team's tool (`runner: command`), one file at a time.
  */
-import { applyPhase } from "../migrations/run.js";
+import { applyPhase, LEDGER } from "../migrations/run.js";
 import { commandResult, guarded, LONG_COMMAND_MS } from "./common.js";
 import type { StepModule } from "./contract.js";
 
@@ -12,7 +12,9 @@ export const migrate: StepModule<"migrate"> = {
   async run(step, ctx) {
     const m = step.migrations;
     const r = await guarded(ctx, async () => {
-      const expect = step.phase === "expand" && m.schemaVersion?.expect;
+      // A template is the version after the expand phase; `ledger` holds after either phase.
+      const written = m.schemaVersion?.expect;
+      const expect = written === LEDGER ? LEDGER : step.phase === "expand" && written;
       return applyPhase(ctx.migrationTarget(m), step.phase, {
         runId: ctx.runId,
         onLine: (line) => ctx.output(step.id, line),

@@ -163,10 +163,10 @@ export const Migrations = z
         query: z
           .string()
           .meta({ description: "SQL returning the schema version (first column of the first row)." }),
-        expect: z
-          .string()
-          .optional()
-          .meta({ description: "The version expected after the expand phase, e.g. {{ release.version }}." }),
+        expect: z.string().optional().meta({
+          description:
+            "The version the database must have. A template (e.g. {{ release.version }}): after the expand phase. `ledger`: the newest migration Gantry's ledger records as applied, by its name (0002_assessment_exports) or its leading number (0002), checked in the pre-flight (nothing applied or undone outside Gantry), after each phase, and after a rollback's migrations.",
+        }),
       })
       .optional()
       .meta({

@@ -4,7 +4,7 @@
  * must confirm before anything runs.
  */
 import { describeEnd } from "../../exec/command.js";
-import { lossStatement, revertRun, schemaVersion } from "../../migrations/run.js";
+import { lossStatement, restoredVersion, revertRun } from "../../migrations/run.js";
 import { ask } from "../approval.js";
 import { guarded, LONG_COMMAND_MS, lastLines } from "../common.js";
 import type { StepModule } from "../contract.js";
@@ -66,10 +66,10 @@ export const migrations: StepModule<"rollback"> = {
         const result = await ctx.command(step.id, m.rollback.restore!, LONG_COMMAND_MS);
         if (result.exitCode !== 0 || result.timedOut)
           return { ok: false, message: `restore: ${describeEnd(result)}${lastLines(result.output)}` };
-        const version = await schemaVersion(target);
+        const { version, mismatch } = await restoredVersion(target);
         return {
-          ok: true,
-          message: `restored ${ctx.facts.backup?.id ?? "the backup"}; schema version ${version ?? "(none)"}`,
+          ok: mismatch === undefined,
+          message: `restored ${ctx.facts.backup?.id ?? "the backup"}; ${mismatch ?? `schema version ${version ?? "(none)"}`}`,
           data: { schemaVersion: version },
         };
       }),
