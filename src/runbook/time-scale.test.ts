@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { loadRunbookText, parseRunbookText } from "./load.js";
 import { plan } from "./plan/plan.js";
 import { renderPlan } from "./plan/render.js";
-import { compress, MIN_INTERVAL_MS, MIN_SPAN_MS, onTimeline } from "./time-scale.js";
+import { compress, MIN_ANSWER_MS, MIN_INTERVAL_MS, MIN_SPAN_MS, onTimeline } from "./time-scale.js";
 
 const RUNBOOK = `apiVersion: gantry/v1
 kind: release
@@ -81,6 +81,22 @@ describe("timeScale", () => {
     assert.equal(every("1h", 240), 15_000);
     assert.equal(every("1m", 2880), MIN_INTERVAL_MS);
     assert.equal(every("500ms", 240), 500);
+  });
+
+  it("gives a person at least MIN_ANSWER_MS to answer a decision or a sign-off", () => {
+    const text = `${RUNBOOK}roles: { leads: { members: [ana] } }
+decisions:
+  - { name: go, after: deploy, approvers: [{ role: leads }], timeout: 2h }
+  - { name: quick, after: deploy, approvers: [{ role: leads }], timeout: 10s }
+checklists:
+  - { name: handoff, after: deploy, items: [one], signoff: [{ role: leads }], timeout: 4h }
+`;
+    const loaded = loadRunbookText(text, "shop.yaml");
+    assert.deepEqual(loaded.diagnostics, []);
+    const on = onTimeline(loaded.runbook!, "standin");
+    assert.equal(on.decisions[0]!.timeout!.ms, MIN_ANSWER_MS); // 2h / 240 is 30 s: no shorter
+    assert.equal(on.decisions[1]!.timeout!.ms, 10_000); // shorter as written: kept as written
+    assert.equal(on.checklists[0]!.timeout!.ms, 60_000); // 4h / 240
   });
 
   it("sends a progress message no more often than MIN_INTERVAL_MS", () => {

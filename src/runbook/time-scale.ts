@@ -22,6 +22,13 @@ export const MIN_SPAN_MS = 100;
  */
 export const MIN_INTERVAL_MS = 1000;
 
+/**
+ * How long a person is given to answer a decision or a sign-off, at least, on a compressed
+ * timeline: people answer no faster in a compressed run, and a busy machine delays them
+ * further. A timeout longer as written keeps its own length.
+ */
+export const MIN_ANSWER_MS = 30_000;
+
 const compressed = new WeakSet<Runbook>();
 
 /** The runbook as `env` runs it: compressed by its timeScale, or as it is. */
@@ -32,12 +39,18 @@ export function onTimeline(runbook: Runbook, env: string): Runbook {
   // Intervals of repeated work stop at MIN_INTERVAL_MS: a sample, and a progress message.
   floor(out.monitor?.interval, runbook.monitor?.interval);
   out.notify?.on.forEach((s, i) => floor(s.every, runbook.notify?.on[i]?.every));
+  out.decisions.forEach((d, i) => floor(d.timeout, runbook.decisions[i]?.timeout, MIN_ANSWER_MS));
+  out.checklists.forEach((c, i) => floor(c.timeout, runbook.checklists[i]?.timeout, MIN_ANSWER_MS));
   compressed.add(out);
   return out;
 }
 
-function floor(span: { ms: number } | undefined, written: { ms: number } | undefined): void {
-  if (span && written) span.ms = Math.max(span.ms, Math.min(written.ms, MIN_INTERVAL_MS));
+function floor(
+  span: { ms: number } | undefined,
+  written: { ms: number } | undefined,
+  min = MIN_INTERVAL_MS,
+): void {
+  if (span && written) span.ms = Math.max(span.ms, Math.min(written.ms, min));
 }
 
 /** The span `ms` compressed by `factor`: a non-zero span stays at least MIN_SPAN_MS long. */

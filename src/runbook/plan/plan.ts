@@ -10,7 +10,7 @@ import { fillKnown } from "../template.js";
 import { onTimeline } from "../time-scale.js";
 import { backupSteps } from "./baselines.js";
 import { canarySteps } from "./canary.js";
-import { describeDeploy, describeProbe, oneLine } from "./describe.js";
+import { describeDeploy, describeProbe } from "./describe.js";
 import { type RefInfo, resolveRef } from "./ref.js";
 import { confirmation, integrityProbe, named, rollbackPlan } from "./specs.js";
 import { scheduleSteps, successStep, windowStep } from "./timed.js";
