@@ -59,9 +59,7 @@ export async function preflight(t: MigrationTarget): Promise<MigrationResult> {
     ];
     const pending = counts(status);
     const mismatch =
-      t.migrations.schemaVersion?.expect === LEDGER
-        ? ledgerMismatch(await db.schemaVersion(t.versionQuery), await db.ledger())
-        : undefined;
+      t.migrations.schemaVersion?.expect === LEDGER ? await ledgerCheck(db, t.versionQuery) : undefined;
     if (mismatch)
       problems.push(
         `${mismatch}: a migration was applied or undone outside Gantry; find out which before releasing`,
@@ -101,6 +99,23 @@ export function ledgerMismatch(
   const forms = [newest, base(newest), /^(\d+)/.exec(base(newest))?.[1]];
   if (v !== null && forms.includes(v)) return undefined;
   return `schema version is ${v ?? "(none)"}, but the newest migration Gantry's ledger records as applied is ${base(newest)}`;
+}
+
+/**
+ * Why the database's schema version is not the ledger's newest migration, or undefined. A query
+ * that fails (its table not created yet, or dropped by the last rollback script) is no version,
+ * which is right for a ledger with nothing applied.
+ */
+async function ledgerCheck(db: MigrationDatabase, query: string | undefined): Promise<string | undefined> {
+  const ledger = await db.ledger();
+  let version: string | null;
+  try {
+    version = await db.schemaVersion(query);
+  } catch (e) {
+    if (ledger.size === 0) return undefined;
+    return `cannot read the schema version (migrations.schemaVersion.query): ${(e as Error).message}`;
+  }
+  return ledgerMismatch(version, ledger);
 }
 
 export interface ApplyOptions {
@@ -162,7 +177,7 @@ export async function applyPhase(
       }
       const version = await db.schemaVersion(t.versionQuery);
       if (o.expectVersion === LEDGER) {
-        const mismatch = ledgerMismatch(version, await db.ledger());
+        const mismatch = await ledgerCheck(db, t.versionQuery);
         if (mismatch)
           return { ok: false, message: `${phase}: ${mismatch}`, data: { applied, schemaVersion: version } };
       }
@@ -281,11 +296,10 @@ export async function revertRun(
         reverted.push(row.name);
         onLine?.(`reverted ${row.name} with ${script.file}`);
       }
-      const version = await db.schemaVersion(t.versionQuery);
+      // The last rollback script may drop the table the version is read from.
+      const version = await db.schemaVersion(t.versionQuery).catch(() => null);
       const mismatch =
-        t.migrations.schemaVersion?.expect === LEDGER
-          ? ledgerMismatch(version, await db.ledger())
-          : undefined;
+        t.migrations.schemaVersion?.expect === LEDGER ? await ledgerCheck(db, t.versionQuery) : undefined;
       return {
         ok: mismatch === undefined,
         message: `reverted ${reverted.join(", ")}; ${mismatch ?? `schema version ${version ?? "(none)"}`}`,
@@ -307,9 +321,9 @@ export async function restoredVersion(
   t: MigrationTarget,
 ): Promise<{ version: string | null; mismatch?: string }> {
   return withDatabase(t, async (db) => {
-    const version = await db.schemaVersion(t.versionQuery);
+    const version = await db.schemaVersion(t.versionQuery).catch(() => null);
     const mismatch =
-      t.migrations.schemaVersion?.expect === LEDGER ? ledgerMismatch(version, await db.ledger()) : undefined;
+      t.migrations.schemaVersion?.expect === LEDGER ? await ledgerCheck(db, t.versionQuery) : undefined;
     return { version, ...(mismatch ? { mismatch } : {}) };
   });
 }
