@@ -140,11 +140,16 @@ describe("on-call hours", () => {
     assert.ok(p.ok);
     assert.deepEqual(JSON.parse(JSON.stringify(p.plan.paging)), paging);
     const text = renderPlan(p.plan);
-    assert.match(text, /rule {3}pool: pool > 0\.8 for 0s → P1 rollback, paging components\.database/);
+    assert.match(text, /rule {3}pool: pool > 0\.8 for 0s → P1 rollback; component database/);
     assert.match(
       text,
       /component database: owner dba; escalation dba → senior-backend → manager; paged for rules pool/,
     );
+    assert.match(
+      text,
+      /component staging: owner devops-lead, hours mon,tue,wed,thu,fri 09:00–18:00 America\/New_York, backup senior-devops; escalation devops-lead → manager/,
+    );
+    assert.match(text, /role sre-lead: no hours, out of hours for P0/);
     assert.ok(
       describePaging(paging).includes(
         "role dba: hours mon,tue,wed,thu,fri 09:00–21:00 America/New_York, out of hours for P0, backup senior-backend",

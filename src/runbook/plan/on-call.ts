@@ -166,20 +166,24 @@ export function describePaging(paging: PagingPlan): string[] {
   const out: string[] = [];
   for (const [name, o] of Object.entries(paging.roles)) out.push(`role ${name}: ${describeOnCall(o)}`);
   for (const [name, c] of Object.entries(paging.components)) {
-    const own = c.hours || c.backup || c.outOfHours ? `, ${describeOnCall(c)}` : "";
+    const own = c.hours || c.backup || c.outOfHours ? `, ${describeOnCall(c, "owner's")}` : "";
     const rules = c.rules.length > 0 ? `; paged for rules ${c.rules.join(", ")}` : "";
     out.push(`component ${name}: owner ${c.owner}${own}; escalation ${c.escalation.join(" → ")}${rules}`);
   }
   return out;
 }
 
-function describeOnCall(o: OnCall): string {
+/** A role's settings in words; a component's (`owner's`) name only what it sets over its owner's. */
+function describeOnCall(o: OnCall, owner?: "owner's"): string {
   const hours =
     o.hours === undefined
-      ? "paged at any time"
+      ? owner
+        ? undefined
+        : "paged at any time"
       : o.hours.length === 0
         ? "no hours"
         : `hours ${o.hours.map(describeWindow).join("; ")}`;
-  const out = o.outOfHours?.length ? `, out of hours for ${o.outOfHours.join("/")}` : "";
-  return `${hours}${out}${o.backup ? `, backup ${o.backup}` : ""}`;
+  const out = o.outOfHours?.length ? `out of hours for ${o.outOfHours.join("/")}` : undefined;
+  const backup = o.backup ? `backup ${o.backup}` : undefined;
+  return [hours, out, backup].filter(Boolean).join(", ");
 }

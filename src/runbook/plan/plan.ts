@@ -161,7 +161,7 @@ export function plan(written: Runbook, options: PlanOptions): PlanResult {
             rules: runbook.monitor.rules.map((r) => {
               const action = runbook.monitor?.tiers[r.severity]?.action ?? "note";
               const watch = r.mode === "watch" ? " (watch only)" : "";
-              const pages = r.component ? `, paging components.${r.component}` : "";
+              const pages = r.component ? `; component ${r.component}` : "";
               return `${r.name}: ${r.when.text} for ${r.for.text} → ${r.severity} ${action}${watch}${pages}`;
             }),
           },
