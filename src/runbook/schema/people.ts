@@ -6,18 +6,18 @@ import { Window } from "./environment.js";
 /** When a role (or a component's owner) answers pages, and who answers instead. */
 const onCall = {
   backup: Name.optional().meta({
-    description: "The role paged instead when this one is outside its `hours`.",
+    description: "The role paged instead when the role (for a component: its owner) is outside its `hours`.",
   }),
   hours: z
     .array(Window.meta({ description: "On-call hours, written like a deployment window." }))
     .optional()
     .meta({
       description:
-        "When pages reach this role, written like deployment windows (days, start, end, timezone). None: at any time. An empty list: only for the severities in `outOfHours`.",
+        "When pages reach the role (for a component: its owner), written like deployment windows (days, start, end, timezone). None: at any time. An empty list: only for the severities in `outOfHours`.",
     }),
   outOfHours: z.array(Severity).optional().meta({
     description:
-      'Severities paged to this role outside its `hours` too, e.g. [P0] for "weekends: P0 only". Default: none.',
+      'Severities that page the role outside its `hours` too, e.g. [P0] for "weekends: P0 only". Default: none.',
   }),
 };
 
