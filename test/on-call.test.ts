@@ -46,13 +46,13 @@ describe("on-call hours and components in escalation", { concurrency: 2 }, () =>
     const env = { QUICKSTART_INBOX_URL: inbox.url, QUICKSTART_INBOX_SECRET: SECRET };
     const r = await w.gantry(["release", w.runbook, "--env", "local", "--ref", "v2.0.0", "--json"], env);
     assert.equal(r.code, 5, r.stderr);
-    return { r, log: await events(w, String(r.json?.run)) };
+    return { w, run: String(r.json?.run), log: await events(w, String(r.json?.run)) };
   }
 
   it("a breach while the role is off hours pages its backup, and says so", async () => {
     const inbox = inboxes[0]!;
     const roles = `roles:\n  sre: { members: [sofia], backup: deputy, hours: ${offHours()} }\n  deputy: { members: [dana] }\n  manager: { members: [miguel] }\n`;
-    const { log } = await v2(edits(roles), inbox);
+    const { w, run, log } = await v2(edits(roles), inbox);
     const breaches = log.filter((e) => e.kind === "sla.breached").map((e) => e.data);
     assert.deepEqual(
       breaches.map((d) => [d.escalatedTo, d.for ?? null]),
@@ -72,6 +72,12 @@ describe("on-call hours and components in escalation", { concurrency: 2 }, () =>
       /^Paging deputy \(dana\): P0 INC-\S+ not acknowledged within 3s; sre is off hours \(\w{3} \d\d:\d\d UTC\); paged its backup deputy$/,
     );
     assert.match(texts[1]!, /^Paging manager \(miguel\): P0 INC-\S+ not acknowledged within 6s$/);
+    const report = await w.gantry(["report", run, "--format", "md"]);
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(
+      report.stdout,
+      /; paged deputy \(sre is off hours \(\w{3} \d\d:\d\d UTC\); paged its backup deputy\)/,
+    );
   });
 
   it("a P0 on a component pages its owner out of hours when the owner takes P0 only, and only that escalation", async () => {
