@@ -1,13 +1,15 @@
 /**
  * The crash suite for the waits that involve people and time: gantry is killed with SIGKILL
  * while a worker waits for a window override, right after an approval request's reminder is
- * recorded, and while an incident waits for its acknowledgement. Continued by another worker
- * or `gantry resume`, each run ends as it would have without the crash: one deploy, each
- * reminder and each page sent once, the same deadlines.
+ * recorded (its page gone to an off-hours role's backup), and while an incident waits for its
+ * acknowledgement. Continued by another worker or `gantry resume`, each run ends as it would
+ * have without the crash: one deploy, each reminder and each page sent once, to the same
+ * roles, the same deadlines.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { offHours } from "./helpers/on-call.js";
 import { accepted, startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
 import { events, type Workspace, waitFor, watch, workspace } from "./helpers/workspace.js";
 
@@ -85,13 +87,18 @@ describe("people and time across a crash", { concurrency: 3 }, () => {
     assert.equal((await w.providerState()).deploys.filter((d) => d.action === "deploy").length, 1);
   });
 
-  it("killed right after a reminder is recorded: it is sent once, and the next ones keep their times", async () => {
+  it("killed right after a reminder is recorded: it is sent once, to the same role, and the next ones keep their times", async () => {
     const inbox = inboxes[0]!;
+    // sre is off hours: its backup deputy is paged in its place, before the crash and after it.
+    const roles = ROLES.replace(
+      "  sre: { members: [sofia] }\n",
+      `  sre: { members: [sofia], backup: deputy, hours: ${offHours()} }\n  deputy: { members: [dana] }\n`,
+    );
     const w = await ws(
       [
         [
           "deploy:\n",
-          `${ROLES}decisions:\n  - name: go\n    after: gates\n    approvers: [{ role: captain }]\n    remind: 2s\n    escalation: [sre, manager]\ndeploy:\n`,
+          `${roles}decisions:\n  - name: go\n    after: gates\n    approvers: [{ role: captain }]\n    remind: 2s\n    escalation: [sre, manager]\ndeploy:\n`,
         ],
         PAGED,
       ],
@@ -115,17 +122,26 @@ describe("people and time across a crash", { concurrency: 3 }, () => {
     const pages = accepted(inbox, "role.paged");
     assert.deepEqual(
       pages.map((t) => t.replace(/:.*/, "")),
-      ["Paging sre", "Paging manager"],
+      ["Paging deputy", "Paging manager"],
     );
-    assert.match(pages[1]!, /has waited 4s without an answer/);
+    assert.match(
+      pages[0]!,
+      /has waited 2s without an answer; sre is off hours \(.+\); paged its backup deputy$/,
+    );
+    assert.match(pages[1]!, /has waited 4s without an answer$/);
     const reminders = accepted(inbox, "approval.requested").filter((t) => t.startsWith("reminder"));
     assert.deepEqual(
       reminders.slice(0, 2).map((t) => t.slice(0, 10)),
       ["reminder 1", "reminder 2"],
     );
     const log = await events(w, run);
-    const n = log.filter((e) => e.kind === "approval.reminded").map((e) => e.data.reminder);
+    const reminded = log.filter((e) => e.kind === "approval.reminded").map((e) => e.data);
+    const n = reminded.map((d) => d.reminder);
     assert.deepEqual(n, [...new Set(n)], "a reminder was recorded twice");
+    assert.deepEqual(
+      reminded.slice(0, 2).map((d) => d.paged),
+      ["deputy", "manager"],
+    );
   });
 
   it("killed while an incident waits for its acknowledgement: the deadline holds, each role is paged once", async () => {

@@ -91,9 +91,9 @@ export function plainLine(e: RunEvent): string | undefined {
     case "sla.met":
       return `${String(d.incident)}: ${d.target === "ack" ? `acknowledged${d.by ? ` by ${String(d.by)}` : ""}` : "mitigated"} after ${formatMs(Number(d.ms))}`;
     case "sla.breached":
-      return `${String(d.message)}${d.escalatedTo ? ` → paging ${String(d.escalatedTo)}` : ""}`;
+      return `${String(d.message)}${d.escalatedTo ? ` → paging ${String(d.escalatedTo)}` : ""}${d.why ? ` (${String(d.why)})` : ""}`;
     case "approval.reminded":
-      return `reminder ${String(d.reminder)}: still waiting${d.paged ? ` → paging ${String(d.paged)}` : ""}`;
+      return `reminder ${String(d.reminder)}: still waiting${d.paged ? ` → paging ${String(d.paged)}` : ""}${d.why ? ` (${String(d.why)})` : ""}`;
     case "rollback.requested":
       return `rollback asked by ${String(d.by)} (${String(d.count)}/${String(d.needed)}): ${String(d.reason)}`;
     case "window.closed":

@@ -18,6 +18,7 @@ import { Monitor } from "./monitor.js";
 import { Notifier } from "./notifier.js";
 import { pauseForPerson } from "./pause.js";
 import { rollBack } from "./rollback.js";
+import type { Alarm } from "./sla.js";
 import { RunFinished, type RunInput, type RunResult } from "./types.js";
 
 export interface InterpreterEnvironment extends ContextEnvironment {
@@ -232,7 +233,7 @@ export class Interpreter {
   }
 
   /** Pauses for a person: approve continues, reject rolls back, abort stops. */
-  private pause(key: string, reason: string, alarm?: { severity: string; firedAt: number }): Promise<void> {
+  private pause(key: string, reason: string, alarm?: Alarm): Promise<void> {
     return pauseForPerson(key, reason, alarm, {
       plan: this.ctx.plan,
       durable: this.durable,

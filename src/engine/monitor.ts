@@ -23,6 +23,7 @@ import type { RollbackCause } from "../steps/contract.js";
 import type { RunContext } from "./context.js";
 import type { RunDurable } from "./durable.js";
 import { judgedAt, ruleThreshold, signalBaselines } from "./rule-inputs.js";
+import type { Alarm } from "./sla.js";
 
 /** A sample: its slot on the interval grid from T, when its measuring ended (older records lack it), what it measured. */
 interface Taken {
@@ -34,7 +35,7 @@ interface Taken {
 export interface MonitorHooks {
   rollback(cause: RollbackCause): Promise<never>;
   /** Waits for a person after `reason`; sampling rests meanwhile. A fired rule's severity times the answer (slas). */
-  pause(key: string, reason: string, alarm?: { severity: string; firedAt: number }): Promise<void>;
+  pause(key: string, reason: string, alarm?: Alarm): Promise<void>;
   rollingBack(): boolean;
 }
 
@@ -231,7 +232,8 @@ export class Monitor {
         },
       });
     } else if (verdict.action === "pause") {
-      await this.pause(k, verdict.reason, { severity: verdict.severity, firedAt: verdict.firedAt });
+      const alarm = { severity: verdict.severity, firedAt: verdict.firedAt, rule: rule.name };
+      await this.pause(k, verdict.reason, alarm);
     }
   }
 
@@ -242,11 +244,7 @@ export class Monitor {
     return gapStart === undefined ? v.windowElapsedAt : Math.min(v.windowElapsedAt, gapStart + forMs);
   }
 
-  private async pause(
-    k: number,
-    reason: string,
-    alarm?: { severity: string; firedAt: number },
-  ): Promise<void> {
+  private async pause(k: number, reason: string, alarm?: Alarm): Promise<void> {
     this.paused = true;
     try {
       await this.hooks.pause(`pause:${k}`, reason, alarm);

@@ -7,7 +7,7 @@ import type { ReleasePlan } from "../runbook/plan/types.js";
 import type { ControlMessage, RollbackCause } from "../steps/contract.js";
 import type { RunDurable } from "./durable.js";
 import type { Notifier } from "./notifier.js";
-import { AckTimer } from "./sla.js";
+import { AckTimer, type Alarm } from "./sla.js";
 
 export interface PauseHooks {
   plan: ReleasePlan;
@@ -20,7 +20,7 @@ export interface PauseHooks {
 export async function pauseForPerson(
   key: string,
   reason: string,
-  alarm: { severity: string; firedAt: number } | undefined,
+  alarm: Alarm | undefined,
   hooks: PauseHooks,
 ): Promise<void> {
   const { durable: d, notifier } = hooks;

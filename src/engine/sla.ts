@@ -15,6 +15,7 @@
 import { formatMs } from "../exec/command.js";
 import type { ReleasePlan } from "../runbook/plan/types.js";
 import type { Moment } from "../steps/contract.js";
+import { Escalation, type Page, withWhy } from "../steps/escalation.js";
 import type { RunContext } from "./context.js";
 import type { RunDurable } from "./durable.js";
 import type { Notifier } from "./notifier.js";
@@ -38,22 +39,21 @@ export async function settleSla(
   if (!sla) return;
   const id = `sla:${incident.id}`;
   const label = `${incident.severity} ${incident.id}`;
-  let level = 0;
-  const page = async (reason: string, key: string) => {
-    const role = sla.escalation[level];
-    if (!role) return;
-    level++;
-    await notifier.emit("role.paged", `${id}:${key}`, { ...moment, reason, page: role });
-  };
+  const { escalation, started } = escalationOf(ctx.plan, incident.severity, moment.rule?.name);
   const breach = async (target: "ack" | "mitigate", text: string, key: string) => {
-    const role = sla.escalation[level]?.role ?? null;
+    const paged = await escalation.next(() => d.now());
     await d.event({
       key: `${id}:breached:${key}`,
       kind: "sla.breached",
       step: id,
-      data: { incident: incident.id, severity: incident.severity, target, message: text, escalatedTo: role },
+      data: breachData(incident.id, incident.severity, target, text, paged),
     });
-    await page(text, key);
+    if (paged.page)
+      await notifier.emit("role.paged", `${id}:${key}`, {
+        ...moment,
+        reason: withWhy(text, paged),
+        page: paged.page,
+      });
   };
 
   await d.started(id, "sla", `response targets of ${label}`);
@@ -67,7 +67,7 @@ export async function settleSla(
       severity: incident.severity,
       ackBy: new Date(detected + sla.ackMs).toISOString(),
       mitigateBy: new Date(detected + sla.mitigateMs).toISOString(),
-      escalation: sla.escalation.map((e) => e.role),
+      ...started,
     },
   });
   if (mitigatedAt === undefined) {
@@ -100,7 +100,7 @@ export async function settleSla(
     if (msg === undefined) {
       const text = `${label} not acknowledged within ${formatMs(sla.ackMs * (round + 1))}`;
       await breach("ack", text, `ack#${round}`);
-      if (level >= sla.escalation.length) {
+      if (escalation.done) {
         await d.finished(id, "failed", `${text}; every role of the escalation was paged`);
         return;
       }
@@ -125,12 +125,52 @@ export async function settleSla(
 
 type SlaPlan = NonNullable<ReleasePlan["slas"][string]>;
 
+/** A fired rule's alarm: its severity, when it fired, and the rule's name. */
+export interface Alarm {
+  severity: string;
+  firedAt: number;
+  rule?: string;
+}
+
+/** What a breach records: the target, the message, and who was paged and why. */
+function breachData(
+  incident: string,
+  severity: string,
+  target: "ack" | "mitigate",
+  message: string,
+  p: Page,
+) {
+  return {
+    incident,
+    severity,
+    target,
+    message,
+    escalatedTo: p.page?.role ?? null,
+    ...(p.page?.for ? { for: p.page.for } : {}),
+    ...(p.why ? { why: p.why } : {}),
+  };
+}
+
+/** The escalation of a severity's incident: its rule's component's, when the rule names one, else the SLA's. */
+function escalationOf(plan: ReleasePlan, severity: string, rule: string | undefined) {
+  const sla = plan.slas?.[severity];
+  const named = plan.monitor?.spec.rules.find((r) => r.name === rule)?.component;
+  const component = named ? plan.paging?.components[named] : undefined;
+  const list = component ? component.escalation : (sla?.escalation ?? []).map((e) => e.role);
+  const which = component ? { component: named } : {};
+  return {
+    escalation: new Escalation(plan, list, { severity, ...which }),
+    started: { escalation: list, ...which },
+  };
+}
+
 /** The acknowledgement target of a paused rule, from the moment the rule fired. */
 export class AckTimer {
   private breaches = 0;
 
   private constructor(
     private readonly sla: SlaPlan,
+    private readonly escalation: Escalation,
     private readonly key: string,
     private readonly severity: string,
     private readonly from: number,
@@ -142,12 +182,13 @@ export class AckTimer {
   static async start(
     plan: ReleasePlan,
     key: string,
-    alarm: { severity: string; firedAt: number },
+    alarm: Alarm,
     d: RunDurable,
     notifier: Notifier,
   ): Promise<AckTimer | undefined> {
     const sla = plan.slas?.[alarm.severity];
     if (!sla) return undefined;
+    const { escalation, started } = escalationOf(plan, alarm.severity, alarm.rule);
     await d.event({
       key: `sla:${key}:started`,
       kind: "sla.started",
@@ -156,40 +197,34 @@ export class AckTimer {
         incident: key,
         severity: alarm.severity,
         ackBy: new Date(alarm.firedAt + sla.ackMs).toISOString(),
-        escalation: sla.escalation.map((e) => e.role),
+        ...started,
       },
     });
-    return new AckTimer(sla, key, alarm.severity, alarm.firedAt, d, notifier);
+    return new AckTimer(sla, escalation, key, alarm.severity, alarm.firedAt, d, notifier);
   }
 
-  /** When the next period runs out; undefined once every role of the escalation was paged. */
+  /** When the next period runs out; undefined once every role of the escalation had its turn. */
   get deadline(): number | undefined {
-    return this.breaches < Math.max(1, this.sla.escalation.length)
+    return this.breaches === 0 || !this.escalation.done
       ? this.from + (this.breaches + 1) * this.sla.ackMs
       : undefined;
   }
 
   /** A period ran out unanswered: a breach, and the next role paged. */
   async breached(reason: string): Promise<void> {
-    const role = this.sla.escalation[this.breaches];
+    const paged = await this.escalation.next(() => this.d.now());
     this.breaches += 1;
     const text = `${this.severity} ${reason}: not acknowledged within ${formatMs(this.breaches * this.sla.ackMs)}`;
     await this.d.event({
       key: `sla:${this.key}:breached:ack#${this.breaches}`,
       kind: "sla.breached",
       step: this.key,
-      data: {
-        incident: this.key,
-        severity: this.severity,
-        target: "ack",
-        message: text,
-        escalatedTo: role?.role ?? null,
-      },
+      data: breachData(this.key, this.severity, "ack", text, paged),
     });
-    if (role)
+    if (paged.page)
       await this.notifier.emit("role.paged", `sla:${this.key}:ack#${this.breaches}`, {
-        reason: text,
-        page: role,
+        reason: withWhy(text, paged),
+        page: paged.page,
       });
   }
 

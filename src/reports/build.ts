@@ -270,6 +270,7 @@ function gather(events: RunEvent[]) {
           target: String(d.target),
           message: String(d.message),
           escalatedTo: text(d.escalatedTo),
+          ...(d.why ? { why: String(d.why) } : {}),
         });
         break;
       case "handoff":

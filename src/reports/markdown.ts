@@ -202,7 +202,7 @@ function incidents(r: ReleaseRecord): string {
         lines.push(`  - ${md(m.target)} met after ${md(duration(m.ms))}${m.by ? ` by ${md(m.by)}` : ""}`);
       for (const b of i.breached)
         lines.push(
-          `  - ${md(b.target)} breached at ${md(clock(b.at))}: ${md(b.message)}${b.escalatedTo ? `; paged ${md(b.escalatedTo)}` : ""}`,
+          `  - ${md(b.target)} breached at ${md(clock(b.at))}: ${md(b.message)}${b.escalatedTo ? `; paged ${md(b.escalatedTo)}` : ""}${b.why ? ` (${md(b.why)})` : ""}`,
         );
       return lines.join("\n");
     })

@@ -187,7 +187,8 @@ export interface IncidentRecord {
   mitigateBy: string | null;
   escalation: string[];
   met: Array<{ at: string; target: string; ms: number; by: string | null }>;
-  breached: Array<{ at: string; target: string; message: string; escalatedTo: string | null }>;
+  /** `why`: how the page went where it went (on-call hours), when it was not simply the next role. */
+  breached: Array<{ at: string; target: string; message: string; escalatedTo: string | null; why?: string }>;
 }
 
 export interface TargetRecord {

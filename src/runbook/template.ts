@@ -128,9 +128,9 @@ export const TEMPLATE_ROOTS: Record<string, Root> = {
     fields: { name: true, at: true, due: true, owner: true, tasks: true },
   },
   page: {
-    doc: "the role paged (role.paged): role, members",
+    doc: "the role paged (role.paged): role, members; for (the role it stands in for, off hours), why",
     scopes: ["message"],
-    fields: { role: true, members: true },
+    fields: { role: true, members: true, for: true, why: true },
   },
   smoke: {
     doc: "smoke results: passed and failed (lists of test names), total",

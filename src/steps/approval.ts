@@ -11,6 +11,7 @@ import { windowStatus } from "../runbook/plan/window.js";
 import type { EnvironmentSpec } from "../runbook/schema/runbook.js";
 import { canonicalJson } from "../store/chain.js";
 import type { StepContext, StepModule, StepResult } from "./contract.js";
+import { Escalation, withWhy } from "./escalation.js";
 
 export const approval: StepModule<"approval"> = {
   kind: "approval",
@@ -66,13 +67,17 @@ export async function ask(
   const asked = spec.timeout || spec.remind ? await d.now() : 0;
   const deadline = spec.timeout ? asked + spec.timeout.ms : undefined;
   let reminders = 0;
+  const escalation = new Escalation(
+    ctx.plan,
+    (spec.escalation ?? []).map((e) => e.role),
+  );
   while (!complete()) {
     const remindAt = spec.remind ? asked + (reminders + 1) * spec.remind.ms : undefined;
     const reminding = remindAt !== undefined && (deadline === undefined || remindAt < deadline);
     const msg = await d.receive(reminding ? remindAt : deadline);
     if (msg === undefined && reminding) {
       reminders += 1;
-      await remind(id, at, spec, ctx, reminders, people.size);
+      await remind(id, at, spec, ctx, reminders, people.size, escalation);
       continue;
     }
     if (msg === undefined) {
@@ -143,15 +148,24 @@ export async function ask(
       if (d.rollingBack) return { ok: false, message: reason };
       if (spec.choices === "go-no-go" && !ctx.facts.deployed) return postponed(reason, spec, await d.now());
       if (spec.choices === "complete-investigate") {
-        // Monitoring goes on; the role is paged and the decision is asked again.
+        // Monitoring goes on; the role (or its backup, off hours) is paged and the decision is asked again.
+        const p = await new Escalation(ctx.plan, spec.page ? [spec.page.role] : []).next(() => d.now());
         await d.event({
           key: `${id}${at}:investigate:${msg.id}`,
           kind: "investigation",
           step: id,
-          data: { by: msg.by, reason: msg.reason ?? null, paged: spec.page?.role ?? null },
+          data: {
+            by: msg.by,
+            reason: msg.reason ?? null,
+            paged: p.page?.role ?? null,
+            ...(p.why ? { why: p.why } : {}),
+          },
         });
-        if (spec.page)
-          await d.notify("role.paged", `${id}${at}:investigate:${msg.id}`, { reason, page: spec.page });
+        if (p.page)
+          await d.notify("role.paged", `${id}${at}:investigate:${msg.id}`, {
+            reason: withWhy(reason, p),
+            page: p.page,
+          });
         continue;
       }
       if (ctx.facts.deployed)
@@ -179,25 +193,26 @@ async function remind(
   ctx: StepContext,
   n: number,
   answered: number,
+  escalation: Escalation,
 ): Promise<void> {
   const d = ctx.durable;
   const key = `${id}${at}:remind:${n}`;
-  const paged = spec.escalation?.[n - 1];
+  const p = await escalation.next(() => d.now());
   const waited = formatMs(n * (spec.remind?.ms ?? 0));
   await d.event({
     key,
     kind: "approval.reminded",
     step: id,
-    data: { reminder: n, paged: paged?.role ?? null },
+    data: { reminder: n, paged: p.page?.role ?? null, ...(p.why ? { why: p.why } : {}) },
   });
   await d.notify("approval.requested", key, {
     reason: `reminder ${n}: ${spec.what} has waited ${waited} (${answered}/${spec.needed} answered)`,
     approval: { what: spec.what, needed: spec.needed },
   });
-  if (paged)
+  if (p.page)
     await d.notify("role.paged", key, {
-      reason: `${spec.what} has waited ${waited} without an answer`,
-      page: paged,
+      reason: withWhy(`${spec.what} has waited ${waited} without an answer`, p),
+      page: p.page,
     });
 }
 

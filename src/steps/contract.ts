@@ -20,7 +20,7 @@ import type { CommandResult } from "../exec/command.js";
 import type { MigrationTarget } from "../migrations/run.js";
 import type { Value } from "../probes/types.js";
 import type { Provider } from "../providers/types.js";
-import type { Measured, StepKind, StepOf } from "../runbook/plan/types.js";
+import type { Measured, ReleasePlan, StepKind, StepOf } from "../runbook/plan/types.js";
 import type { NotifyEvent } from "../runbook/schema/notify.js";
 import type { EventStore, NewEvent } from "../store/events.js";
 
@@ -126,8 +126,11 @@ export interface Moment {
   approval?: { what: string; needed: number };
   /** A schedule item that is due: its name, offset, due time, owner role and tasks. */
   schedule?: { name: string; at: string; due: string; owner: string; tasks: string[] };
-  /** A role paged (to investigate, or on an escalation), with its members. */
-  page?: { role: string; members: string[] };
+  /**
+   * A role paged (to investigate, or on an escalation), with its members; `for`: the role of the
+   * list it answers for (when that one is off hours), `why`: how the page got there.
+   */
+  page?: { role: string; members: string[]; for?: string; why?: string };
 }
 
 export interface RollbackMoment {
@@ -192,6 +195,8 @@ export interface StepContext {
   readonly cwd: string;
   readonly noCache: boolean;
   readonly facts: Readonly<RunFacts>;
+  /** The plan the run executes (who is paged: its roles and paging). */
+  readonly plan: ReleasePlan;
   /** The environment's connections and values, secrets filled in. */
   readonly scope: EnvironmentScope;
   readonly store: EventStore;

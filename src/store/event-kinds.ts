@@ -130,6 +130,8 @@ export interface EventData {
     /** Absent for a paused rule: only its acknowledgement is timed. */
     mitigateBy?: string;
     escalation: string[];
+    /** The fired rule's component, whose escalation this is (absent: the severity's slas escalation). */
+    component?: string;
   };
   /** A response target was met: mitigated (the rollback completed) or acknowledged, after `ms`. */
   "sla.met": { incident: string; target: "ack" | "mitigate"; ms: number; by?: string };
@@ -139,18 +141,23 @@ export interface EventData {
     severity: string;
     target: "ack" | "mitigate";
     message: string;
+    /** The role paged; null when nobody was (the list ended, or nobody on it was on hours). */
     escalatedTo: string | null;
+    /** The role of the list the page stood for, when its backup was paged instead. */
+    for?: string;
+    /** Why the page went where it went (on-call hours): "dba is off hours (Sat 14:00 EST); paged its backup senior-backend". */
+    why?: string;
   };
   /** One item of a checklist marked done (gantry checklist RUN NAME --item N). */
   "checklist.item": { item: number; text: string; by: string; role?: string; comment?: string };
   /** The incident command was handed over during an incident or a rollback (gantry handoff). */
   handoff: { from: string; to: string; by: string; note: string | null };
   /** A complete-investigate decision was answered "investigate": who, why, the role paged. */
-  investigation: { by: string; reason: string | null; paged: string | null };
+  investigation: { by: string; reason: string | null; paged: string | null; why?: string };
   /** A member asked for a manual rollback that needs several: the `count`-th of `needed`. */
   "rollback.requested": { by: string; reason: string; count: number; needed: number };
   /** A request still unanswered after `remind`: asked again (the n-th time), and the role paged, if any. */
-  "approval.reminded": { reminder: number; paged: string | null };
+  "approval.reminded": { reminder: number; paged: string | null; why?: string };
   /** The deployment window was closed when the run looked: why, when it opens, who may override. */
   "window.closed": { reason: string; nextOpen: string | null; override: Json | null };
   /** A freeze declared with `gantry freeze` (actions log). */

@@ -11,6 +11,7 @@ import { onTimeline } from "../time-scale.js";
 import { backupSteps } from "./baselines.js";
 import { canarySteps } from "./canary.js";
 import { describeDeploy, describeProbe } from "./describe.js";
+import { pagingPlan } from "./on-call.js";
 import { type RefInfo, resolveRef } from "./ref.js";
 import { confirmation, integrityProbe, named, rollbackPlan } from "./specs.js";
 import { scheduleSteps, successStep, windowStep } from "./timed.js";
@@ -135,6 +136,7 @@ export function plan(written: Runbook, options: PlanOptions): PlanResult {
   }
 
   const rollback = runbook.deploy ? rollbackPlan(runbook) : undefined;
+  const paging = pagingPlan(runbook);
 
   const result: ReleasePlan = {
     runbook: { name: runbook.metadata.name, service: runbook.metadata.service, file: options.file },
@@ -159,7 +161,8 @@ export function plan(written: Runbook, options: PlanOptions): PlanResult {
             rules: runbook.monitor.rules.map((r) => {
               const action = runbook.monitor?.tiers[r.severity]?.action ?? "note";
               const watch = r.mode === "watch" ? " (watch only)" : "";
-              return `${r.name}: ${r.when.text} for ${r.for.text} → ${r.severity} ${action}${watch}`;
+              const pages = r.component ? `; component ${r.component}` : "";
+              return `${r.name}: ${r.when.text} for ${r.for.text} → ${r.severity} ${action}${watch}${pages}`;
             }),
           },
         }
@@ -180,6 +183,7 @@ export function plan(written: Runbook, options: PlanOptions): PlanResult {
         },
       ]),
     ),
+    ...(paging ? { paging } : {}),
     ...(runbook.rollback?.approval ? { rollbackBy: runbook.rollback.approval.role } : {}),
     ...((runbook.rollback?.approval?.count ?? 1) > 1
       ? { rollbackCount: runbook.rollback!.approval!.count }

@@ -1,4 +1,5 @@
 /** The plan as text for a terminal. The JSON form is the ReleasePlan object itself. */
+import { describePaging } from "./on-call.js";
 import type { ReleasePlan } from "./types.js";
 
 /** `notExecutable`: the parts this version of Gantry cannot execute (the caller knows them; planning does not). */
@@ -49,6 +50,13 @@ export function renderPlan(plan: ReleasePlan, notExecutable: string[] = []): str
     plan.rollback.steps.forEach((s, i) =>
       out.push(`   ${i + 1}. ${s.title}${s.detail ? `  — ${s.detail}` : ""}`),
     );
+  }
+  if (plan.paging) {
+    out.push(
+      "",
+      "Paging (who answers when; a rule without a component pages its severity's slas escalation)",
+    );
+    for (const line of describePaging(plan.paging)) out.push(`   ${line}`);
   }
   if (plan.notifications.length > 0) {
     out.push("", "Notifications");

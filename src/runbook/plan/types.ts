@@ -8,6 +8,7 @@
 import type { Duration } from "../schema/common.js";
 import type { Probe } from "../schema/probes.js";
 import type { EnvironmentSpec, Runbook } from "../schema/runbook.js";
+import type { PagingPlan } from "./on-call.js";
 import type { WindowStatus } from "./window.js";
 
 type Gate = Runbook["gates"][number];
@@ -258,6 +259,8 @@ export interface ReleasePlan {
       { ackMs: number; mitigateMs: number; escalation: Array<{ role: string; members: string[] }> }
     >
   >;
+  /** Who answers pages when: roles' backups and hours, components' owners and escalation (absent: no such settings). */
+  paging?: PagingPlan;
   success?: string;
   /** Reasons a release would be refused right now (ref, missing configuration). */
   blockers: string[];

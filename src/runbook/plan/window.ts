@@ -46,7 +46,8 @@ function freezeAt(env: Environment, at: DateTime): Environment["freezes"][number
   return env.freezes.find((f) => DateTime.fromISO(f.from) <= at && at < DateTime.fromISO(f.until));
 }
 
-function insideWindow(w: Window, at: DateTime): boolean {
+/** Whether `at` falls inside the recurring window `w` (its days, from `start` until before `end`, in its zone). */
+export function insideWindow(w: Window, at: DateTime): boolean {
   const local = at.setZone(w.timezone);
   if (!w.days.some((d) => DAY_NUMBERS[d] === local.weekday)) return false;
   const minutes = local.hour * 60 + local.minute;

@@ -4,6 +4,7 @@ import { uniqueNames } from "./names.js";
 import { approvalsPossible, decisionChoices, rolesHaveMembers } from "./people.js";
 import {
   checkReferences,
+  componentReferences,
   connectionDefaults,
   environmentReferences,
   metricSourceReferences,
@@ -24,7 +25,7 @@ import {
   stepsDoOneThing,
 } from "./steps.js";
 import { templatesValid } from "./templates.js";
-import { anchorsExist, checkpointsInOrder, rulesCanFire, windowsValid } from "./timing.js";
+import { anchorsExist, checkpointsInOrder, hoursValid, rulesCanFire, windowsValid } from "./timing.js";
 
 export type { RuleContext, RunbookRule } from "./context.js";
 
@@ -34,6 +35,7 @@ export const RULES: readonly RunbookRule[] = [
   uniqueNames,
   checkReferences,
   roleReferences,
+  componentReferences,
   environmentReferences,
   metricSourceReferences,
   connectionDefaults,
@@ -52,6 +54,7 @@ export const RULES: readonly RunbookRule[] = [
   anchorsExist,
   rulesCanFire,
   windowsValid,
+  hoursValid,
   templatesValid,
   commandsQuotable,
   noLiteralSecrets,

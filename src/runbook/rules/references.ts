@@ -63,6 +63,22 @@ export const roleReferences: RunbookRule = (ctx) => {
     ref(["environments", name, "owner"], env.owner);
     env.escalation.forEach((r, j) => ref(["environments", name, "escalation", j], r));
   }
+  for (const [name, r] of Object.entries(rb.roles)) ref(["roles", name, "backup"], r.backup);
+  for (const [name, c] of Object.entries(rb.components)) {
+    ref(["components", name, "owner"], c.owner);
+    ref(["components", name, "backup"], c.backup);
+    c.escalation.forEach((r, j) => ref(["components", name, "escalation", j], r));
+  }
+};
+
+export const componentReferences: RunbookRule = (ctx) => {
+  const names = Object.keys(ctx.runbook.components);
+  ctx.runbook.monitor?.rules.forEach((r, i) => {
+    if (r.component !== undefined && !names.includes(r.component))
+      ctx.error(["monitor", "rules", i, "component"], () =>
+        unknownName("component", r.component!, names, "components"),
+      );
+  });
 };
 
 export const environmentReferences: RunbookRule = (ctx) => {

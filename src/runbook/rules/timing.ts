@@ -3,7 +3,7 @@ import type { Path } from "../diagnostics.js";
 import { formatDuration } from "../duration.js";
 import { closest } from "../suggest.js";
 import { isTimeZone } from "../time-zone.js";
-import type { RunbookRule } from "./context.js";
+import type { RuleContext, RunbookRule } from "./context.js";
 
 export const checkpointsInOrder: RunbookRule = (ctx) => {
   const checkpoints = ctx.runbook.monitor?.checkpoints ?? [];
@@ -96,24 +96,58 @@ export const rulesCanFire: RunbookRule = (ctx) => {
 
 export const windowsValid: RunbookRule = (ctx) => {
   for (const [name, env] of Object.entries(ctx.runbook.environments)) {
-    env.windows.forEach((w, i) => {
-      const path: Path = ["environments", name, "windows", i];
-      if (!isTimeZone(w.timezone)) {
-        ctx.error(
-          [...path, "timezone"],
-          `unknown time zone \`${w.timezone}\`; use an IANA name such as America/New_York or UTC`,
-        );
-      }
-      if (w.end <= w.start) {
-        ctx.error(
-          [...path, "end"],
-          `window ends (${w.end}) before it starts (${w.start}); for a window across midnight, write two windows`,
-        );
-      }
-    });
+    env.windows.forEach((w, i) => windowValid(ctx, ["environments", name, "windows", i], w, "window"));
     env.freezes.forEach((f, i) => {
       if (Date.parse(f.until) <= Date.parse(f.from))
         ctx.error(["environments", name, "freezes", i, "until"], "freeze ends before it starts");
     });
   }
 };
+
+type Window = RuleContext["runbook"]["environments"][string]["windows"][number];
+
+/** A recurring window (a deployment window, on-call hours): a known time zone, an end after its start. */
+function windowValid(ctx: RuleContext, path: Path, w: Window, what: string): void {
+  if (!isTimeZone(w.timezone)) {
+    ctx.error(
+      [...path, "timezone"],
+      `unknown time zone \`${w.timezone}\`; use an IANA name such as America/New_York or UTC`,
+    );
+  }
+  if (w.end <= w.start) {
+    ctx.error(
+      [...path, "end"],
+      what === "window"
+        ? `window ends (${w.end}) before it starts (${w.start}); for a window across midnight, write two windows`
+        : `${what} end (${w.end}) before they start (${w.start}); for hours across midnight, write two entries`,
+    );
+  }
+}
+
+/** On-call hours of roles and components: valid windows; a backup that is not the role itself; outOfHours only with hours. */
+export const hoursValid: RunbookRule = (ctx) => {
+  const { roles, components } = ctx.runbook;
+  const owners: Array<[Path, string, OnCallSpec]> = [
+    ...Object.entries(roles).map(([n, r]): [Path, string, OnCallSpec] => [["roles", n], n, r]),
+    ...Object.entries(components).map(([n, c]): [Path, string, OnCallSpec] => [
+      ["components", n],
+      c.owner,
+      c,
+    ]),
+  ];
+  for (const [path, role, o] of owners) {
+    o.hours?.forEach((w, i) => windowValid(ctx, [...path, "hours", i], w, "on-call hours"));
+    if (o.backup !== undefined && o.backup === role)
+      ctx.error(
+        [...path, "backup"],
+        `\`${role}\` cannot be its own backup; name another role, or leave backup out`,
+      );
+    if (o.outOfHours?.length && o.hours === undefined)
+      ctx.warn(
+        [...path, "outOfHours"],
+        "outOfHours has no effect without hours: a role without hours is paged at any time; add hours, or remove outOfHours",
+      );
+  }
+};
+
+type OnCallSpec = Pick<RuleContext["runbook"]["roles"][string], "backup" | "hours" | "outOfHours">;

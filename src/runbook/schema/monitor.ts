@@ -55,6 +55,10 @@ export const Rule = z
     }),
     during: During.optional(),
     severity: Severity,
+    component: Name.optional().meta({
+      description:
+        "The component this rule watches (components.<name>): its escalation is paged for the rule's incident.",
+    }),
     mode: z
       .enum(["enforce", "watch"])
       .default("enforce")

@@ -1,6 +1,25 @@
-/** People: roles and their members, decision points, handoff checklists, SLAs. */
+/** People: roles and their members, components and their owners, decision points, handoff checklists, SLAs. */
 import * as z from "zod";
 import { Anchor, Approvers, Description, Name, Only, Severity, Span } from "./common.js";
+import { Window } from "./environment.js";
+
+/** When a role (or a component's owner) answers pages, and who answers instead. */
+const onCall = {
+  backup: Name.optional().meta({
+    description: "The role paged instead when the role (for a component: its owner) is outside its `hours`.",
+  }),
+  hours: z
+    .array(Window.meta({ description: "On-call hours, written like a deployment window." }))
+    .optional()
+    .meta({
+      description:
+        "When pages reach the role (for a component: its owner), written like deployment windows (days, start, end, timezone). None: at any time. An empty list: only for the severities in `outOfHours`.",
+    }),
+  outOfHours: z.array(Severity).optional().meta({
+    description:
+      'Severities that page the role outside its `hours` too, e.g. [P0] for "weekends: P0 only". Default: none.',
+  }),
+};
 
 export const Role = z
   .strictObject({
@@ -9,8 +28,24 @@ export const Role = z
       .array(z.string().min(1))
       .meta({ description: "People in this role (their Gantry identities)." }),
     onCall: z.boolean().default(false).meta({ description: "This role is the on-call rotation." }),
+    ...onCall,
   })
-  .meta({ description: "A role: who may approve, confirm and sign off." });
+  .meta({ description: "A role: who may approve, confirm and sign off, and when it answers pages." });
+
+export const Component = z
+  .strictObject({
+    description: Description.optional(),
+    owner: Name.meta({ description: "The role that owns this component: paged first for its incidents." }),
+    escalation: z.array(Name).default([]).meta({
+      description:
+        "Roles paged in turn for an incident of a rule naming this component (`component:`), instead of the severity's `slas` escalation. Default: the owner alone.",
+    }),
+    ...onCall,
+  })
+  .meta({
+    description:
+      "A part of the service with an owner (an environment, the database, monitoring, an integration). `backup`, `hours` and `outOfHours` here apply to the owner when it is paged for this component, over the role's own.",
+  });
 
 export const CHOICES = ["go-no-go", "continue-rollback", "complete-investigate"] as const;
 

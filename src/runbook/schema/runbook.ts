@@ -18,7 +18,7 @@ import {
 } from "./flow.js";
 import { Monitor } from "./monitor.js";
 import { Notify } from "./notify.js";
-import { Checklist, Decision, Role, Slas } from "./people.js";
+import { Checklist, Component, Decision, Role, Slas } from "./people.js";
 import { Probe } from "./probes.js";
 import { Rollback } from "./rollback.js";
 
@@ -130,6 +130,9 @@ export const Runbook = z
       .record(Name, Role)
       .default({})
       .meta({ description: "Roles and their members: who approves, confirms, signs off." }),
+    components: z.record(Name, Component).default({}).meta({
+      description: "Parts of the service by name, with their owner, backup, escalation and on-call hours.",
+    }),
     release: ReleasePolicy.default({
       tags: "v*",
       versionFrom: "tag",
