@@ -11,6 +11,7 @@ import {
   roleReferences,
   signalReferences,
 } from "./references.js";
+import { rollbackChoicesValid } from "./rollback.js";
 import { noLiteralSecrets } from "./secrets.js";
 import { commandsQuotable } from "./shell.js";
 import {
@@ -48,6 +49,7 @@ export const RULES: readonly RunbookRule[] = [
   deployComplete,
   metricsReadOneValue,
   rollbackPresent,
+  rollbackChoicesValid,
   checkpointsInOrder,
   anchorsExist,
   rulesCanFire,
