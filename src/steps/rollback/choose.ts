@@ -163,6 +163,8 @@ async function byPerson(
         role,
       };
     }
+    // The run is rolling back already: a request to roll back asks for nothing more.
+    if (msg.type === "rollback") continue;
     await d.control(msg);
   }
 }
