@@ -104,6 +104,11 @@ describe("a rollback that chooses", { concurrency: 3 }, () => {
     const d = (await events(w, run)).find((e) => e.kind === "rollback.chosen")!.data as unknown as Chosen;
     assert.deepEqual([d.option, d.by, d.person, d.role], ["fast", "person", "dana", "dba"]);
     assert.match(d.reason, /^picked by dana for dba/);
+    const picks = (await events(w, run)).filter((e) => e.kind === "approval");
+    assert.deepEqual(
+      picks.map((e) => [e.data.by, e.data.role, e.data.choice]),
+      [["dana", "dba", "fast"]],
+    );
     assert.deepEqual(
       d.judged.map((j) => [j.option, j.state]),
       [["fast", "false"]],

@@ -79,6 +79,8 @@ export function plainLine(e: RunEvent): string | undefined {
         return `waiting for ${String(d.what)}: ${choiceOptions(d)} — gantry approve ${e.runId} --choice NAME`;
       return `waiting for ${String(d.what)} (${String(d.needed)} needed): gantry approve ${e.runId}`;
     case "approval":
+      if (d.choice !== undefined)
+        return `${String(d.choice)} picked by ${String(d.by)}${d.role ? ` for ${String(d.role)}` : ""}${d.comment ? `: ${String(d.comment)}` : ""}`;
       return `approved by ${String(d.by)}${d.role ? ` for ${String(d.role)}` : ""} (${String(d.count)}/${String(d.needed)})${d.comment ? `: ${String(d.comment)}` : ""}`;
     case "checklist.item":
       return `item ${String(d.item)} signed off by ${String(d.by)}: ${String(d.text)}`;

@@ -90,6 +90,8 @@ export interface EventData {
     role?: string;
     comment?: string;
     authenticated?: boolean;
+    /** A rollback choice's option, when the approval is a pick. */
+    choice?: string;
     /** The decision's inputs as measured when the person approved, and their SHA-256. */
     evidence?: {
       inputs: Array<{ name: string; ok: boolean; value: unknown; message: string }>;

@@ -155,6 +155,21 @@ async function byPerson(
       // Checked before sending (src/app/authorize.ts); a message for another step or without a valid pick counts for nothing.
       if (msg.type !== "approve" || msg.step !== id || msg.role !== role) continue;
       if (msg.choice === undefined || !names.includes(msg.choice)) continue;
+      // The pick is an approval like any other: the release record lists who gave it.
+      await d.event({
+        key: `approval:${id}:${msg.by}`,
+        kind: "approval",
+        step: id,
+        data: {
+          by: msg.by,
+          count: 1,
+          needed: 1,
+          role,
+          choice: msg.choice,
+          ...(msg.comment ? { comment: msg.comment } : {}),
+          ...(msg.authenticated !== undefined ? { authenticated: msg.authenticated } : {}),
+        },
+      });
       return {
         option: msg.choice,
         by: "person",
