@@ -65,6 +65,33 @@ export function mayApprove(
   return { role: open[0]!.role };
 }
 
+/**
+ * A rollback choice: one member of the role it names picks one of its options, by name. A
+ * pick that names no option is refused with the options listed.
+ */
+export function mayChoose(
+  view: RunView,
+  waiting: Waiting,
+  who: Identity,
+  choice: string | undefined,
+): { role: string } {
+  const options = waiting.options ?? [];
+  const listed = options.map((o) => `${o.name}${o.description ? ` (${o.description})` : ""}`).join("; ");
+  if (choice === undefined || !options.some((o) => o.name === choice))
+    throw new Refusal(
+      "not-accepted",
+      `${waiting.what} is answered with the option to take: ${choice === undefined ? "none given" : `\`${choice}\` is not one of them`}; options: ${listed}`,
+      [`gantry approve ${view.id} --choice ${options[0]?.name ?? "NAME"}`],
+    );
+  const mine = waiting.approvers.find((a) => isMember(view, who, a.role));
+  if (!mine)
+    throw new Refusal(
+      "forbidden",
+      `${who.name} may not choose for ${waiting.what}: ${notIn(view, waiting)}.`,
+    );
+  return { role: mine.role };
+}
+
 /** A rejection ends the decision: it must come from someone who may approve it. */
 export function mayReject(view: RunView, waiting: Waiting, who: Identity): { role?: string } {
   if (waiting.approvers.length === 0) return {};

@@ -47,6 +47,14 @@ export function notExecutable(
     measured(`monitor.signals.${name}`, { probe: p });
   plan.rollback?.steps.forEach((step, i) => {
     if (!moduleFor(step)) out.push(`rollback.steps.${i} (${step.form})`);
+    if (step.form !== "choose") return;
+    step.choice.options.forEach((o, j) =>
+      o.steps.forEach((s, k) => {
+        if (!moduleFor(s)) out.push(`rollback.steps.${i}.choose.options.${j}.steps.${k} (${s.form})`);
+      }),
+    );
+    for (const [name, p] of Object.entries(step.choice.signals))
+      measured(`monitor.signals.${name}`, { probe: p });
   });
   if (plan.deploy && !PROVIDERS.has(plan.deploy.provider))
     out.push(`deploy (provider ${plan.deploy.provider}: use provider command, see docs/providers.md)`);

@@ -4,7 +4,7 @@
  * answer says why not when it is no.
  */
 import type { RunView } from "../engine/state.js";
-import { mayAbort, mayApprove, mayMarkItem, mayReject, mayRollBack } from "./authorize.js";
+import { mayAbort, mayApprove, mayChoose, mayMarkItem, mayReject, mayRollBack } from "./authorize.js";
 import type { Identity } from "./identity.js";
 import { Refusal } from "./refusal.js";
 
@@ -45,9 +45,17 @@ export function permissionsOf(view: RunView, who: Identity): Record<Action, Perm
   });
   const form = w?.form;
   const answerable = w && form !== "ack" && form !== "override";
+  // A choice is approved with the option picked: any option says whether this person may pick.
+  const approve =
+    form === "choice"
+      ? () => mayChoose(view, w!, who, w!.options?.[0]?.name)
+      : () => mayApprove(view, w!, who);
   return {
-    approve: answerable ? ask(() => mayApprove(view, w, who)) : nothing("an approval"),
-    reject: answerable && form !== "schedule" ? ask(() => mayReject(view, w, who)) : nothing("a decision"),
+    approve: answerable ? ask(approve) : nothing("an approval"),
+    reject:
+      answerable && form !== "schedule" && form !== "choice"
+        ? ask(() => mayReject(view, w, who))
+        : nothing("a decision"),
     item: w?.items ? ask(() => mayMarkItem(view, w, who)) : nothing("a checklist"),
     ack: form === "ack" ? { allowed: true } : nothing("an acknowledgement"),
     override: form === "override" ? ask(() => mayApprove(view, w!, who)) : nothing("an override"),

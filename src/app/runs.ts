@@ -12,7 +12,7 @@ import type { ControlMessage } from "../engine/types.js";
 import { ENGINE_VERSION } from "../engine/version.js";
 import { ACTIONS_LOG } from "../store/event-kinds.js";
 import type { EventStore, RunEvent } from "../store/events.js";
-import { mayAbort, mayApprove, mayMarkItem, mayReject, mayRollBack } from "./authorize.js";
+import { mayAbort, mayApprove, mayChoose, mayMarkItem, mayReject, mayRollBack } from "./authorize.js";
 import type { Identity } from "./identity.js";
 import { Refusal } from "./refusal.js";
 
@@ -75,6 +75,8 @@ export interface Answered {
   needed: number;
   /** The run is interrupted: it acts on the answer when resumed. */
   interrupted: boolean;
+  /** The option picked, for a rollback choice. */
+  choice?: string;
 }
 
 /**
@@ -85,7 +87,7 @@ export async function answer(
   control: Control,
   runId: string,
   who: Identity,
-  options: { reject?: boolean; reason?: string; comment?: string; role?: string } = {},
+  options: { reject?: boolean; reason?: string; comment?: string; role?: string; choice?: string } = {},
 ): Promise<Answered> {
   const view = await findRun(control, runId);
   unfinished(view, "approve");
@@ -102,11 +104,32 @@ export async function answer(
       `${waiting.what} cannot be rejected: ${waiting.form === "ack" ? "acknowledge it (gantry ack)" : "override it (gantry override), or let it wait for the window"}, or stop the run with gantry abort`,
     );
   }
+  if (options.choice !== undefined && waiting.form !== "choice") {
+    throw new Refusal(
+      "not-accepted",
+      `run ${runId} waits for ${waiting.what}, not for a choice: approve it without --choice`,
+    );
+  }
+  if (options.reject && waiting.form === "choice") {
+    throw new Refusal(
+      "not-accepted",
+      `${waiting.what} cannot be rejected: pick an option with --choice (${(waiting.options ?? []).map((o) => o.name).join(", ")})`,
+    );
+  }
   const by = who.name;
   const base = { by, step: waiting.step, id: randomUUID(), authenticated: who.authenticated };
   let message: ControlMessage;
   let role: string | undefined;
-  if (options.reject) {
+  if (waiting.form === "choice") {
+    role = mayChoose(view, waiting, who, options.choice).role;
+    message = {
+      type: "approve",
+      ...base,
+      role,
+      choice: options.choice!,
+      ...(options.comment ? { comment: options.comment } : {}),
+    };
+  } else if (options.reject) {
     role = mayReject(view, waiting, who).role;
     message = {
       type: "reject",
@@ -132,6 +155,7 @@ export async function answer(
     count: waiting.approvals.length + (options.reject ? 0 : 1),
     needed: waiting.needed,
     interrupted: view.status === "interrupted",
+    ...(options.choice !== undefined ? { choice: options.choice } : {}),
   };
 }
 

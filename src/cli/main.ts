@@ -183,6 +183,7 @@ program
   .option("--reason <text>", "why (with --reject)")
   .option("--comment <text>", "a note recorded with the approval")
   .option("--role <role>", "the role to count for, when you are in more than one the step names")
+  .option("--choice <option>", "for a rollback choice: the option to take (gantry status RUN lists them)")
   .addOption(dataDir())
   .action(async (run: string, opts) => (await import("./runs.js")).approve(run, opts));
 

@@ -75,8 +75,12 @@ export function plainLine(e: RunEvent): string | undefined {
     case "approval.waiting":
       if (d.form === "override")
         return `waiting for the window, or an ${String(d.what)} (${String(d.needed)} needed): gantry override ${e.runId} --reason …`;
+      if (d.form === "choice")
+        return `waiting for ${String(d.what)}: ${choiceOptions(d)} — gantry approve ${e.runId} --choice NAME`;
       return `waiting for ${String(d.what)} (${String(d.needed)} needed): gantry approve ${e.runId}`;
     case "approval":
+      if (d.choice !== undefined)
+        return `${String(d.choice)} picked by ${String(d.by)}${d.role ? ` for ${String(d.role)}` : ""}${d.comment ? `: ${String(d.comment)}` : ""}`;
       return `approved by ${String(d.by)}${d.role ? ` for ${String(d.role)}` : ""} (${String(d.count)}/${String(d.needed)})${d.comment ? `: ${String(d.comment)}` : ""}`;
     case "checklist.item":
       return `item ${String(d.item)} signed off by ${String(d.by)}: ${String(d.text)}`;
@@ -112,6 +116,8 @@ export function plainLine(e: RunEvent): string | undefined {
       return `ROLLING BACK ${d.to ? `to ${String(d.to)}` : "(no earlier version known)"}: ${String(d.reason)}`;
     case "rollback.finished":
       return `rollback ${d.ok ? "complete" : "did not complete"}${typeof d.detectToDoneMs === "number" ? ` (${formatMs(d.detectToDoneMs)} from detection)` : ""}`;
+    case "rollback.chosen":
+      return `chose ${String(d.option)} (${String(d.by)}): ${String(d.reason)}`;
     case "migrations.loss":
       return `database rollback (${String(d.strategy)}): ${String(d.statement)}`;
     case "run.finished":
@@ -192,7 +198,11 @@ export function renderTree(
     if (s.status === "running") for (const l of outputTail) out.push(`        | ${l.slice(0, 100)}`);
     if (monitoring && monitor) out.push(...monitorLines(monitor));
   }
-  if (view.waiting) {
+  if (view.waiting?.options) {
+    out.push(
+      `  waiting for ${view.waiting.what}: ${choiceOptions(view.waiting)} — gantry approve ${view.id} --choice NAME`,
+    );
+  } else if (view.waiting) {
     out.push(
       `  waiting for ${view.waiting.what}: ${view.waiting.approvals.length}/${view.waiting.needed} — gantry approve ${view.id}`,
     );
@@ -439,6 +449,24 @@ function consequence(action: string | undefined, watch: boolean | undefined): st
 function missingAction(action: string | undefined): string {
   if (action === "ignore") return " (ignored)";
   return action ? ` → ${action}` : "";
+}
+
+/** A rollback choice's options as a person picks from them, its default, and until when it waits. */
+function choiceOptions(d: {
+  options?: unknown;
+  default?: unknown;
+  deadline?: unknown;
+  approvers?: unknown;
+}): string {
+  const options = (Array.isArray(d.options) ? d.options : []) as Array<{
+    name: string;
+    description?: string;
+  }>;
+  const role = (d.approvers as Array<{ role: string }> | undefined)?.[0]?.role;
+  const listed = options.map((o) => `${o.name}${o.description ? ` (${o.description})` : ""}`).join(" | ");
+  const until =
+    typeof d.deadline === "string" ? `, taken at ${d.deadline.slice(11, 19)} if nobody picks` : "";
+  return `${role ? `a member of ${role} picks ` : ""}${listed}${d.default ? `; default ${String(d.default)}${until}` : ""}`;
 }
 
 /**

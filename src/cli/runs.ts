@@ -104,18 +104,26 @@ export async function approve(
     reason?: string;
     comment?: string;
     role?: string;
+    choice?: string;
   },
 ) {
   await withControl(options, async (control) => {
     const who = await identify(control.db.pool, asOption(options));
     const a = await answer(control, runId, who, {
+      ...(options.choice !== undefined ? { choice: options.choice } : {}),
       ...(options.reject ? { reject: true } : {}),
       ...(options.reason ? { reason: options.reason } : {}),
       ...(options.comment ? { comment: options.comment } : {}),
       ...(options.role ? { role: options.role } : {}),
     });
     const as = `${a.by}${a.role ? ` for ${a.role}` : ""}${who.authenticated ? "" : " (not authenticated: this database has no identities)"}`;
-    out(a.rejected ? `rejected ${a.what} as ${as}` : `approved ${a.what} as ${as} (${a.count}/${a.needed})`);
+    out(
+      a.choice !== undefined
+        ? `chose ${a.choice} for ${a.what} as ${as}`
+        : a.rejected
+          ? `rejected ${a.what} as ${as}`
+          : `approved ${a.what} as ${as} (${a.count}/${a.needed})`,
+    );
     if (a.interrupted) err(`The run is interrupted; it goes on with: gantry resume ${runId}`);
   });
 }

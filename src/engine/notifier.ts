@@ -10,6 +10,7 @@
  */
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import type { Message } from "../channels/types.js";
+import { rollbackActionSteps } from "../runbook/plan/specs.js";
 import { type NotifyEvent, REPEATING } from "../runbook/schema/notify.js";
 import type { RunContext } from "./context.js";
 import { courierId, courierWorkflow, type NotifyResult, type Outgoing } from "./courier.js";
@@ -44,7 +45,8 @@ export class Notifier {
   /** Whether the runbook tells anyone anything: subscriptions, or a rollback procedure's `notify:` steps. */
   get subscribed(): boolean {
     return (
-      this.subscriptions.length > 0 || (this.ctx.plan.rollback?.steps ?? []).some((s) => s.form === "notify")
+      this.subscriptions.length > 0 ||
+      rollbackActionSteps(this.ctx.plan.rollback?.steps ?? []).some((s) => s.form === "notify")
     );
   }
 
@@ -59,7 +61,7 @@ export class Notifier {
    */
   async open(): Promise<void> {
     const channels = new Set(this.subscriptions.flatMap((s) => s.to));
-    for (const s of this.ctx.plan.rollback?.steps ?? [])
+    for (const s of rollbackActionSteps(this.ctx.plan.rollback?.steps ?? []))
       if (s.form === "notify") for (const c of s.to ?? []) channels.add(c);
     for (const c of channels) await this.courier(c);
   }

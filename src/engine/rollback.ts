@@ -6,6 +6,7 @@
  */
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import { formatMs } from "../exec/command.js";
+import type { RollbackStep } from "../runbook/plan/types.js";
 import type { Moment, RollbackCause, StepResult } from "../steps/contract.js";
 import { moduleFor } from "../steps/registry.js";
 import type { RunContext } from "./context.js";
@@ -86,20 +87,31 @@ export async function rollBack(
     );
   }
   const problems: string[] = [];
-  for (const step of spec?.steps ?? []) {
+  const perform = async (step: RollbackStep): Promise<StepResult | undefined> => {
     const module = moduleFor(step);
     if (!module) {
       problems.push(`${step.title}: not executable by this version`);
-      continue;
+      return undefined;
     }
     let r: StepResult;
     if (module.mode === "act") r = await durable.tracked("rollback", step, module);
     else {
       await durable.started(step.id, step.kind, step.title, "rollback");
       r = await module.run(step, ctx);
-      await durable.finished(step.id, r.ok ? "passed" : "failed", r.message);
+      // A choice's result says which option and why: it goes with the step's end.
+      const data = step.form === "choose" ? r.data : undefined;
+      await durable.finished(step.id, r.ok ? "passed" : "failed", r.message, data);
     }
     if (!r.ok) problems.push(`${step.title}: ${r.message}`);
+    return r;
+  };
+  for (const step of spec?.steps ?? []) {
+    const r = await perform(step);
+    // A choice runs the option it took (a recorded result): its steps stand where the choice stands.
+    if (r?.ok && step.form === "choose") {
+      const option = step.choice.options.find((o) => o.name === r.data?.option);
+      for (const s of option?.steps ?? []) await perform(s);
+    }
   }
   const verify = await durable.act("rollback:verify", async () => {
     await durable.event({

@@ -90,6 +90,10 @@ export interface Waiting {
   /** A checklist's items, and those marked done one by one. */
   items?: string[];
   marked: Array<{ item: number; by: string }>;
+  /** A rollback choice: the options a member of the role picks from, the default, and until when it waits. */
+  options?: Array<{ name: string; description?: string }>;
+  default?: string;
+  deadline?: string;
 }
 
 interface PlanStepData {
@@ -193,6 +197,9 @@ export function foldRun(events: RunEvent[], executorAlive: boolean): RunView | u
           allowSelfApproval: e.data.allowSelfApproval !== false,
           ...(Array.isArray(e.data.items) ? { items: e.data.items as string[] } : {}),
           marked: [],
+          ...(Array.isArray(e.data.options) ? { options: e.data.options as Waiting["options"] } : {}),
+          ...(typeof e.data.default === "string" ? { default: e.data.default } : {}),
+          ...(typeof e.data.deadline === "string" ? { deadline: e.data.deadline } : {}),
         };
         open.push(view.waiting);
         stepOf(e).status = "waiting";

@@ -229,21 +229,22 @@ export function registerRoutes(
     },
   );
 
-  app.post<RunParams & { Body: { comment?: string; role?: string } }>(
+  app.post<RunParams & { Body: { comment?: string; role?: string; choice?: string } }>(
     "/api/runs/:run/approve",
     {
       schema: {
         summary: "Approve what the run waits for (decision, confirmation, checklist, pause)",
         tags: ["actions"],
         params: RUN,
-        body: body({ comment: TEXT, role: ROLE }),
+        body: body({ comment: TEXT, role: ROLE, choice: ROLE }),
       },
     },
     async (r) => {
-      const { comment, role } = r.body ?? {};
+      const { comment, role, choice } = r.body ?? {};
       return answer(control, r.params.run, who(r), {
         ...(comment ? { comment } : {}),
         ...(role ? { role } : {}),
+        ...(choice ? { choice } : {}),
       });
     },
   );

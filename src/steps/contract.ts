@@ -97,6 +97,8 @@ export type ControlMessage =
       /** The role this approval counts for (checked by the application layer before sending). */
       role?: string;
       comment?: string;
+      /** The option picked, when the step is a rollback choice. */
+      choice?: string;
       /** false: the database has no identities and `by` was taken at its word. */
       authenticated?: boolean;
     }

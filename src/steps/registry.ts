@@ -16,6 +16,7 @@ import { gate } from "./gate.js";
 import { integrity } from "./integrity.js";
 import { migrate } from "./migrate.js";
 import { check as rollbackCheck } from "./rollback/check.js";
+import { choose } from "./rollback/choose.js";
 import { confirm } from "./rollback/confirm.js";
 import { migrations } from "./rollback/migrations.js";
 import { notify } from "./rollback/notify.js";
@@ -52,6 +53,7 @@ export const ROLLBACK_MODULES: { readonly [F in RollbackForm["form"]]?: StepModu
   confirm,
   migrations,
   notify,
+  choose,
 };
 
 /** The module that executes `step`, or undefined when this version has none. */

@@ -77,6 +77,10 @@ export interface EventData {
     allowSelfApproval?: boolean;
     /** A checklist's items, each signed off on its own or with the whole list. */
     items?: string[];
+    /** A rollback choice's options, the one taken when nobody picks, and until when a pick is waited for. */
+    options?: Array<{ name: string; description?: string }>;
+    default?: string;
+    deadline?: string;
   };
   /** One person's approval: the role it counted for and the evidence they approved on. */
   approval: {
@@ -86,6 +90,8 @@ export interface EventData {
     role?: string;
     comment?: string;
     authenticated?: boolean;
+    /** A rollback choice's option, when the approval is a pick. */
+    choice?: string;
     /** The decision's inputs as measured when the person approved, and their SHA-256. */
     evidence?: {
       inputs: Array<{ name: string; ok: boolean; value: unknown; message: string }>;
@@ -119,6 +125,8 @@ export interface EventData {
   verdict: { rule: string; state: string; sample: number; subject?: string; watch?: boolean } & Json;
   "rollback.started": { reason: string; detectedAt: string; to: string | null; detectionLatencyMs?: number };
   "rollback.finished": { ok: boolean; problems?: string[] } & Json;
+  /** A rollback choice was made: the option, and who or what chose it and why (src/steps/rollback/choose.ts). */
+  "rollback.chosen": { option: string; by: "condition" | "person" | "default"; reason: string } & Json;
   "migrations.loss": { strategy: string; applied: string[]; statement: string; losesData: unknown };
   /** A schedule item's time was set: when it is due, its owner role and tasks. */
   "schedule.due": { due: string; owner: string | null; tasks: string[] };
@@ -253,6 +261,7 @@ export const EVENT_KINDS: readonly EventKind[] = [
   "verdict",
   "rollback.started",
   "rollback.finished",
+  "rollback.chosen",
   "migrations.loss",
   "schedule.due",
   "sla.started",

@@ -1,5 +1,6 @@
 /** The backup phase: the backup itself, and every value measured before the deploy to compare after it. */
 import { usesBaseline } from "../condition.js";
+import { rollbackActions, rollbackChoices } from "../rollback-steps.js";
 import type { Runbook } from "../schema/runbook.js";
 import { oneLine } from "./describe.js";
 import { integrityProbe } from "./specs.js";
@@ -52,11 +53,12 @@ export function backupSteps(runbook: Runbook): PlanStep[] {
   return steps;
 }
 
-/** Signals a rule compares with their value before the deploy (`> 3x baseline`, `within 10% of baseline`). */
+/** Signals a rule or a rollback choice compares with their value before the deploy (`> 3x baseline`, `within 10% of baseline`). */
 export function baselineSignals(runbook: Runbook): string[] {
   const names = new Set<string>();
-  for (const rule of runbook.monitor?.rules ?? [])
-    for (const clause of rule.when.clauses) if (usesBaseline(clause)) names.add(clause.subject);
+  const choices = [...rollbackChoices(runbook.rollback)].flatMap(({ choice }) => choice.options);
+  for (const { when } of [...(runbook.monitor?.rules ?? []), ...choices])
+    for (const clause of when?.clauses ?? []) if (usesBaseline(clause)) names.add(clause.subject);
   return [...names].filter((n) => runbook.monitor?.signals[n] !== undefined);
 }
 
@@ -65,7 +67,7 @@ export function baselineChecks(runbook: Runbook): string[] {
   const names = new Set<string>();
   for (const s of runbook.smoke) if ("check" in s) names.add(s.check);
   for (const c of runbook.monitor?.checkpoints ?? []) for (const n of c.checks) names.add(n);
-  for (const s of runbook.rollback?.steps ?? []) if (s.check) names.add(s.check);
+  for (const { step } of rollbackActions(runbook.rollback)) if (step.check) names.add(step.check);
   return [...names].filter((n) => {
     const probe = runbook.checks[n];
     return probe?.type === "postgres" && probe.baseline !== undefined;

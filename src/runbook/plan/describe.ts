@@ -63,29 +63,43 @@ export function describeRollbackStep(
   i: number,
 ): { id: string; title: string; detail?: string } {
   const within = s.within ? ` (within ${s.within.text})` : "";
-  const [title, detail] = s.revert
-    ? ["revert to last known good", undefined]
-    : s.migrations
-      ? [
-          s.migrations === "down"
-            ? "run down migrations of this release"
-            : "restore the database from the backup",
-          undefined,
-        ]
-      : s.run !== undefined
-        ? [s.name ?? "run", s.run]
-        : s.check !== undefined
-          ? [`check ${s.check}`, undefined]
-          : s.notify !== undefined
-            ? [`notify ${s.notify}`, undefined]
-            : s.confirm !== undefined
-              ? [s.confirm, `confirmed by ${s.by}`]
-              : [`wait ${s.wait?.text}`, undefined];
+  const [title, detail] = s.choose
+    ? [
+        `${s.name ? `${s.name}: ` : ""}choose ${s.choose.options.map((o) => o.name).join(" or ")}`,
+        describeChoice(s.choose),
+      ]
+    : s.revert
+      ? ["revert to last known good", undefined]
+      : s.migrations
+        ? [
+            s.migrations === "down"
+              ? "run down migrations of this release"
+              : "restore the database from the backup",
+            undefined,
+          ]
+        : s.run !== undefined
+          ? [s.name ?? "run", s.run]
+          : s.check !== undefined
+            ? [`check ${s.check}`, undefined]
+            : s.notify !== undefined
+              ? [`notify ${s.notify}`, undefined]
+              : s.confirm !== undefined
+                ? [s.confirm, `confirmed by ${s.by}`]
+                : [`wait ${s.wait?.text}`, undefined];
   return {
     id: `rollback:${s.name ?? i + 1}`,
     title: `${title}${within}`,
     ...(detail ? { detail } : {}),
   };
+}
+
+/** Who or what makes a choice, and what happens when nothing does. */
+function describeChoice(c: NonNullable<RollbackStep["choose"]>): string {
+  const conditions = c.options.some((o) => o.when) ? "the first option whose condition holds; else " : "";
+  const person = c.by
+    ? `a member of ${c.by} picks (gantry approve RUN --choice NAME)${c.timeout ? `; after ${c.timeout.text} without a pick: ${c.default}` : ""}`
+    : `${c.default}`;
+  return `${conditions}${person}`;
 }
 
 export function oneLine(text: string): string {

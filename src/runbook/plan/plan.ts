@@ -224,6 +224,15 @@ function fillPlan(plan: ReleasePlan, known: Record<string, unknown>): ReleasePla
     ...s,
     title: fill(s.title),
     ...(s.detail ? { detail: fill(s.detail) } : {}),
+    // A rollback choice's options hold steps of their own.
+    ...(s.kind === "rollback" && s.form === "choose"
+      ? {
+          choice: {
+            ...s.choice,
+            options: s.choice.options.map((o) => ({ ...o, steps: o.steps.map(step) })),
+          },
+        }
+      : {}),
   });
   return {
     ...plan,

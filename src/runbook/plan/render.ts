@@ -47,9 +47,17 @@ export function renderPlan(plan: ReleasePlan, notExecutable: string[] = []): str
   }
   if (plan.rollback) {
     out.push("", `Rollback (target ${plan.rollback.target} from detection to done)`);
-    plan.rollback.steps.forEach((s, i) =>
-      out.push(`   ${i + 1}. ${s.title}${s.detail ? `  — ${s.detail}` : ""}`),
-    );
+    plan.rollback.steps.forEach((s, i) => {
+      out.push(`   ${i + 1}. ${s.title}${s.detail ? `  — ${s.detail}` : ""}`);
+      if (s.form !== "choose") return;
+      for (const o of s.choice.options) {
+        const marks = [o.when ? `when ${o.when.text}` : "", o.name === s.choice.default ? "default" : ""];
+        const how = marks.filter(Boolean).join("; ");
+        out.push(`      ${o.name}${how ? ` [${how}]` : ""}${o.description ? `: ${o.description}` : ""}`);
+        for (const step of o.steps)
+          out.push(`        - ${step.title}${step.detail ? `  — ${step.detail}` : ""}`);
+      }
+    });
   }
   if (plan.paging) {
     out.push(

@@ -1,9 +1,10 @@
 /** The parts of a plan's steps that carry a spec of their own: measured checks, confirmations, the rollback procedure. */
+import { subjectsOf } from "../condition.js";
 import type { Duration } from "../schema/common.js";
 import { PostgresProbe, type Probe } from "../schema/probes.js";
 import type { IntegritySpec, Runbook } from "../schema/runbook.js";
 import { describeRollbackStep } from "./describe.js";
-import type { ApprovalStep, Measured, ReleasePlan, RollbackStep } from "./types.js";
+import type { ApprovalStep, Measured, ReleasePlan, RollbackChoice, RollbackStep } from "./types.js";
 
 /** A named check as a step measures it: its probe, and its value from before the deploy when it has `baseline:`. */
 export function named(runbook: Runbook, name: string): Measured {
@@ -51,9 +52,11 @@ export function rollbackPlan(runbook: Runbook): NonNullable<ReleasePlan["rollbac
 
 type RollbackSpec = NonNullable<Runbook["rollback"]>["steps"][number];
 
-function rollbackStep(runbook: Runbook, s: RollbackSpec, i: number): RollbackStep {
+function rollbackStep(runbook: Runbook, s: RollbackSpec, i: number, prefix?: string): RollbackStep {
   const described = describeRollbackStep(s, i);
+  if (prefix) described.id = `${prefix}:${s.name ?? i + 1}`;
   const base = { ...described, kind: "rollback" as const, ...(s.within ? { within: s.within } : {}) };
+  if (s.choose) return { ...base, form: "choose", choice: rollbackChoice(runbook, s.choose, base.id) };
   if (s.revert)
     return { ...base, form: "revert", ...(runbook.deploy ? { timeout: runbook.deploy.timeout } : {}) };
   if (s.migrations) {
@@ -75,6 +78,37 @@ function rollbackStep(runbook: Runbook, s: RollbackSpec, i: number): RollbackSte
     return { ...base, form: "confirm", approval };
   }
   return { ...base, form: "wait", wait: s.wait! };
+}
+
+/** A choice's options, each with its steps (ids under the choice's: rollback:database:restore:1), and the signals its conditions read. */
+function rollbackChoice(
+  runbook: Runbook,
+  c: NonNullable<RollbackSpec["choose"]>,
+  id: string,
+): RollbackChoice {
+  const signals: Record<string, Probe> = {};
+  for (const o of c.options)
+    for (const n of o.when ? subjectsOf(o.when) : []) {
+      const probe = runbook.monitor?.signals[n];
+      if (probe) signals[n] = probe;
+    }
+  return {
+    ...(c.by ? { by: { role: c.by, members: runbook.roles[c.by]?.members ?? [] } } : {}),
+    ...(c.timeout ? { timeout: c.timeout } : {}),
+    default: c.default,
+    options: c.options.map((o) => ({
+      name: o.name,
+      ...(o.description ? { description: o.description } : {}),
+      ...(o.when ? { when: o.when } : {}),
+      steps: o.steps.map((step, k) => rollbackStep(runbook, step, k, `${id}:${o.name}`)),
+    })),
+    signals,
+  };
+}
+
+/** Every ordinary step of a plan's rollback: the top-level ones and those of each choice's options. */
+export function rollbackActionSteps(steps: RollbackStep[]): RollbackStep[] {
+  return steps.flatMap((s) => (s.form === "choose" ? s.choice.options.flatMap((o) => o.steps) : [s]));
 }
 
 /** An integrity check is a postgres query probe: against its expectation, or its baseline within ±tolerance. */

@@ -5,6 +5,7 @@
  * form), the plan is stored with the run when the run is created, and the engine executes
  * that stored plan without planning again. Everything in it survives a JSON round trip.
  */
+import type { Condition } from "../condition.js";
 import type { Duration } from "../schema/common.js";
 import type { Probe } from "../schema/probes.js";
 import type { EnvironmentSpec, Runbook } from "../schema/runbook.js";
@@ -177,7 +178,20 @@ export type RollbackForm =
       migrations?: MigrationsSpec;
       backup?: BackupSpec;
     }
-  | { form: "notify"; template: string; to?: string[] };
+  | { form: "notify"; template: string; to?: string[] }
+  | { form: "choose"; choice: RollbackChoice };
+
+/** A rollback step that chooses: the first option whose condition holds, else a member of `by`'s pick, else `default`. */
+export interface RollbackChoice {
+  /** The role whose member picks when no condition holds, with its members. */
+  by?: { role: string; members: string[] };
+  /** How long to wait for the pick before `default` is taken (none: until someone picks). */
+  timeout?: Duration;
+  default: string;
+  options: Array<{ name: string; description?: string; when?: Condition; steps: RollbackStep[] }>;
+  /** The monitor's signals the conditions read, measured when the choice is made. */
+  signals: Record<string, Probe>;
+}
 
 export type RollbackStep = Base & { kind: "rollback"; within?: Duration } & RollbackForm;
 

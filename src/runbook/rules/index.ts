@@ -12,6 +12,7 @@ import {
   roleReferences,
   signalReferences,
 } from "./references.js";
+import { rollbackChoicesValid } from "./rollback.js";
 import { noLiteralSecrets } from "./secrets.js";
 import { commandsQuotable } from "./shell.js";
 import {
@@ -50,6 +51,7 @@ export const RULES: readonly RunbookRule[] = [
   deployComplete,
   metricsReadOneValue,
   rollbackPresent,
+  rollbackChoicesValid,
   checkpointsInOrder,
   anchorsExist,
   rulesCanFire,

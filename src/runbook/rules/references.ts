@@ -2,6 +2,7 @@
 
 import { subjectsOf } from "../condition.js";
 import type { Path } from "../diagnostics.js";
+import { rollbackActions, rollbackChoices } from "../rollback-steps.js";
 import { REPEATING } from "../schema/notify.js";
 import type { Probe } from "../schema/probes.js";
 import { type RuleContext, type RunbookRule, unknownName } from "./context.js";
@@ -26,7 +27,7 @@ export const checkReferences: RunbookRule = (ctx) => {
     c.checks.forEach((n, j) => ref(["deploy", "canary", i, "checks", j], n)),
   );
   rb.schedule.forEach((s, i) => s.checks.forEach((n, j) => ref(["schedule", i, "checks", j], n)));
-  rb.rollback?.steps.forEach((s, i) => ref(["rollback", "steps", i, "check"], s.check));
+  for (const { path, step } of rollbackActions(rb.rollback)) ref([...path, "check"], step.check);
   for (const [name, env] of Object.entries(rb.environments)) {
     env.validate.forEach((c, j) => ref(["environments", name, "validate", j], c));
   }
@@ -53,7 +54,8 @@ export const roleReferences: RunbookRule = (ctx) => {
     c.signoff.forEach((a, j) => ref(["checklists", i, "signoff", j, "role"], a.role));
     c.escalation.forEach((r, j) => ref(["checklists", i, "escalation", j], r));
   });
-  rb.rollback?.steps.forEach((s, i) => ref(["rollback", "steps", i, "by"], s.by));
+  for (const { path, step } of rollbackActions(rb.rollback)) ref([...path, "by"], step.by);
+  for (const { path, choice } of rollbackChoices(rb.rollback)) ref([...path, "choose", "by"], choice.by);
   ref(["rollback", "approval", "role"], rb.rollback?.approval?.role);
   ref(["migrations", "rollback", "approval"], rb.migrations?.rollback.approval);
   rb.schedule.forEach((s, i) => ref(["schedule", i, "owner"], s.owner));
@@ -241,26 +243,22 @@ export const notifyReferences: RunbookRule = (ctx) => {
       );
   }
   const rollbackChannels = (notify?.on ?? []).filter((s) => s.event === "rollback.started").length;
-  ctx.runbook.rollback?.steps.forEach((s, i) => {
+  for (const { path, step: s } of rollbackActions(ctx.runbook.rollback)) {
     const name = s.notify;
     if (name !== undefined && !templatesSet.has(name)) {
-      ctx.error(["rollback", "steps", i, "notify"], () =>
-        unknownName("template", name, templates, "notify.templates"),
-      );
+      ctx.error([...path, "notify"], () => unknownName("template", name, templates, "notify.templates"));
     }
-    if (s.to && name === undefined) ctx.error(["rollback", "steps", i, "to"], "`to` goes with `notify`");
+    if (s.to && name === undefined) ctx.error([...path, "to"], "`to` goes with `notify`");
     s.to?.forEach((c, j) => {
       if (!channelsSet.has(c))
-        ctx.error(["rollback", "steps", i, "to", j], () =>
-          unknownName("channel", c, channels, "notify.channels"),
-        );
+        ctx.error([...path, "to", j], () => unknownName("channel", c, channels, "notify.channels"));
     });
     if (name !== undefined && !s.to && rollbackChannels === 0)
       ctx.error(
-        ["rollback", "steps", i, "notify"],
+        [...path, "notify"],
         `this step would tell nobody: add \`to: [channel]\`, or subscribe a channel to rollback.started`,
       );
-  });
+  }
 };
 
 /** Every probe in the runbook with its path. */

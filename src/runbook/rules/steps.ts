@@ -1,5 +1,6 @@
 /** Procedure steps say exactly one thing to do; providers and policies are complete. */
 import type { Path } from "../diagnostics.js";
+import { rollbackActions } from "../rollback-steps.js";
 import { KINDS } from "../schema/runbook.js";
 import type { RunbookRule } from "./context.js";
 
@@ -30,17 +31,13 @@ export const stepsDoOneThing: RunbookRule = (ctx) => {
   ctx.runbook.preflight.forEach((item, i) =>
     oneAction(ctx, ["preflight", i], item, ["check", "confirm", "run"]),
   );
+  const actions = ["revert", "migrations", "run", "check", "notify", "confirm", "wait"];
   ctx.runbook.rollback?.steps.forEach((s, i) =>
-    oneAction(ctx, ["rollback", "steps", i], s, [
-      "revert",
-      "migrations",
-      "run",
-      "check",
-      "notify",
-      "confirm",
-      "wait",
-    ]),
+    oneAction(ctx, ["rollback", "steps", i], s, [...actions, "choose"]),
   );
+  // The steps of a choice's options: ordinary steps, without a choice of their own.
+  for (const { path, step } of rollbackActions(ctx.runbook.rollback))
+    if (path.includes("choose")) oneAction(ctx, path, step, actions);
   ctx.runbook.smoke.forEach((s, i) => {
     if ("type" in s && s.name === undefined) {
       ctx.error(["smoke", i], "a smoke test needs a `name` (shown in the plan, the log and reports)");
@@ -118,16 +115,16 @@ export const migrationsComplete: RunbookRule = (ctx) => {
       );
     }
   }
-  const steps = ctx.runbook.rollback?.steps ?? [];
-  steps.forEach((s, i) => {
+  const steps = [...rollbackActions(ctx.runbook.rollback)];
+  steps.forEach(({ path, step: s }) => {
     if (s.migrations === "restore" && !m.rollback.restore) {
       ctx.error(
-        ["rollback", "steps", i, "migrations"],
+        [...path, "migrations"],
         "`migrations: restore` needs `migrations.rollback.restore`, the command that restores the backup",
       );
     }
   });
-  if (!steps.some((s) => s.migrations !== undefined)) {
+  if (!steps.some(({ step }) => step.migrations !== undefined)) {
     ctx.warn(
       ["migrations"],
       "the rollback procedure has no `migrations:` step; a rollback would leave this release's schema changes in place",
@@ -144,14 +141,11 @@ export const backupComplete: RunbookRule = (ctx) => {
     );
   }
   if (b?.file && !b.run) ctx.error(["backup", "file"], "`file` is where `run` writes the backup; add `run`");
-  ctx.runbook.rollback?.steps.forEach((s, i) => {
+  for (const { path, step: s } of rollbackActions(ctx.runbook.rollback)) {
     if (s.migrations !== undefined && !ctx.runbook.migrations) {
-      ctx.error(
-        ["rollback", "steps", i, "migrations"],
-        "there is no `migrations` section whose migrations to undo",
-      );
+      ctx.error([...path, "migrations"], "there is no `migrations` section whose migrations to undo");
     }
-  });
+  }
 };
 
 export const deployComplete: RunbookRule = (ctx) => {
