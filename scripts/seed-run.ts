@@ -241,6 +241,8 @@ interface WaitingView {
     step: string;
     what: string;
     form: string;
+    /** A rollback choice: its default is what the seed's people pick. */
+    default?: string;
     approvals: string[];
     counted: Array<{ by: string; role?: string }>;
     approvers: Array<{ role: string; count: number }>;
@@ -282,7 +284,17 @@ async function answer(
     answers.map(async ({ member, role }) => {
       answered.add(`${w.step} ${member}`);
       const verb =
-        w.form === "ack" ? ["ack", run, "--as", member] : ["approve", run, "--as", member, "--role", role];
+        w.form === "ack"
+          ? ["ack", run, "--as", member]
+          : [
+              "approve",
+              run,
+              "--as",
+              member,
+              "--role",
+              role,
+              ...(w.form === "choice" && w.default ? ["--choice", w.default] : []),
+            ];
       const a = await gantryOnce(verb, env);
       log(
         `  ${member} (${role}) ${verb[0]}s ${w.what}${a.code === 0 ? "" : `: refused — ${tail(a.stderr)}`}`,

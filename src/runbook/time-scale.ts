@@ -23,7 +23,7 @@ export const MIN_SPAN_MS = 100;
 export const MIN_INTERVAL_MS = 1000;
 
 /**
- * How long a person is given to answer a decision or a sign-off, at least, on a compressed
+ * How long a person is given to answer a decision, a sign-off or a rollback choice, at least, on a compressed
  * timeline: people answer no faster in a compressed run, and a busy machine delays them
  * further. A timeout longer as written keeps its own length.
  */
@@ -41,6 +41,9 @@ export function onTimeline(runbook: Runbook, env: string): Runbook {
   out.notify?.on.forEach((s, i) => floor(s.every, runbook.notify?.on[i]?.every));
   out.decisions.forEach((d, i) => floor(d.timeout, runbook.decisions[i]?.timeout, MIN_ANSWER_MS));
   out.checklists.forEach((c, i) => floor(c.timeout, runbook.checklists[i]?.timeout, MIN_ANSWER_MS));
+  out.rollback?.steps.forEach((s, i) =>
+    floor(s.choose?.timeout, runbook.rollback?.steps[i]?.choose?.timeout, MIN_ANSWER_MS),
+  );
   compressed.add(out);
   return out;
 }
