@@ -11,6 +11,7 @@ import {
   roleReferences,
   signalReferences,
 } from "./references.js";
+import { routinesValid } from "./routines.js";
 import { noLiteralSecrets } from "./secrets.js";
 import { commandsQuotable } from "./shell.js";
 import {
@@ -52,6 +53,7 @@ export const RULES: readonly RunbookRule[] = [
   anchorsExist,
   rulesCanFire,
   windowsValid,
+  routinesValid,
   templatesValid,
   commandsQuotable,
   noLiteralSecrets,
