@@ -327,6 +327,24 @@ const routines = program
   .option("--limit <n>", "runs shown (with --history; default 20)")
   .option("--json", "print as JSON")
   .addOption(dataDir())
+  .addHelpText(
+    "after",
+    `
+A routine, in the runbook (docs/probes.md, "Routines"):
+  routines:
+    - name: daily-drift
+      env: production
+      checks: [drift]              # checks.<name>, parity, drift
+      cron: "0 9 * * *"            # 5 fields, or 6 with leading seconds
+      timezone: America/New_York   # default UTC
+      alert: { to: [slack-engineering], template: drift-alert, onRecovery: true }
+
+Examples:
+  gantry routines runbook.yaml                     next times
+  gantry routines run runbook.yaml daily-drift     run it now (alerts when it fails)
+  gantry worker --routines runbook.yaml            run them on their schedules
+  gantry routines runbook.yaml --history`,
+  )
   .action(async (file: string, opts) => (await import("./routines.js")).routines(file, opts));
 
 routines
