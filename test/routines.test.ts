@@ -271,7 +271,7 @@ describe("routines", { concurrency: 2 }, () => {
     }
   });
 
-  it("gantry worker --routines runs a due routine on its schedule and alerts once per occurrence", async () => {
+  it("gantry worker --routines runs a due routine on its schedule and alerts once per occurrence, across a crash", async () => {
     const svc = await service();
     const inbox = await startWebhookReceiver({ secret: HOOK_SECRET }, (stop) => cleanups.push(stop));
     const w = workspace(svc.url, "*/2 * * * * *");
@@ -281,22 +281,35 @@ describe("routines", { concurrency: 2 }, () => {
       GANTRY_TEST_HOOK: inbox.url,
       GANTRY_TEST_HOOK_SECRET: HOOK_SECRET,
     };
-    const worker: ChildProcess = spawn(
-      process.execPath,
-      [BIN, "worker", "--routines", w.file, "--data-dir", w.dataDir],
-      { cwd: w.dir, env: { ...process.env, CI: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] },
-    );
     let log = "";
-    worker.stdout!.on("data", (d) => (log += d));
-    worker.stderr!.on("data", (d) => (log += d));
-    const exited = new Promise((resolve) => worker.on("exit", resolve));
-    cleanups.push(() => worker.kill("SIGKILL"));
-    const deadline = Date.now() + 30_000;
-    while (alerts(inbox).length < 2 && Date.now() < deadline && worker.exitCode === null) await sleep(100);
-    worker.kill("SIGTERM");
-    await exited;
+    const startWorker = () => {
+      const child: ChildProcess = spawn(
+        process.execPath,
+        [BIN, "worker", "--routines", w.file, "--data-dir", w.dataDir],
+        { cwd: w.dir, env: { ...process.env, CI: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      child.stdout!.on("data", (d) => (log += d));
+      child.stderr!.on("data", (d) => (log += d));
+      const exited = new Promise((resolve) => child.on("exit", resolve));
+      cleanups.push(() => child.kill("SIGKILL"));
+      return { child, exited };
+    };
+    const until = async (n: number, child: ChildProcess) => {
+      const deadline = Date.now() + 30_000;
+      while (alerts(inbox).length < n && Date.now() < deadline && child.exitCode === null) await sleep(100);
+    };
+    // A worker killed (no time to clean up), then another on the same database.
+    const first = startWorker();
+    await until(2, first.child);
+    first.child.kill("SIGKILL");
+    await first.exited;
+    const killedAt = alerts(inbox).length;
+    const second = startWorker();
+    await until(killedAt + 2, second.child);
+    second.child.kill("SIGTERM");
+    await second.exited;
     const got = alerts(inbox);
-    assert.ok(got.length >= 2, `alerts: ${got.length}\n${log}`);
+    assert.ok(got.length >= killedAt + 2, `alerts: ${got.length}\n${log}`);
     assert.match(log, /keeping routines daily, templated/);
     assert.match(log, /\[routine daily\] \S+: failed \(health, drift\); failure alert → ops/);
     for (const a of got) {
@@ -304,7 +317,7 @@ describe("routines", { concurrency: 2 }, () => {
       // A scheduled time of `*/2 * * * * *`: an even second.
       assert.match(a.occurrence, /:[0-5][02468]\.000Z$/);
     }
-    // One alert per occurrence, every occurrence recorded.
+    // One alert per occurrence, across the kill and the second worker; every occurrence recorded.
     const occurrences = got.map((a) => a.occurrence);
     assert.equal(new Set(occurrences).size, occurrences.length, occurrences.join(", "));
     const history = await gantry(

@@ -15,7 +15,10 @@ export const routinesValid: RunbookRule = (ctx) => {
   ];
   const channels = Object.keys(rb.notify?.channels ?? {});
   const templates = Object.keys(rb.notify?.templates ?? {});
+  const known = { checks: new Set(checks), channels: new Set(channels), templates: new Set(templates) };
   const seen = new Map<string, number>();
+  // Runbooks repeat schedules; a hostile file has thousands of routines: parse each once.
+  const crons = new Map<string, ReturnType<typeof parseCron>>();
   rb.routines.forEach((r, i) => {
     const at = (...rest: Path): Path => ["routines", i, ...rest];
     const first = seen.get(r.name);
@@ -28,7 +31,7 @@ export const routinesValid: RunbookRule = (ctx) => {
     if (!Object.hasOwn(rb.environments, r.env))
       ctx.error(at("env"), () => unknownName("environment", r.env, envs, "environments"));
     r.checks.forEach((c, j) => {
-      if (!checks.includes(c))
+      if (!known.checks.has(c))
         ctx.error(at("checks", j), () =>
           unknownName("check", c, checks, "checks (or declare parity or drift)"),
         );
@@ -41,14 +44,20 @@ export const routinesValid: RunbookRule = (ctx) => {
         at("timezone"),
         `unknown time zone \`${r.timezone}\`; use an IANA name such as America/New_York or UTC`,
       );
-    const cron = parseCron(r.cron, timeZoneOk ? r.timezone : "UTC");
-    if (!cron.ok) ctx.error(at("cron"), `bad cron expression \`${r.cron}\`: ${cron.error}`);
+    const zone = timeZoneOk ? r.timezone : "UTC";
+    const key = `${zone} ${r.cron}`;
+    if (!crons.has(key) && ctx.full) ctx.stopped();
+    else {
+      const cron = crons.get(key) ?? parseCron(r.cron, zone);
+      crons.set(key, cron);
+      if (!cron.ok) ctx.error(at("cron"), `bad cron expression \`${r.cron}\`: ${cron.error}`);
+    }
     r.alert?.to.forEach((c, j) => {
-      if (!channels.includes(c))
+      if (!known.channels.has(c))
         ctx.error(at("alert", "to", j), () => unknownName("channel", c, channels, "notify.channels"));
     });
     const template = r.alert?.template;
-    if (template !== undefined && !templates.includes(template))
+    if (template !== undefined && !known.templates.has(template))
       ctx.error(at("alert", "template"), () =>
         unknownName("template", template, templates, "notify.templates"),
       );
