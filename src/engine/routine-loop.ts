@@ -5,9 +5,10 @@
  * Why a loop and not DBOS's own schedules: the times come from the same cron reader that
  * `gantry routines` lists them with and validation checks (src/runbook/cron.ts), and the runbook
  * files a worker watches are its command line, not rows to keep in step. Durability is DBOS's:
- * a second worker, or this one restarted, starting the same occurrence gets the workflow that
- * exists (same id), and a workflow cut short by a crash is recovered by DBOS at the next
- * launch. An occurrence whose time passes while no worker runs is not run late; the next one is
+ * a worker restarted after a crash (one executor per database at a time) that starts the same
+ * occurrence gets the workflow that exists (same id), and a workflow cut short by the crash is
+ * recovered by DBOS at the next launch; the occurrence's rows (src/store/routines.ts) stop a
+ * repeat even outside DBOS (`gantry routines run --at`). An occurrence whose time passes while no worker runs is not run late; the next one is
  * (`gantry routines run FILE NAME --at TIME` runs a missed one by hand, once).
  */
 import { DBOS } from "@dbos-inc/dbos-sdk";

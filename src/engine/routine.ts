@@ -4,8 +4,8 @@
  * sent through each of its channels.
  *
  * Once per occurrence: an occurrence is the routine's name and its scheduled time. Its result
- * is one row (src/store/routines.ts) written once: whoever runs the occurrence again (a second
- * worker, a restart, `gantry routines run … --at`) finds it and runs no check. Each channel's
+ * is one row (src/store/routines.ts) written once: whoever runs the occurrence again (a worker
+ * restarted, `gantry routines run … --at`) finds it and runs no check. Each channel's
  * alert is recorded when the channel accepted it and carries the key of the occurrence and
  * channel; an alert that was not accepted is tried again the next time the occurrence runs.
  * In `gantry worker` the occurrence is a DBOS workflow whose id is the occurrence
