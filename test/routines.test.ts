@@ -24,6 +24,7 @@ import { EventStore } from "../src/store/events.js";
 import { type RoutineRun, RoutineStore } from "../src/store/routines.js";
 import { BIN } from "./helpers/paths.js";
 import { type PostgresServer, startPostgres } from "./helpers/postgres-server.js";
+import { shownText, startSlackApi } from "./helpers/slack-api.js";
 import { createDatabase } from "./helpers/sql.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
 
@@ -41,6 +42,7 @@ before(async () => {
 
 const TOKEN = "tok-never-shown-4711";
 const HOOK_SECRET = "whsec_dGVzdC1zZWNyZXQtZm9yLXJvdXRpbmVz";
+const SLACK_TOKEN = "xoxb-routines-never-shown";
 
 interface Ran {
   code: number | null;
@@ -88,7 +90,11 @@ async function service(): Promise<{ url: string; healthy: (on: boolean) => void 
   };
 }
 
-function workspace(url: string, cron: string): { dir: string; file: string; dataDir: string } {
+function workspace(
+  url: string,
+  cron: string,
+  slackApi?: string,
+): { dir: string; file: string; dataDir: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gantry-routines-"));
   fs.chmodSync(dir, 0o755);
   const dataDir = path.join(dir, ".gantry");
@@ -114,7 +120,7 @@ drift:
 notify:
   channels:
     ops: { type: webhook, url: env:GANTRY_TEST_HOOK, secret: env:GANTRY_TEST_HOOK_SECRET, retry: [] }
-  templates:
+${slackApi ? `    eng: { type: slack, token: env:GANTRY_TEST_SLACK_TOKEN, channel: "#engineering", api: "${slackApi}", retry: [] }\n` : ""}  templates:
     short: { text: "{{ routine.name }} {{ routine.status }} at {{ routine.at }}: {{ reason }}" }
 deploy: { provider: command, deploy: "true", rollback: "true" }
 routines:
@@ -124,7 +130,7 @@ routines:
     checks: [health, drift]
     cron: "${cron}"
     timezone: America/New_York
-    alert: { to: [ops], onRecovery: true }
+    alert: { to: [${slackApi ? "ops, eng" : "ops"}], onRecovery: true }
   - name: templated
     env: production
     checks: [health]
@@ -154,7 +160,10 @@ describe("routines", { concurrency: 2 }, () => {
   it("run now: a failure alerts once per occurrence, passing again says so, each run is recorded", async () => {
     const svc = await service();
     const inbox = await startWebhookReceiver({ secret: HOOK_SECRET }, (stop) => cleanups.push(stop));
-    const w = workspace(svc.url, "0 9 * * *");
+    const slack = await startSlackApi({ token: SLACK_TOKEN, channels: ["#engineering"] }, (stop) =>
+      cleanups.push(stop),
+    );
+    const w = workspace(svc.url, "0 9 * * *", slack.url);
     const url = await createDatabase(postgres.url, "routines_now");
     // In this process (the occurrence code `gantry routines run` and the worker share), then the CLI.
     const pool = new pg.Pool({ connectionString: url, max: 2 });
@@ -165,6 +174,7 @@ describe("routines", { concurrency: 2 }, () => {
       GANTRY_TEST_TOKEN: TOKEN,
       GANTRY_TEST_HOOK: inbox.url,
       GANTRY_TEST_HOOK_SECRET: HOOK_SECRET,
+      GANTRY_TEST_SLACK_TOKEN: SLACK_TOKEN,
     });
     const source = fs.readFileSync(w.file, "utf8");
     const runbook = loadRunbookText(source, w.file).runbook!;
@@ -183,8 +193,13 @@ describe("routines", { concurrency: 2 }, () => {
     );
     assert.deepEqual(
       failed.alerts.map((a) => [a.channel, a.kind, a.ok, a.sent]),
-      [["ops", "failure", true, true]],
+      [
+        ["ops", "failure", true, true],
+        ["eng", "failure", true, true],
+      ],
     );
+    assert.equal(slack.messages.length, 1);
+    assert.match(shownText(slack.messages[0]!), /Routine daily .* failed: shop in production/);
     let got = alerts(inbox);
     assert.equal(got.length, 1);
     assert.equal(got[0]!.type, "routine.failed");
@@ -199,9 +214,13 @@ describe("routines", { concurrency: 2 }, () => {
     assert.equal(again.run.startedAt, failed.run.startedAt);
     assert.deepEqual(
       again.alerts.map((a) => [a.ok, a.sent]),
-      [[true, false]],
+      [
+        [true, false],
+        [true, false],
+      ],
     );
     assert.equal(alerts(inbox).length, 1);
+    assert.equal(slack.messages.length, 1);
 
     svc.healthy(true);
     const passed = await run("daily", "2026-12-02T14:00:00Z");
@@ -210,6 +229,8 @@ describe("routines", { concurrency: 2 }, () => {
     assert.equal(got.length, 2);
     assert.equal(got[1]!.type, "routine.recovered");
     assert.match(got[1]!.text, /Routine daily .* passed again: shop in production, all 2 checks passed/);
+    assert.equal(slack.messages.length, 2);
+    assert.match(shownText(slack.messages[1]!), /passed again/);
     // Passing after a pass says nothing.
     const quiet = await run("daily", "2026-12-03T14:00:00Z");
     assert.deepEqual(quiet.alerts, []);
@@ -222,7 +243,7 @@ describe("routines", { concurrency: 2 }, () => {
     assert.match(got[2]!.text, /^templated failed at \S+Z: health: /);
 
     // Through the binary: the exit code and the table of a failed run, the history, the next times.
-    const env = { GANTRY_DATABASE_URL: url };
+    const env = { GANTRY_DATABASE_URL: url, GANTRY_TEST_SLACK_TOKEN: SLACK_TOKEN };
     const cli = await gantry(
       ["routines", "run", w.file, "daily", "--at", "2026-12-04T14:00:00Z"],
       w.dir,
@@ -233,6 +254,7 @@ describe("routines", { concurrency: 2 }, () => {
     assert.match(cli.stdout, /^health\s+http\s+500\s+.*FAILED$/m);
     assert.match(cli.stdout, /^drift: .*STRIPE_KEY/m);
     assert.match(cli.stdout, /failure alert → ops: /);
+    assert.match(cli.stdout, /failure alert → eng: posted to #engineering/);
     assert.equal(alerts(inbox).length, 4);
 
     const history = await gantry(
@@ -264,9 +286,9 @@ describe("routines", { concurrency: 2 }, () => {
     // The credential the failing service echoed, and the hook's secrets, never leave Gantry.
     const everything = [cli, history].map((r) => r.stdout + r.stderr);
     everything.push(JSON.stringify([failed, again, passed, quiet]));
-    everything.push(...inbox.requests.map((r) => r.body));
+    everything.push(...inbox.requests.map((r) => r.body), ...slack.messages.map(shownText));
     for (const text of everything) {
-      for (const secret of [TOKEN, HOOK_SECRET, inbox.url])
+      for (const secret of [TOKEN, HOOK_SECRET, inbox.url, SLACK_TOKEN])
         assert.ok(!text.includes(secret), `shown: ${secret}`);
     }
   });
