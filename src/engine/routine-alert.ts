@@ -38,17 +38,25 @@ export function alertMessage(a: AlertInput): Message {
   );
   const template = spec.alert?.template ? runbook.notify?.templates[spec.alert.template] : undefined;
   const root = path.dirname(path.resolve(a.file));
-  const fill = (t: string) => a.scope.secrets.redact(renderTemplate(t, values, { root }));
-  const text = template ? fill(template.text) : a.scope.secrets.redact(defaultText(a, failed, reason));
-  const subject = template?.subject
-    ? fill(template.subject)
-    : `${service} (${run.environment}): routine ${spec.name} ${kind === "failure" ? "failed" : "passed again"}`;
+  const redact = a.scope.secrets.redact;
+  const fallback = redact(defaultText(a, failed, reason));
+  // A template that cannot be filled in (an include gone, over the size limit) still alerts.
+  const fill = (t: string, otherwise: string) => {
+    try {
+      return redact(renderTemplate(t, values, { root }));
+    } catch (e) {
+      return `${otherwise}\n(template ${spec.alert?.template} could not be filled in: ${redact((e as Error).message)})`;
+    }
+  };
+  const text = template ? fill(template.text, fallback) : fallback;
+  const plainSubject = `${service} (${run.environment}): routine ${spec.name} ${kind === "failure" ? "failed" : "passed again"}`;
+  const subject = template?.subject ? fill(template.subject, plainSubject) : plainSubject;
   return {
     key: a.key,
     event: kind === "failure" ? "routine.failed" : "routine.recovered",
     subject,
     text,
-    ...(template?.html ? { html: fill(template.html) } : {}),
+    ...(template?.html ? { html: fill(template.html, fallback) } : {}),
     release: {
       run: `routine/${service}/${spec.name}/${run.occurrence}`,
       service,

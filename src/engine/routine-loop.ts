@@ -8,8 +8,9 @@
  * a worker restarted after a crash (one executor per database at a time) that starts the same
  * occurrence gets the workflow that exists (same id), and a workflow cut short by the crash is
  * recovered by DBOS at the next launch; the occurrence's rows (src/store/routines.ts) stop a
- * repeat even outside DBOS (`gantry routines run --at`). An occurrence whose time passes while no worker runs is not run late; the next one is
- * (`gantry routines run FILE NAME --at TIME` runs a missed one by hand, once).
+ * repeat even outside DBOS (`gantry routines run --at`). An occurrence whose time passes while
+ * no worker runs is not run late; the next one is (`gantry routines run FILE NAME --at TIME`
+ * runs a missed one by hand, once).
  */
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import { nextTimes } from "../runbook/cron.js";
