@@ -17,11 +17,11 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
-import { runRoutineNow } from "../src/app/routines.js";
+import { type HistoryEntry, runRoutineNow } from "../src/app/routines.js";
 import { loadRunbookText } from "../src/runbook/load.js";
 import { migrate } from "../src/store/database.js";
 import { EventStore } from "../src/store/events.js";
-import { type RoutineRun, RoutineStore } from "../src/store/routines.js";
+import { RoutineStore } from "../src/store/routines.js";
 import { BIN } from "./helpers/paths.js";
 import { type PostgresServer, startPostgres } from "./helpers/postgres-server.js";
 import { shownText, startSlackApi } from "./helpers/slack-api.js";
@@ -263,7 +263,7 @@ describe("routines", { concurrency: 2 }, () => {
       env,
     );
     assert.equal(history.code, 0, history.stderr);
-    const runs = JSON.parse(history.stdout) as RoutineRun[];
+    const runs = JSON.parse(history.stdout) as HistoryEntry[];
     assert.deepEqual(
       runs.map((r) => [r.occurrence, r.passed, r.trigger]),
       [
@@ -274,6 +274,10 @@ describe("routines", { concurrency: 2 }, () => {
       ],
     );
     assert.match(runs[0]!.results[0]!.message, /500/);
+    assert.deepEqual(
+      runs.map((r) => r.alerts.map((a) => `${a.kind} ${a.channel}`)),
+      [["failure ops", "failure eng"], [], ["recovery ops", "recovery eng"], ["failure ops", "failure eng"]],
+    );
 
     const list = await gantry(["routines", w.file, "--json"], w.dir, {});
     assert.equal(list.code, 0, list.stderr);

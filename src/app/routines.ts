@@ -82,13 +82,18 @@ export async function runRoutineNow(
   );
 }
 
-/** The latest recorded runs of the runbook's routines (or of one), newest first. */
+export type HistoryEntry = RoutineRun & { alerts: Array<{ channel: string; kind: string; detail: string }> };
+
+/** The latest recorded runs of the runbook's routines (or of one), newest first, with the alerts each sent. */
 export async function routineHistory(
   runbook: Runbook,
   store: RoutineStore,
   name: string | undefined,
   limit: number,
-): Promise<RoutineRun[]> {
+): Promise<HistoryEntry[]> {
   if (name !== undefined) findRoutine(runbook, name);
-  return store.history(runbook.metadata.service, name, limit);
+  const runs = await store.history(runbook.metadata.service, name, limit);
+  return Promise.all(
+    runs.map(async (r) => ({ ...r, alerts: await store.alerts(r.service, r.routine, r.occurrence) })),
+  );
 }

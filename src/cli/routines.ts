@@ -7,7 +7,7 @@
  * `gantry worker --routines FILE…` runs them on their schedules (loadWatched).
  */
 import fs from "node:fs";
-import { listRoutines, routineHistory, runRoutineNow } from "../app/routines.js";
+import { type HistoryEntry, listRoutines, routineHistory, runRoutineNow } from "../app/routines.js";
 import type { CheckResult } from "../checks/run.js";
 import type { RoutineOutcome } from "../engine/routine.js";
 import type { WatchedRoutine } from "../engine/routine-loop.js";
@@ -16,7 +16,7 @@ import type { Measurement } from "../probes/types.js";
 import { loadRunbook, loadRunbookText } from "../runbook/load.js";
 import type { Runbook } from "../runbook/schema/runbook.js";
 import type { DatabaseOptions } from "../store/database.js";
-import type { RecordedCheck, RoutineRun } from "../store/routines.js";
+import type { RecordedCheck } from "../store/routines.js";
 import { err, json, out, printDiagnostics } from "./output.js";
 
 function load(file: string): { runbook: Runbook; source: string } {
@@ -74,11 +74,15 @@ async function history(runbook: Runbook, options: RoutinesOptions): Promise<void
   for (const r of runs) out(historyLine(r));
 }
 
-function historyLine(r: RoutineRun): string {
+function historyLine(r: HistoryEntry): string {
   const ok = r.results.filter((c) => c.phase === "successful").length;
   const failed = r.results.filter((c) => c.phase !== "successful");
-  const why = failed.map((c) => `${c.name}: ${c.message}`).join("; ");
-  return `${r.occurrence}  ${r.routine}  ${r.passed ? "passed" : "FAILED"}  ${ok}/${r.results.length} checks  (${r.trigger}, ran ${r.startedAt})${why ? `\n    ${why}` : ""}`;
+  const lines = [
+    `${r.occurrence}  ${r.routine}  ${r.passed ? "passed" : "FAILED"}  ${ok}/${r.results.length} checks  (${r.trigger}, ran ${r.startedAt})`,
+    ...failed.map((c) => `    ${c.name}: ${c.message}`),
+    ...r.alerts.map((a) => `    ${a.kind} alert → ${a.channel}: ${a.detail}`),
+  ];
+  return lines.join("\n");
 }
 
 export interface RunOptions extends DatabaseOptions {
