@@ -7,6 +7,7 @@
  * `gantry worker --routines FILE…` runs them on their schedules (loadWatched).
  */
 import fs from "node:fs";
+import path from "node:path";
 import { type HistoryEntry, listRoutines, routineHistory, runRoutineNow } from "../app/routines.js";
 import type { CheckResult } from "../checks/run.js";
 import type { RoutineOutcome } from "../engine/routine.js";
@@ -162,11 +163,19 @@ async function withStores<T>(
 /** The routines of the runbook files a worker watches; refuses a file that is invalid or has none. */
 export function loadWatched(files: string[]): WatchedRoutine[] {
   const watched: WatchedRoutine[] = [];
-  for (const file of files) {
+  const once = files.filter((f, i) => files.findIndex((g) => path.resolve(g) === path.resolve(f)) === i);
+  for (const file of once) {
     const { runbook, source } = load(file);
     if (runbook.routines.length === 0) throw new UsageError(`--routines: ${file} declares no routines`);
-    for (const spec of runbook.routines)
+    for (const spec of runbook.routines) {
+      // An occurrence is the service, the routine and the time: two files cannot share one.
+      const other = watched.find((w) => w.service === runbook.metadata.service && w.spec.name === spec.name);
+      if (other)
+        throw new UsageError(
+          `--routines: ${file} and ${other.file} both declare routine ${spec.name} of service ${runbook.metadata.service}; rename one`,
+        );
       watched.push({ file, source, service: runbook.metadata.service, spec });
+    }
   }
   return watched;
 }
