@@ -19,7 +19,7 @@ export interface Message {
    * a receiver or a later look-up can tell a repeat.
    */
   key: string;
-  event: NotifyEvent | "test";
+  event: NotifyEvent | "test" | "routine.failed" | "routine.recovered";
   subject?: string;
   text: string;
   /** An HTML version (email), when the template has one. */

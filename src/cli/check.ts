@@ -104,7 +104,8 @@ const MARK: Record<string, string> = {
   inconclusive: "?",
 };
 
-function table(runbook: Runbook, env: string, results: CheckResult[]): string {
+/** The results as `gantry check` prints them: a summary line, a table, then each reason. */
+export function table(runbook: Runbook, env: string, results: CheckResult[]): string {
   const rows = results.map((r) => [
     r.name,
     r.type,

@@ -307,9 +307,61 @@ program
 
 program
   .command("worker")
-  .description("Run queued releases (gantry release --detach) and resume interrupted ones, until stopped.")
+  .description(
+    "Run queued releases (gantry release --detach) and resume interrupted ones, until stopped; with --routines, also the routines of those runbooks on their schedules.",
+  )
+  .option("--routines <file...>", "runbook files whose routines this worker runs (gantry routines --help)")
   .addOption(dataDir())
   .action(async (opts) => (await import("./runs.js")).worker(opts));
+
+const routines = program
+  .command("routines")
+  .description(
+    "A runbook's routines (checks on a schedule, outside releases): each with its next times, or with --history what their runs found. `gantry worker --routines FILE` runs them.",
+  )
+  .argument("<file>", "runbook file")
+  .option(
+    "--history",
+    "the recorded runs, newest first: pass or fail, each check's result, when, which occurrence",
+  )
+  .option("--routine <name>", "only this routine's runs (with --history)")
+  .option("--limit <n>", "runs shown (with --history; default 20)")
+  .option("--json", "print as JSON")
+  .addOption(dataDir())
+  .addHelpText(
+    "after",
+    `
+A routine, in the runbook (docs/probes.md, "Routines"):
+  routines:
+    - name: daily-drift
+      env: production
+      checks: [drift]              # checks.<name>, parity, drift
+      cron: "0 9 * * *"            # 5 fields, or 6 with leading seconds
+      timezone: America/New_York   # default UTC
+      alert: { to: [slack-engineering], template: drift-alert, onRecovery: true }
+
+Examples:
+  gantry routines runbook.yaml                     next times
+  gantry routines run runbook.yaml daily-drift     run it now (alerts when it fails)
+  gantry worker --routines runbook.yaml            run them on their schedules
+  gantry routines runbook.yaml --history`,
+  )
+  .action(async (file: string, opts) => (await import("./routines.js")).routines(file, opts));
+
+routines
+  .command("run")
+  .description(
+    "Run one routine now: its checks, recorded like a scheduled run, and its alert when it fails (once per occurrence and channel). Exit 0 passed, 4 a check failed, 9 one could not be measured, 1 an alert was not delivered.",
+  )
+  .argument("<file>", "runbook file")
+  .argument("<name>", "the routine (routines[].name)")
+  .option(
+    "--at <time>",
+    "the occurrence, ISO 8601 (e.g. a scheduled time a worker missed); an occurrence that ran already is not run again (default now)",
+  )
+  .option("--json", "print the result as JSON")
+  .addOption(dataDir())
+  .action(async (file: string, name: string, opts) => (await import("./routines.js")).run(file, name, opts));
 
 program
   .command("server")

@@ -293,7 +293,11 @@ export async function resume(runId: string | undefined, options: DatabaseOptions
   }
 }
 
-export async function worker(options: DatabaseOptions) {
+export async function worker(options: DatabaseOptions & { routines?: string[] }) {
+  // The routines it keeps are read, and refused when invalid, before it takes the database.
+  const routines = options.routines?.length
+    ? await import("./routines.js").then((m) => ({ m, watched: m.loadWatched(options.routines!) }))
+    : undefined;
   const engine = await openForVerb(() => startEngine({ ...options, verb: "worker", worker: true }));
   const progress = plainProgress({
     write: (line: string) => process.stdout.write(line),
@@ -315,8 +319,9 @@ export async function worker(options: DatabaseOptions) {
     }
   });
   err(
-    `gantry worker (pid ${process.pid}) on ${engine.db.where}: taking queued releases${recovered.length ? `; resumed ${recovered.join(", ")}` : ""}. Ctrl-C stops it; runs stay resumable.`,
+    `gantry worker (pid ${process.pid}) on ${engine.db.where}: taking queued releases${recovered.length ? `; resumed ${recovered.join(", ")}` : ""}${routines ? `; keeping routines ${routines.watched.map((r) => r.spec.name).join(", ")}` : ""}. Ctrl-C stops it; runs stay resumable.`,
   );
+  if (routines) await routines.m.keep(routines.watched);
   // Until a signal, or the loss of the executor lock: the guard stops the process.
   guardExecutor(
     engine,

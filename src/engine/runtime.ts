@@ -27,6 +27,7 @@ import {
 import { EventStore, type NewEvent } from "../store/events.js";
 import { acquireExecutor, type ExecutorLock, type LockLost } from "../store/executor.js";
 import { courierId, courierWorkflow } from "./courier.js";
+import { routineWorkflow } from "./routine-loop.js";
 import { foldRun } from "./state.js";
 import type { RunInput, RunResult } from "./types.js";
 import { ENGINE_VERSION, FIRST_ENGINE_VERSION, INTERNAL_QUEUE, QUEUE, WORKFLOW_NAME } from "./version.js";
@@ -37,6 +38,7 @@ let registered: ((input: RunInput) => Promise<RunResult>) | undefined;
 function workflow(): (input: RunInput) => Promise<RunResult> {
   registered ??= DBOS.registerWorkflow(releaseWorkflow, { name: WORKFLOW_NAME });
   courierWorkflow();
+  routineWorkflow();
   return registered;
 }
 

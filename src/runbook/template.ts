@@ -143,6 +143,20 @@ export const TEMPLATE_ROOTS: Record<string, Root> = {
     scopes: ["message"],
     fields: "any",
   },
+  routine: {
+    doc: "the routine run an alert is about: name, description, env, cron, at (the occurrence), status (failed or recovered), failed (names of the checks that did not pass), results (name, type, phase, value, message of each check)",
+    scopes: ["message"],
+    fields: {
+      name: true,
+      description: true,
+      env: true,
+      cron: true,
+      at: true,
+      status: true,
+      failed: true,
+      results: "any",
+    },
+  },
   links: {
     doc: "links: run, and dashboard (from env.vars.dashboard_url) when there is one",
     scopes: ["message"],

@@ -235,6 +235,30 @@ CREATE TABLE IF NOT EXISTS gantry.tokens (
   last_used_at timestamptz
 );
 CREATE INDEX IF NOT EXISTS tokens_identity ON gantry.tokens (identity);
+-- Routines (src/store/routines.ts): one row per occurrence run, one per alert delivered.
+CREATE TABLE IF NOT EXISTS gantry.routine_runs (
+  service text NOT NULL,
+  routine text NOT NULL,
+  occurrence timestamptz NOT NULL,
+  trigger text NOT NULL,
+  environment text NOT NULL,
+  passed boolean NOT NULL,
+  results jsonb NOT NULL,
+  started_at timestamptz NOT NULL,
+  finished_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (service, routine, occurrence)
+);
+CREATE TABLE IF NOT EXISTS gantry.routine_alerts (
+  service text NOT NULL,
+  routine text NOT NULL,
+  occurrence timestamptz NOT NULL,
+  channel text NOT NULL,
+  kind text NOT NULL,
+  key text NOT NULL,
+  detail text NOT NULL,
+  sent_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (service, routine, occurrence, channel)
+);
 `;
 
 /** Creates Gantry's schema when missing (idempotent; one process at a time). */

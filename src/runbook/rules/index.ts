@@ -13,6 +13,7 @@ import {
   signalReferences,
 } from "./references.js";
 import { rollbackChoicesValid } from "./rollback.js";
+import { routinesValid } from "./routines.js";
 import { noLiteralSecrets } from "./secrets.js";
 import { commandsQuotable } from "./shell.js";
 import {
@@ -57,6 +58,7 @@ export const RULES: readonly RunbookRule[] = [
   rulesCanFire,
   windowsValid,
   hoursValid,
+  routinesValid,
   templatesValid,
   commandsQuotable,
   noLiteralSecrets,

@@ -21,6 +21,7 @@ import { Notify } from "./notify.js";
 import { Checklist, Component, Decision, Role, Slas } from "./people.js";
 import { Probe } from "./probes.js";
 import { Rollback } from "./rollback.js";
+import { Routine } from "./routines.js";
 
 export const API_VERSION = "gantry/v1";
 export const KINDS = ["release", "secret-rotation", "drill", "incident"] as const;
@@ -172,6 +173,10 @@ export const Runbook = z
       .meta({ description: "The release schedule around the deploy: T-7d … T+7d." }),
     success: Success.optional(),
     slas: Slas.optional(),
+    routines: z
+      .array(Routine)
+      .default([])
+      .meta({ description: "Checks run on a schedule outside releases (gantry worker --routines)." }),
   })
   .meta({ title: "Gantry runbook v1", description: "A release runbook for Gantry." });
 
