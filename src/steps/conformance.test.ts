@@ -117,6 +117,15 @@ rollback:
     - name: notify
       notify: rolled
       to: [hook]
+    - name: pick
+      choose:
+        default: slow
+        options:
+          - name: quick
+            when: up >= 1
+            steps: [{ run: echo chose quick }]
+          - name: slow
+            steps: [{ wait: 1s }]
 notify:
   channels:
     hook: { type: webhook, url: env:CONFORMANCE_HOOK_URL, secret: env:CONFORMANCE_HOOK_SECRET }
@@ -157,6 +166,7 @@ const ROLLBACKS: Record<string, Case> = {
   confirm: { steps: ["deploy"], rollback: "rollback:confirm", approve: true },
   migrations: { steps: ["migrate:expand", "deploy"], rollback: "rollback:schema" },
   notify: { steps: ["deploy"], rollback: "rollback:notify" },
+  choose: { steps: ["deploy"], rollback: "rollback:pick" },
 };
 
 const FACTS: ReadonlySet<keyof RunFacts> = new Set([
@@ -298,6 +308,7 @@ async function conforms(id: string, c: Case, outcome: string, act: boolean) {
     );
     assert.equal(rows.rowCount, 1, `${id} acts but is not a recorded step`);
   }
+  return events;
 }
 
 describe("step conformance: every kind in a real DBOS workflow", () => {
@@ -318,7 +329,18 @@ describe("step conformance: every kind in a real DBOS workflow", () => {
       const module = ROLLBACK_MODULES[form as keyof typeof ROLLBACK_MODULES]!;
       assert.equal(module.kind, "rollback");
       const told = hook.requests.length;
-      await conforms(c.rollback!, c, "rolled_back", module.mode === "act");
+      const events = await conforms(c.rollback!, c, "rolled_back", module.mode === "act");
+      if (form === "choose") {
+        const chosen = events.filter((e) => e.kind === "rollback.chosen");
+        assert.equal(chosen.length, 1);
+        assert.equal(chosen[0]!.data.option, "quick", "the condition `up >= 1` held");
+        assert.equal(chosen[0]!.data.by, "condition");
+        const ran = events.filter((e) => e.kind === "step.finished" && e.step?.startsWith("rollback:pick:"));
+        assert.deepEqual(
+          ran.map((e) => [e.step, e.data.status]),
+          [["rollback:pick:quick:1", "passed"]],
+        );
+      }
       if (form === "notify") {
         const got = hook.requests.slice(told);
         assert.equal(got.length, 1, "the notify step told its channel once");
