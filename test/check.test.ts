@@ -13,34 +13,13 @@ import path from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stopServer } from "../src/store/embedded.js";
-import { BIN } from "./helpers/paths.js";
+import { gantryAsync as gantry, type RunResult } from "./helpers/run.js";
 import { type Workspace, workspace } from "./helpers/workspace.js";
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function gantry(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      env: { ...process.env, CI: "1", GANTRY_USER: "tester", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** A JSON endpoint on loopback whose answer a test can change. */
 async function inventoryServer(body: () => unknown): Promise<string> {
@@ -73,7 +52,7 @@ describe("gantry check", { concurrency: 3 }, () => {
       stdio: "ignore",
     });
     cleanups.push(() => service.kill("SIGKILL"));
-    let r: Ran | undefined;
+    let r: RunResult | undefined;
     for (let i = 0; i < 50; i++) {
       r = await gantry(["check", w.runbook, "--env", "local"], w.dir);
       if (!/connection refused/.test(r.stdout)) break;

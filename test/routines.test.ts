@@ -24,6 +24,7 @@ import { EventStore } from "../src/store/events.js";
 import { RoutineStore } from "../src/store/routines.js";
 import { BIN } from "./helpers/paths.js";
 import { type PostgresServer, startPostgres } from "./helpers/postgres-server.js";
+import { gantryAsync as gantry } from "./helpers/run.js";
 import { shownText, startSlackApi } from "./helpers/slack-api.js";
 import { createDatabase } from "./helpers/sql.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
@@ -43,27 +44,6 @@ before(async () => {
 const TOKEN = "tok-never-shown-4711";
 const HOOK_SECRET = "whsec_dGVzdC1zZWNyZXQtZm9yLXJvdXRpbmVz";
 const SLACK_TOKEN = "xoxb-routines-never-shown";
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function gantry(args: string[], cwd: string, env: Record<string, string>): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      env: { ...process.env, CI: "1", GANTRY_USER: "tester", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** The service: /health answers 200, or 500 echoing the credential it was sent; /inventory lists its keys. */
 async function service(): Promise<{ url: string; healthy: (on: boolean) => void }> {
