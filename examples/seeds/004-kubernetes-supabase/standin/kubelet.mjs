@@ -4,7 +4,7 @@
  * ReplicaSet has pods, and stops it when that ReplicaSet has none left (scaled down after a
  * rollout, or after a rollback). One process stands for all the replicas of a version. Its
  * readiness probe is the process's /healthz: `answers(pod)` is the Kubernetes stand-in's
- * readyWhen, so a pod is ready once its process serves. As a Service does, the ingress routes
+ * readyWhen, so a pod is ready once its process has served for READY_AFTER_MS. As a Service does, the ingress routes
  * only to a version whose pods the cluster reports ready: a never-ready pod's process runs,
  * and gets no traffic.
  */
@@ -15,6 +15,10 @@ import { fileURLToPath } from "node:url";
 import { NAMESPACE, POD_PORTS } from "./ports.mjs";
 
 const APP = fileURLToPath(new URL("./app.mjs", import.meta.url));
+// The readiness probe's initial delay: a pod is ready once its process has answered for this
+// long, as with `initialDelaySeconds`. Prometheus (a scrape a second) has two samples of a new
+// pod by then, so the T+0 checkpoint's rate() queries find its series.
+const READY_AFTER_MS = 2500;
 
 const tagOf = (ref, image) => {
   const [name, tag] = String(ref)
@@ -57,7 +61,17 @@ export function startKubelet({ k8s, image, versions, env, logs }) {
       stdio: ["ignore", log, log],
     });
     fs.closeSync(log);
-    const pod = { deployment, version, port, revision, ready: false, answering: false, child, exited: false };
+    const pod = {
+      deployment,
+      version,
+      port,
+      revision,
+      ready: false,
+      answering: false,
+      answeringSince: undefined,
+      child,
+      exited: false,
+    };
     child.once("exit", () => {
       pod.exited = true;
     });
@@ -85,7 +99,8 @@ export function startKubelet({ k8s, image, versions, env, logs }) {
   function probe(pod) {
     fetch(`http://127.0.0.1:${pod.port}/healthz`, { signal: AbortSignal.timeout(500) })
       .then((r) => {
-        pod.answering = r.ok;
+        if (r.ok) pod.answeringSince ??= Date.now();
+        pod.answering = r.ok && Date.now() - pod.answeringSince >= READY_AFTER_MS;
         return r.arrayBuffer();
       })
       .catch(() => undefined);
