@@ -34,7 +34,8 @@ export interface SeedRelease {
   /** The environment, when not the manifest's (a staging release before production's). */
   env?: string;
   expect: string;
-  reason?: string;
+  /** A text the run's reason must contain, or several of which it must contain one. */
+  reason?: string | string[];
   serving?: string;
 }
 
@@ -179,8 +180,9 @@ async function runRelease(
   const reason = String(result.reason ?? "");
   if (outcome !== release.expect)
     problems.push(`expected ${release.expect}, got ${outcome}: ${reason || tail(output.stderr)}`);
-  if (release.reason && !reason.includes(release.reason))
-    problems.push(`the reason does not name ${release.reason}: ${reason}`);
+  const named = release.reason === undefined ? [] : [release.reason].flat();
+  if (named.length > 0 && !named.some((n) => reason.includes(n)))
+    problems.push(`the reason does not name ${named.join(" or ")}: ${reason}`);
   const serving = standin.version ? await servingVersion(standin.version) : undefined;
   if (release.serving && serving !== release.serving)
     problems.push(`${release.serving} should serve afterwards, ${serving ?? "nothing"} does`);

@@ -53,7 +53,7 @@ describe("seed stand-ins", () => {
       assert.ok(fs.existsSync(`${ROOT}${dir}/README.md`));
       const manifest = JSON.parse(fs.readFileSync(`${ROOT}${dir}/standin/releases.json`, "utf8")) as {
         env: string;
-        releases: Array<{ env?: string; expect: string; reason?: string; serving?: string }>;
+        releases: Array<{ env?: string; expect: string; reason?: string | string[]; serving?: string }>;
       };
       const runbook = loadRunbook(`${ROOT}${dir}/runbook.yaml`).runbook!;
       for (const r of manifest.releases)
