@@ -4,20 +4,11 @@
  * condition's choice). Resumed, each run takes the same option and runs its step once.
  */
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
-import { choosing, chosenLog } from "./helpers/rollback-choice.js";
-import { events, type Workspace, waitFor, watch, workspace } from "./helpers/workspace.js";
+import { describe, it } from "node:test";
+import { choiceWorkspaces, choosing, chosenLog } from "./helpers/rollback-choice.js";
+import { events, type Workspace, waitFor, watch } from "./helpers/workspace.js";
 
-const spaces: Workspace[] = [];
-after(async () => {
-  await Promise.all(spaces.map((w) => w.cleanup()));
-});
-
-async function ws(edit: Array<[string | RegExp, string]>) {
-  const w = await workspace({ previous: "1.0.0", edit });
-  spaces.push(w);
-  return w;
-}
+const ws = choiceWorkspaces();
 
 const killed = (r: { signal: NodeJS.Signals | null; code: number | null; stderr: string }, point: string) =>
   assert.equal(r.signal, "SIGKILL", `expected a kill at ${point}; got ${r.code}: ${r.stderr}`);

@@ -6,9 +6,9 @@
  * names no option refused), and the default taken after the timeout.
  */
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
-import { choosing, chosenLog } from "./helpers/rollback-choice.js";
-import { events, type Workspace, waitFor, workspace } from "./helpers/workspace.js";
+import { describe, it } from "node:test";
+import { choiceWorkspaces, choosing, chosenLog } from "./helpers/rollback-choice.js";
+import { events, type Workspace, waitFor } from "./helpers/workspace.js";
 
 /** What a `rollback.chosen` event records. */
 interface Chosen {
@@ -21,16 +21,7 @@ interface Chosen {
   judged: Array<{ option: string; state: string }>;
 }
 
-const spaces: Workspace[] = [];
-after(async () => {
-  await Promise.all(spaces.map((w) => w.cleanup()));
-});
-
-async function ws(edit: Array<[string | RegExp, string]>) {
-  const w = await workspace({ previous: "1.0.0", edit });
-  spaces.push(w);
-  return w;
-}
+const ws = choiceWorkspaces();
 
 const release = (w: Workspace) =>
   w.gantry(["release", w.runbook, "--env", "local", "--ref", "v2.0.0", "--json"]);

@@ -1,7 +1,8 @@
 /** The quickstart with a rollback that chooses: for the rollback-choice tests and their crash suite. */
 import fs from "node:fs";
 import path from "node:path";
-import type { Workspace } from "./workspace.js";
+import { after } from "node:test";
+import { type Workspace, workspace } from "./workspace.js";
 
 /** The quickstart's rollback with a choice first (v2 still serves then), `choose` its settings. */
 export function choosing(choose: string, fastWhen: string): Array<[string | RegExp, string]> {
@@ -33,3 +34,16 @@ export const chosenLog = (w: Workspace) => {
     return [];
   }
 };
+
+/** Workspaces of the quickstart at 1.0.0 with `edit` applied, cleaned up after the test file. */
+export function choiceWorkspaces(): (edit: Array<[string | RegExp, string]>) => Promise<Workspace> {
+  const spaces: Workspace[] = [];
+  after(async () => {
+    await Promise.all(spaces.map((w) => w.cleanup()));
+  });
+  return async (edit) => {
+    const w = await workspace({ previous: "1.0.0", edit });
+    spaces.push(w);
+    return w;
+  };
+}
